@@ -1,0 +1,96 @@
+"""Building blocks shared by the policy models: the strict base class, identifiers, enums."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AnswerFormat",
+    "Capability",
+    "DataClassification",
+    "Identifier",
+    "ProviderKind",
+    "Regex",
+    "StrictModel",
+    "classification_rank",
+]
+
+
+class StrictModel(BaseModel):
+    """Base of every policy model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+Identifier = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$",
+        description="An identifier: letters, digits, '.', '_', ':' and '-', starting with a letter or digit.",
+    ),
+]
+
+
+def _compiles(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise ValueError(f"invalid regular expression {pattern!r}: {error}") from None
+    return pattern
+
+
+Regex = Annotated[
+    str, AfterValidator(_compiles), Field(description="A Python regular expression (checked when loaded).")
+]
+
+
+class ProviderKind(StrEnum):
+    """How a model is called."""
+
+    BEDROCK = "bedrock"
+    """Amazon Bedrock, Converse API."""
+    OPENAI = "openai"
+    """Any OpenAI-compatible endpoint: OpenAI, Azure OpenAI, Mistral, Groq, Together, vLLM, Ollama …"""
+    ANTHROPIC = "anthropic"
+    """Anthropic's Messages API."""
+
+
+class Capability(StrEnum):
+    """What a model can do; routes and requests require capabilities, models declare them."""
+
+    TOOLS = "tools"
+    JSON_SCHEMA = "json_schema"
+    JSON_OBJECT = "json_object"
+    VISION = "vision"
+    MULTILINGUAL = "multilingual"
+    REASONING = "reasoning"
+    CODE = "code"
+
+
+class AnswerFormat(StrEnum):
+    """The format an answer is requested or required in."""
+
+    TEXT = "text"
+    JSON_OBJECT = "json_object"
+    JSON_SCHEMA = "json_schema"
+
+
+class DataClassification(StrEnum):
+    """Data classification levels, lowest to highest sensitivity."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+    RESTRICTED = "restricted"
+
+
+_RANKS = {level: rank for rank, level in enumerate(DataClassification)}
+
+
+def classification_rank(level: DataClassification) -> int:
+    """Position of ``level`` in sensitivity order (public = 0)."""
+    return _RANKS[level]

@@ -1,0 +1,140 @@
+"""Reading policy files: YAML or JSON text in, a checked :class:`Policy` out, or every problem with its line.
+
+YAML is read strictly: duplicate keys are errors (PyYAML would silently keep the last), and only
+``true``/``false`` are booleans, so a language code ``no`` or a region ``on`` stays a string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from modelrouter.errors import PolicyError
+from modelrouter.policy.document import Policy
+from modelrouter.policy.references import check_references
+from modelrouter.problems import Problem, problems_from_validation_error
+
+__all__ = ["LoadedPolicy", "load_policy_file", "parse_policy"]
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_BaseLoader):  # type: ignore[valid-type,misc]
+    """SafeLoader with YAML 1.2 booleans and no duplicate keys."""
+
+
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}'", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedPolicy:
+    """A policy that passed every check, with the warnings found and a digest of its source."""
+
+    policy: Policy
+    """The checked policy."""
+    warnings: list[Problem]
+    """Problems that do not block the policy (e.g. a disabled model still named by a route)."""
+    digest: str
+    """``sha256:`` digest of the source text: identifies the exact policy content."""
+
+
+def parse_policy(text: str | bytes, source: str = "policy") -> LoadedPolicy:
+    """Parse and check a policy document (YAML or JSON).
+
+    Raises:
+        PolicyError: malformed YAML (with line), unknown keys, wrong types or broken references; each
+            problem names its path and, where known, its line.
+    """
+    raw = text.encode() if isinstance(text, str) else text
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    loader = _StrictLoader(raw.decode("utf-8", errors="replace") if isinstance(text, bytes) else text)
+    try:
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
+    except yaml.YAMLError as error:
+        raise PolicyError([_yaml_problem(error)], source) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise PolicyError([Problem("", "a policy must be a mapping with 'version', 'models', ...", 1)], source)
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as error:
+        raise PolicyError(_with_lines(problems_from_validation_error(error), root), source) from None
+    checked = check_references(policy)
+    if checked.errors:
+        raise PolicyError(_with_lines(checked.errors, root), source)
+    return LoadedPolicy(policy, _with_lines(checked.warnings, root), digest)
+
+
+def load_policy_file(path: str | Path) -> LoadedPolicy:
+    """Read and check a policy file.
+
+    Raises:
+        PolicyError: the file cannot be read or the policy is invalid.
+    """
+    file = Path(path)
+    try:
+        text = file.read_bytes()
+    except OSError as error:
+        raise PolicyError([Problem("", f"cannot read policy file: {error.strerror or error}")], str(file)) from None
+    return parse_policy(text, str(file))
+
+
+def _yaml_problem(error: yaml.YAMLError) -> Problem:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    message = f"invalid YAML: {problem}" + (f" ({context})" if context else "")
+    return Problem("", message, mark.line + 1 if mark is not None else None)
+
+
+_PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def _with_lines(problems: list[Problem], root: yaml.Node | None) -> list[Problem]:
+    return [Problem(p.path, p.message, _line_of(root, p.path)) for p in problems]
+
+
+def _line_of(root: yaml.Node | None, path: str) -> int | None:
+    """The 1-based line of the deepest node of ``path`` that exists in the document."""
+    node = root
+    if node is None:
+        return None
+    for index, key in _PATH_PART.findall(path):
+        child: yaml.Node | None = None
+        if index and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
+            child = node.value[int(index)]
+        elif key and isinstance(node, yaml.MappingNode):
+            child = next((value for k, value in node.value if k.value == key), None)
+        if child is None:
+            break
+        node = child
+    return node.start_mark.line + 1

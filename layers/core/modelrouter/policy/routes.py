@@ -1,0 +1,216 @@
+"""Routes: ordered rules that pick the candidate models for a request. The first match wins."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+import re
+from functools import cached_property
+from typing import Annotated, Self
+
+from pydantic import Field, model_validator
+
+from modelrouter.features.model import PiiKind
+from modelrouter.policy.checks import Checks
+from modelrouter.policy.common import (
+    AnswerFormat,
+    Capability,
+    DataClassification,
+    Identifier,
+    Regex,
+    StrictModel,
+)
+
+__all__ = ["Intents", "Limits", "Route", "Strategy", "TokenRange", "UnitRange", "Variant", "When"]
+
+
+class Strategy(StrEnum):
+    """How a route orders its candidate models."""
+
+    FALLBACK = "fallback"
+    """The listed order: first model, then each next one on failure."""
+    CASCADE = "cascade"
+    """Cheapest eligible first (by estimated cost); escalate to the next on a failed check."""
+    THRESHOLD = "threshold"
+    """The request's difficulty picks a tier; stronger tiers follow as fallbacks."""
+    WEIGHTED = "weighted"
+    """A deterministic split by request id between variants (canary, champion–challenger)."""
+
+
+class UnitRange(StrictModel):
+    """A closed range within [0, 1]."""
+
+    min: float = Field(default=0.0, ge=0, le=1)
+    """Lowest value that matches."""
+    max: float = Field(default=1.0, ge=0, le=1)
+    """Highest value that matches."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class TokenRange(StrictModel):
+    """A range of estimated prompt tokens; either bound may be left open."""
+
+    min: int | None = Field(default=None, ge=0)
+    """Fewest tokens that match."""
+    max: int | None = Field(default=None, ge=0)
+    """Most tokens that match."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min is None and self.max is None:
+            raise ValueError("give 'min', 'max' or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class Intents(StrictModel):
+    """What the latest user message is about: matches if any keyword or any pattern is found."""
+
+    keywords: list[str] = Field(default_factory=list)
+    """Whole words or phrases, matched case-insensitively."""
+    patterns: list[Regex] = Field(default_factory=list)
+    """Regular expressions (add ``(?i)`` for case-insensitive)."""
+
+    @cached_property
+    def lowered_keywords(self) -> tuple[str, ...]:
+        """The keywords in lower case, for matching against lower-cased text."""
+        return tuple(keyword.strip().lower() for keyword in self.keywords)
+
+    @cached_property
+    def compiled_patterns(self) -> tuple[re.Pattern[str], ...]:
+        """The patterns, compiled once per policy."""
+        return tuple(re.compile(pattern) for pattern in self.patterns)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Self:
+        if not self.keywords and not self.patterns:
+            raise ValueError("give 'keywords', 'patterns' or both")
+        if any(not keyword.strip() for keyword in self.keywords):
+            raise ValueError("keywords must not be blank")
+        return self
+
+
+class When(StrictModel):
+    """Conditions on request features and metadata; all given conditions must hold. Empty: always."""
+
+    tenants: list[Identifier] | None = Field(default=None, min_length=1)
+    """The request's tenant is one of these."""
+    tags: list[Identifier] | None = Field(default=None, min_length=1)
+    """The request carries at least one of these tags (``metadata.tags``)."""
+    classifications: list[DataClassification] | None = Field(default=None, min_length=1)
+    """The request's effective data classification is one of these."""
+    has_tools: bool | None = None
+    """The request offers tools (or not)."""
+    has_images: bool | None = None
+    """The request carries images (or not)."""
+    response_formats: list[AnswerFormat] | None = Field(default=None, min_length=1)
+    """The request asks for one of these answer formats."""
+    languages: list[str] | None = Field(default=None, min_length=1)
+    """The detected language is one of these ISO 639-1 codes."""
+    pii: bool | None = None
+    """Personal data was found in the request (or not)."""
+    pii_kinds: list[PiiKind] | None = Field(default=None, min_length=1)
+    """Personal data of at least one of these kinds was found."""
+    prompt_tokens: TokenRange | None = None
+    """The estimated prompt tokens are in this range."""
+    difficulty: UnitRange | None = None
+    """The difficulty score is in this range."""
+    intents: Intents | None = None
+    """The latest user message matches these keywords or patterns."""
+
+    @property
+    def is_catch_all(self) -> bool:
+        """True when no condition is set, so every request matches."""
+        return not self.model_fields_set or all(getattr(self, name) is None for name in type(self).model_fields)
+
+
+class Limits(StrictModel):
+    """Per-route limits."""
+
+    max_prompt_tokens: int | None = Field(default=None, ge=1)
+    """Refuse requests with a larger estimated prompt."""
+    max_cost_usd: float | None = Field(default=None, gt=0)
+    """Skip models whose worst-case cost for the request is higher."""
+    latency_budget_ms: int | None = Field(default=None, ge=100)
+    """Deadline for the whole request, fallbacks included; slower models are skipped."""
+    output_format: AnswerFormat | None = None
+    """Answers of this route must be in this format; the request must ask for it."""
+
+
+class Variant(StrictModel):
+    """One arm of a weighted split."""
+
+    name: Identifier
+    """Variant name, recorded in provenance (``champion``, ``challenger``)."""
+    weight: float = Field(gt=0)
+    """Relative share of requests."""
+    models: list[Identifier] = Field(min_length=1)
+    """Models of this arm, in fallback order."""
+
+
+class Route(StrictModel):
+    """A routing rule."""
+
+    name: Identifier
+    """Route name (also what a request may pin)."""
+    description: str | None = None
+    """What the route is for."""
+    when: When = Field(default_factory=When)
+    """When the route applies; omitted: always (a catch-all, so it belongs last)."""
+    strategy: Strategy = Strategy.FALLBACK
+    """How candidates are ordered."""
+    models: list[Identifier] | None = Field(default=None, min_length=1)
+    """Candidates of ``fallback`` and ``cascade`` routes."""
+    tiers: dict[Identifier, Annotated[list[Identifier], Field(min_length=1)]] | None = Field(
+        default=None, min_length=1
+    )
+    """``threshold`` routes: tier name to models, from weakest to strongest tier."""
+    thresholds: dict[Identifier, float] | None = None
+    """``threshold`` routes: lowest difficulty that selects a tier; the first tier takes the rest."""
+    variants: list[Variant] | None = Field(default=None, min_length=1)
+    """``weighted`` routes: the arms of the split."""
+    require_capabilities: list[Capability] = Field(default_factory=list)
+    """Capabilities every candidate must have, on top of those the request needs."""
+    limits: Limits = Field(default_factory=Limits)
+    """Per-route limits."""
+    checks: Checks = Field(default_factory=Checks)
+    """Checks on the answers."""
+
+    @model_validator(mode="after")
+    def _strategy_fields(self) -> Self:
+        given = {
+            name for name in ("models", "tiers", "thresholds", "variants") if getattr(self, name) is not None
+        }
+        needed = {
+            Strategy.FALLBACK: {"models"},
+            Strategy.CASCADE: {"models"},
+            Strategy.THRESHOLD: {"tiers", "thresholds"},
+            Strategy.WEIGHTED: {"variants"},
+        }[self.strategy]
+        if missing := needed - given:
+            raise ValueError(f"a {self.strategy} route needs {', '.join(sorted(missing))}")
+        if extra := given - needed:
+            raise ValueError(f"{', '.join(sorted(extra))} does not apply to a {self.strategy} route")
+        return self
+
+    def model_lists(self) -> list[tuple[tuple[str | int, ...], list[str]]]:
+        """Every list of models the route holds, with its location inside the route."""
+        lists: list[tuple[tuple[str | int, ...], list[str]]] = []
+        if self.models is not None:
+            lists.append((("models",), self.models))
+        lists.extend((("tiers", tier), models) for tier, models in (self.tiers or {}).items())
+        lists.extend((("variants", arm, "models"), v.models) for arm, v in enumerate(self.variants or ()))
+        return lists
+
+    def all_model_refs(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every model id the route names, with its location inside the route."""
+        return [
+            ((*location, index), model)
+            for location, models in self.model_lists()
+            for index, model in enumerate(models)
+        ]

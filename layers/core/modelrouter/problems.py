@@ -1,0 +1,113 @@
+"""Problems found in user input (a policy file, a request body), each tied to the path at fault.
+
+Pydantic reports locations as tuples such as ``("routes", 3, "tiers", "hard", 1)``; operators and API
+clients read them as ``routes[3].tiers.hard[1]``. Every error that points into user input goes
+through :func:`format_path` so the notation is the same everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+__all__ = ["Problem", "format_path", "problems_from_validation_error"]
+
+# pydantic adds these pseudo-locations for unions and wrapped validators; they mean nothing to a user.
+_PSEUDO_LOCATIONS = frozenset({"function-after", "function-before", "function-wrap", "function-plain"})
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with user input."""
+
+    path: str
+    """Where the problem is, e.g. ``routes[3].tiers.hard[1]``; empty for the document as a whole."""
+    message: str
+    """What is wrong, in words an operator can act on."""
+    line: int | None = None
+    """1-based line in the source file, when the input came from a file and the line is known."""
+
+    def __str__(self) -> str:
+        where = self.path or "<root>"
+        if self.line is not None:
+            where = f"{where} (line {self.line})"
+        return f"{where}: {self.message}"
+
+
+def format_path(location: Sequence[str | int]) -> str:
+    """Render a location tuple as ``a.b[2].c``."""
+    rendered = ""
+    for part in location:
+        if isinstance(part, int):
+            rendered += f"[{part}]"
+        elif part in _PSEUDO_LOCATIONS:
+            continue
+        else:
+            rendered += f".{part}" if rendered else part
+    return rendered
+
+
+def _readable_message(error_type: str, message: str, value_repr: str) -> str:
+    if error_type == "extra_forbidden":
+        return "unknown field (not allowed here; check the spelling)"
+    if error_type == "missing":
+        return "field required"
+    if error_type == "union_tag_invalid":
+        return message.replace("Input tag", "value").replace("found using", "in")
+    if error_type == "too_short" and "at least 1 item" in message:
+        return "must not be empty"
+    if error_type in {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}:
+        return f"{message} (got {value_repr})"
+    if message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")
+    if error_type.endswith("_type") or error_type.endswith("_parsing"):
+        return f"{message} (got {value_repr})"
+    return message
+
+
+def problems_from_validation_error(
+    error: ValidationError, prefix: Iterable[str | int] = ()
+) -> list[Problem]:
+    """Turn a pydantic ``ValidationError`` into problems with readable paths and messages.
+
+    Problems that render to the same path and message are reported once.
+    """
+    base = tuple(prefix)
+    problems: dict[tuple[str, str], Problem] = {}
+    for detail in error.errors(include_url=False):
+        location = _without_union_noise(base + tuple(detail["loc"]))
+        value = detail.get("input")
+        value_repr = type(value).__name__ if isinstance(value, dict | list) else repr(value)
+        if len(value_repr) > 60:
+            value_repr = value_repr[:57] + "..."
+        problem = Problem(format_path(location), _readable_message(detail["type"], detail["msg"], value_repr))
+        problems.setdefault((problem.path, problem.message), problem)
+    return list(problems.values())
+
+
+# Segments pydantic inserts for union members: the member's type name for plain unions
+# ("str", "list[...]") and the tag value for discriminated unions ("user", "json_schema").
+_UNION_MEMBER = re.compile(r"^(str|int|float|bool|none|(list|dict|tagged-union|literal|function-\w+)\[.*\])$")
+_UNION_TAGS = frozenset(
+    {"system", "developer", "user", "assistant", "tool", "text", "image_url", "json_object", "json_schema"}
+)
+_UNION_FIELDS = frozenset({"response_format", "tool_choice", "content"})
+
+
+def _without_union_noise(location: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    kept: list[str | int] = []
+    for index, part in enumerate(location):
+        if isinstance(part, str):
+            if _UNION_MEMBER.match(part):
+                continue
+            previous = location[index - 1] if index else None
+            # A tag follows a list index or a union-typed field; elsewhere the same word is a field name.
+            if part in _UNION_TAGS and (isinstance(previous, int) or previous in _UNION_FIELDS):
+                continue
+        kept.append(part)
+    return tuple(kept)

@@ -1,0 +1,367 @@
+"""The normalized chat request: OpenAI's Chat Completions shape, validated.
+
+This is the one internal contract every provider maps from, so prompts and tool contracts stay the
+same whichever model answers. Unknown fields are rejected (as OpenAI does) so that a typo never
+silently changes behaviour. Use :func:`parse_chat_request` to turn untrusted JSON into a
+:class:`ChatRequest`; it raises :class:`~modelrouter.errors.InvalidRequestError` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from modelrouter.errors import InvalidRequestError
+from modelrouter.problems import Problem, problems_from_validation_error
+
+__all__ = [
+    "AssistantMessage",
+    "ChatRequest",
+    "DeveloperMessage",
+    "FunctionDefinition",
+    "ImagePart",
+    "JsonSchemaSpec",
+    "Message",
+    "ResponseFormat",
+    "SystemMessage",
+    "TextPart",
+    "ToolCall",
+    "ToolDefinition",
+    "ToolMessage",
+    "UserMessage",
+    "parse_chat_request",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TextPart(_Strict):
+    """A text content part."""
+
+    type: Literal["text"]
+    """Always ``text``."""
+    text: str
+    """The text."""
+
+
+class ImageUrl(_Strict):
+    """Where an image is: an ``https://`` URL or a ``data:image/...;base64,`` URI."""
+
+    url: str = Field(min_length=1)
+    """The image URL or data URI."""
+    detail: Literal["auto", "low", "high"] = "auto"
+    """OpenAI's detail hint; providers without it ignore it."""
+
+
+class ImagePart(_Strict):
+    """An image content part."""
+
+    type: Literal["image_url"]
+    """Always ``image_url``."""
+    image_url: ImageUrl
+    """The image."""
+
+
+ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class FunctionCall(_Strict):
+    """The function an assistant asked to call, with JSON-encoded arguments."""
+
+    name: str
+    """Function name."""
+    arguments: str
+    """Arguments as a JSON string, exactly as the model produced them."""
+
+
+class ToolCall(_Strict):
+    """A tool call made by the assistant in an earlier turn."""
+
+    id: str
+    """Identifier the matching tool message refers to."""
+    type: Literal["function"] = "function"
+    """Always ``function``."""
+    function: FunctionCall
+    """The call."""
+
+
+class _MessageBase(_Strict):
+    name: str | None = None
+    """Optional participant name."""
+
+    def text(self) -> str:
+        """All text of this message, parts joined by newlines (images contribute nothing)."""
+        content: Any = getattr(self, "content", None)
+        if content is None:
+            return ""
+        if isinstance(content, str):
+            return content
+        return "\n".join(part.text for part in content if isinstance(part, TextPart))
+
+    def images(self) -> int:
+        """How many image parts this message carries."""
+        content: Any = getattr(self, "content", None)
+        if isinstance(content, list):
+            return sum(1 for part in content if isinstance(part, ImagePart))
+        return 0
+
+
+class SystemMessage(_MessageBase):
+    """Instructions from the application."""
+
+    role: Literal["system"]
+    """Always ``system``."""
+    content: str | list[TextPart]
+    """Text, or text parts."""
+
+
+class DeveloperMessage(_MessageBase):
+    """OpenAI's newer name for system instructions; treated like ``system``."""
+
+    role: Literal["developer"]
+    """Always ``developer``."""
+    content: str | list[TextPart]
+    """Text, or text parts."""
+
+
+class UserMessage(_MessageBase):
+    """A user turn: text and images."""
+
+    role: Literal["user"]
+    """Always ``user``."""
+    content: str | list[ContentPart]
+    """Text, or text and image parts."""
+
+
+class AssistantMessage(_MessageBase):
+    """An earlier assistant turn: text, tool calls, or both."""
+
+    role: Literal["assistant"]
+    """Always ``assistant``."""
+    content: str | list[TextPart] | None = None
+    """Text, if the turn had any."""
+    tool_calls: list[ToolCall] | None = None
+    """Tool calls the assistant made."""
+    refusal: str | None = None
+    """A refusal message, if the model refused."""
+
+    @model_validator(mode="after")
+    def _has_content_or_calls(self) -> AssistantMessage:
+        if self.content is None and not self.tool_calls:
+            raise ValueError("an assistant message needs content or tool_calls")
+        return self
+
+
+class ToolMessage(_MessageBase):
+    """The result of a tool call, sent back to the model."""
+
+    role: Literal["tool"]
+    """Always ``tool``."""
+    content: str | list[TextPart]
+    """The tool's output."""
+    tool_call_id: str = Field(min_length=1)
+    """The ``id`` of the tool call this answers."""
+
+
+Message = Annotated[
+    SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage,
+    Field(discriminator="role"),
+]
+
+
+class FunctionDefinition(_Strict):
+    """A function the model may call."""
+
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    """Function name: letters, digits, ``_`` and ``-``, at most 64."""
+    description: str | None = None
+    """What the function does, for the model."""
+    parameters: dict[str, Any] | None = None
+    """JSON Schema of the arguments."""
+    strict: bool | None = None
+    """OpenAI structured-outputs flag, passed through where supported."""
+
+
+class ToolDefinition(_Strict):
+    """A tool (function) offered to the model."""
+
+    type: Literal["function"]
+    """Always ``function``."""
+    function: FunctionDefinition
+    """The function."""
+
+
+class NamedToolChoiceFunction(_Strict):
+    """Names the function the model must call."""
+
+    name: str
+    """Function name."""
+
+
+class NamedToolChoice(_Strict):
+    """Forces a call of one named function."""
+
+    type: Literal["function"]
+    """Always ``function``."""
+    function: NamedToolChoiceFunction
+    """Which function."""
+
+
+class JsonSchemaSpec(_Strict):
+    """The schema an answer must follow (``response_format.json_schema``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
+    """Schema name."""
+    description: str | None = None
+    """What the answer is for."""
+    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
+    """The JSON Schema (Draft 2020-12) itself, under the key ``schema``."""
+    strict: bool | None = None
+    """OpenAI structured-outputs flag."""
+
+
+class ResponseFormatText(_Strict):
+    """Plain text answers (the default)."""
+
+    type: Literal["text"]
+    """Always ``text``."""
+
+
+class ResponseFormatJsonObject(_Strict):
+    """Any JSON object."""
+
+    type: Literal["json_object"]
+    """Always ``json_object``."""
+
+
+class ResponseFormatJsonSchema(_Strict):
+    """A JSON answer that must validate against a schema."""
+
+    type: Literal["json_schema"]
+    """Always ``json_schema``."""
+    json_schema: JsonSchemaSpec
+    """The schema."""
+
+
+ResponseFormat = Annotated[
+    ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema, Field(discriminator="type")
+]
+
+
+class StreamOptions(_Strict):
+    """Options for streamed responses."""
+
+    include_usage: bool | None = None
+    """Send a final chunk with token usage."""
+
+
+class ChatRequest(_Strict):
+    """A chat completion request, as an OpenAI client sends it."""
+
+    model: str = Field(default="auto", min_length=1)
+    """``auto`` (the policy decides), a route name, or a model id, where the policy allows pinning."""
+    messages: list[Message] = Field(min_length=1)
+    """The conversation so far; at least one message."""
+    tools: list[ToolDefinition] | None = None
+    """Tools the model may call."""
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    """Whether and which tool the model must call."""
+    parallel_tool_calls: bool | None = None
+    """Allow several tool calls in one turn."""
+    response_format: ResponseFormat | None = None
+    """Text, any JSON object, or JSON following a schema."""
+    max_tokens: int | None = Field(default=None, ge=1)
+    """Upper bound on answer tokens."""
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    """OpenAI's newer name for ``max_tokens``; the smaller of the two applies."""
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    """Sampling temperature."""
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    """Nucleus sampling."""
+    stop: str | list[str] | None = None
+    """Up to four stop sequences."""
+    stream: bool = False
+    """Return server-sent events."""
+    stream_options: StreamOptions | None = None
+    """Streaming options."""
+    n: Literal[1] = 1
+    """Number of choices; only 1 is supported."""
+    seed: int | None = None
+    """Sampling seed, where the provider supports one."""
+    user: str | None = Field(default=None, max_length=256)
+    """End-user identifier (stored hashed, never raw)."""
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    """Passed through where supported."""
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    """Passed through where supported."""
+    metadata: dict[str, str] | None = Field(default=None, max_length=16)
+    """Routing metadata: ``data_classification``, ``region``, ``tags`` (comma-separated), and free keys."""
+
+    @field_validator("stop")
+    @classmethod
+    def _at_most_four_stops(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and len(value) > 4:
+            raise ValueError("at most 4 stop sequences")
+        return value
+
+    @model_validator(mode="after")
+    def _tool_choice_needs_tools(self) -> ChatRequest:
+        if isinstance(self.tool_choice, NamedToolChoice):
+            names = {tool.function.name for tool in self.tools or ()}
+            if self.tool_choice.function.name not in names:
+                raise ValueError(f"tool_choice names '{self.tool_choice.function.name}', which is not in tools")
+        return self
+
+    @property
+    def answer_token_limit(self) -> int | None:
+        """The requested upper bound on answer tokens (``max_tokens`` / ``max_completion_tokens``)."""
+        limits = [limit for limit in (self.max_tokens, self.max_completion_tokens) if limit is not None]
+        return min(limits) if limits else None
+
+    @property
+    def json_schema(self) -> dict[str, Any] | None:
+        """The answer's JSON Schema, when ``response_format`` asks for one."""
+        if isinstance(self.response_format, ResponseFormatJsonSchema):
+            return self.response_format.json_schema.json_schema or {}
+        return None
+
+    def iter_texts(self) -> Iterator[tuple[int, str]]:
+        """Yield ``(message index, text)`` for every message that has text."""
+        for index, message in enumerate(self.messages):
+            text = message.text()
+            if text:
+                yield index, text
+
+    def last_user_text(self) -> str:
+        """The text of the latest user message: what the current turn asks for."""
+        for message in reversed(self.messages):
+            if isinstance(message, UserMessage):
+                return message.text()
+        return ""
+
+
+def parse_chat_request(body: bytes | str | Mapping[str, Any]) -> ChatRequest:
+    """Validate an untrusted request body into a :class:`ChatRequest`.
+
+    Raises:
+        InvalidRequestError: the body is not JSON, not an object, or does not validate; the error's
+            ``problems`` name each field at fault (``messages[1].role``).
+    """
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise InvalidRequestError([Problem("", f"request body is not valid JSON: {error}")]) from None
+    if not isinstance(body, Mapping):
+        raise InvalidRequestError([Problem("", "request body must be a JSON object")])
+    try:
+        return ChatRequest.model_validate(body)
+    except ValidationError as error:
+        raise InvalidRequestError(problems_from_validation_error(error)) from None

@@ -1,0 +1,125 @@
+"""What the engine decided and why: the route, the ordered candidates, and every model left out."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from modelrouter.features.model import RequestFeatures
+from modelrouter.policy.checks import Checks
+from modelrouter.policy.common import Capability, DataClassification, ProviderKind
+from modelrouter.policy.routes import Strategy
+
+__all__ = ["Candidate", "Decision", "Exclusion", "ExclusionReason", "RouteMatch"]
+
+
+class ExclusionReason(StrEnum):
+    """Why a model was left out. Checked in this order; the first that applies is reported."""
+
+    DISABLED = "disabled"
+    COOLING_DOWN = "cooling_down"
+    TENANT_NOT_ALLOWED = "tenant_not_allowed"
+    CLASSIFICATION_NOT_CLEARED = "classification_not_cleared"
+    RESIDENCY = "residency"
+    CAPABILITY_MISSING = "capability_missing"
+    CONTEXT_TOO_SMALL = "context_too_small"
+    OUTPUT_TOO_SMALL = "max_output_too_small"
+    TOO_SLOW = "over_latency_budget"
+    OVER_COST_LIMIT = "over_request_cost_limit"
+    OTHER_TIER = "not_in_selected_tier"
+
+
+class RouteMatch(StrEnum):
+    """How the route was chosen."""
+
+    WHEN = "when"
+    """Its ``when`` clause matched (first match wins)."""
+    TENANT_DEFAULT = "tenant_default"
+    """No route matched; the tenant's ``default_route``."""
+    POLICY_DEFAULT = "policy_default"
+    """No route matched; the policy's ``defaults.route``."""
+    PINNED_ROUTE = "pinned_route"
+    """The request named the route in ``model``."""
+    PINNED_MODEL = "pinned_model"
+    """The request named a model in ``model``; the matched route supplies limits and checks."""
+    OVER_BUDGET = "over_budget"
+    """The tenant is over budget; its ``over_budget_route``."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Exclusion(_Frozen):
+    """A model the route could have used, left out for a reason."""
+
+    model: str
+    """Model id."""
+    reason: ExclusionReason
+    """Reason code."""
+    detail: str
+    """The numbers behind the reason (``needs 140000 tokens, window 128000``)."""
+
+
+class Candidate(_Frozen):
+    """A model to try, in order, with what to send it and what it may cost."""
+
+    model: str
+    """Model id in the catalog."""
+    provider: ProviderKind
+    """How it is called."""
+    provider_model_id: str
+    """The provider's pinned model id."""
+    source: str
+    """Why it is in the list: ``models``, ``tier:hard``, ``variant:champion``, ``escalation:deep`` …"""
+    max_output_tokens: int = Field(ge=1)
+    """``max_tokens`` to send: the request's, or capped by the window and the route's cost limit."""
+    estimated_cost_usd: float = Field(ge=0)
+    """Cost with the expected answer length."""
+    max_cost_usd: float = Field(ge=0)
+    """Worst-case cost (the full ``max_output_tokens``): what a budget must reserve."""
+
+
+class Decision(_Frozen):
+    """The engine's answer for one request. Safe to log: it holds no prompt text."""
+
+    request_id: str
+    """The request id."""
+    tenant: str
+    """The tenant."""
+    policy: str
+    """Policy name."""
+    policy_version: str
+    """The policy version (S3 version id or content digest)."""
+    route: str
+    """The route used."""
+    matched_by: RouteMatch
+    """How the route was chosen."""
+    strategy: Strategy
+    """The route's strategy."""
+    tier: str | None = None
+    """Threshold routes: the tier the difficulty selected."""
+    variant: str | None = None
+    """Weighted routes: the variant the request id fell into."""
+    classification: DataClassification
+    """Effective data classification (declared or default, raised when PII is found)."""
+    required_capabilities: tuple[Capability, ...]
+    """Capabilities every candidate has."""
+    candidates: tuple[Candidate, ...] = Field(min_length=1)
+    """Models to try, in order: the primary first."""
+    exclusions: tuple[Exclusion, ...]
+    """Models left out, each with its reason."""
+    latency_budget_ms: int | None
+    """The route's deadline for the whole request."""
+    checks: Checks
+    """Checks to run on each answer."""
+    features: RequestFeatures
+    """The request features the decision was based on."""
+    notes: tuple[str, ...] = ()
+    """Other facts worth recording (e.g. why the classification was raised)."""
+
+    @property
+    def primary(self) -> Candidate:
+        """The first model to try."""
+        return self.candidates[0]

@@ -1,0 +1,220 @@
+"""The decision engine: policy + request + context in, a :class:`Decision` out. Pure: no I/O, no clock.
+
+The same request id and policy always give the same decision.
+"""
+
+from __future__ import annotations
+
+from modelrouter.errors import NoEligibleModelError, RequestDeniedError
+from modelrouter.features import extract_features
+from modelrouter.features.model import RequestFeatures
+from modelrouter.policy.catalog import ModelSpec
+from modelrouter.policy.common import AnswerFormat, Capability, DataClassification, classification_rank
+from modelrouter.policy.document import Policy
+from modelrouter.policy.routes import Route
+from modelrouter.policy.tenants import Tenant
+from modelrouter.request import ChatRequest
+from modelrouter.selection.context import METADATA_CLASSIFICATION, RequestContext
+from modelrouter.selection.decision import Candidate, Decision, Exclusion, ExclusionReason, RouteMatch
+from modelrouter.selection.eligibility import Demand, Sizing, assess, cost_usd
+from modelrouter.selection.matching import RequestView, when_matches
+from modelrouter.selection.strategies import order_candidates
+
+__all__ = ["AUTO", "decide"]
+
+AUTO = "auto"
+"""The ``model`` value that lets the policy decide."""
+
+# A language is only held against models without "multilingual" when the detector is this sure.
+_LANGUAGE_CONFIDENCE = 0.6
+_FORMAT_STRICTNESS = {AnswerFormat.TEXT: 0, AnswerFormat.JSON_OBJECT: 1, AnswerFormat.JSON_SCHEMA: 2}
+_FORMAT_CAPABILITY = {AnswerFormat.JSON_OBJECT: Capability.JSON_OBJECT, AnswerFormat.JSON_SCHEMA: Capability.JSON_SCHEMA}
+
+
+def decide(
+    policy: Policy,
+    request: ChatRequest,
+    context: RequestContext,
+    *,
+    features: RequestFeatures | None = None,
+    policy_version: str = "",
+) -> Decision:
+    """Choose the route and the ordered candidate models for ``request``.
+
+    Raises:
+        RequestDeniedError: unknown tenant, classification above the tenant's clearance, a pin the
+            policy does not allow, an unknown model name, no route, a prompt over the route's limit,
+            a missing required output format, or an exhausted budget with no downgrade route.
+        NoEligibleModelError: the route has models but none may serve this request.
+    """
+    tenant = policy.tenant_by_id.get(context.tenant_id)
+    if tenant is None:
+        raise RequestDeniedError("unknown_tenant", f"tenant '{context.tenant_id}' is not in the policy")
+    features = features if features is not None else extract_features(request)
+    classification, notes = _classification(policy, tenant, context, features)
+    view = RequestView(request, features, context, classification)
+    route, matched_by, pinned_model = _choose_route(policy, tenant, request.model, view)
+    _check_route_limits(route, features)
+
+    demand = Demand(
+        tenant=tenant,
+        classification=classification,
+        region=context.region,
+        capabilities=_required_capabilities(route, features),
+        prompt_tokens=features.prompt_tokens,
+        requested_output_tokens=request.answer_token_limit,
+        expected_output_tokens=policy.defaults.expected_output_tokens,
+        limits=route.limits,
+        cooling_down=context.cooling_down,
+    )
+    catalog = policy.model_by_id
+    if pinned_model is not None:
+        ordered, set_aside, tier, variant = [(pinned_model, "pinned")], [], None, None
+    else:
+        ordering = order_candidates(
+            route,
+            features.difficulty.score,
+            context.request_id,
+            lambda model_id: _expected_cost(policy, catalog[model_id], features.prompt_tokens),
+        )
+        ordered, set_aside, tier, variant = ordering.ordered, ordering.set_aside, ordering.tier, ordering.variant
+
+    candidates: list[Candidate] = []
+    exclusions: list[Exclusion] = []
+    for model_id, source in ordered:
+        model = catalog[model_id]
+        outcome = assess(model, demand)
+        if isinstance(outcome, Exclusion):
+            exclusions.append(outcome)
+            continue
+        candidates.append(_candidate(model, source, outcome))
+    exclusions.extend(
+        Exclusion(model=model_id, reason=ExclusionReason.OTHER_TIER, detail=f"difficulty selected tier '{tier}'")
+        for model_id in set_aside
+    )
+    if not candidates:
+        raise NoEligibleModelError(route.name, exclusions)
+    return Decision(
+        request_id=context.request_id,
+        tenant=tenant.id,
+        policy=policy.name,
+        policy_version=policy_version,
+        route=route.name,
+        matched_by=matched_by,
+        strategy=route.strategy,
+        tier=tier,
+        variant=variant,
+        classification=classification,
+        required_capabilities=tuple(sorted(demand.capabilities)),
+        candidates=tuple(candidates),
+        exclusions=tuple(exclusions),
+        latency_budget_ms=route.limits.latency_budget_ms,
+        checks=route.checks,
+        features=features,
+        notes=tuple(notes),
+    )
+
+
+def _classification(
+    policy: Policy, tenant: Tenant, context: RequestContext, features: RequestFeatures
+) -> tuple[DataClassification, list[str]]:
+    notes: list[str] = []
+    level = context.data_classification or tenant.default_classification
+    if features.pii and classification_rank(level) < classification_rank(policy.defaults.pii_classification):
+        kinds = ", ".join(sorted(features.pii_kinds))
+        notes.append(f"classification raised from {level} to {policy.defaults.pii_classification}: PII found ({kinds})")
+        level = policy.defaults.pii_classification
+    if classification_rank(level) > classification_rank(tenant.max_classification):
+        why = f" ({notes[0]})" if notes else ""
+        raise RequestDeniedError(
+            "classification_not_allowed",
+            f"request is {level}{why}; tenant '{tenant.id}' may send at most {tenant.max_classification}",
+            field=f"metadata.{METADATA_CLASSIFICATION}",
+        )
+    return level, notes
+
+
+def _choose_route(
+    policy: Policy, tenant: Tenant, requested: str, view: RequestView
+) -> tuple[Route, RouteMatch, str | None]:
+    pinning = policy.pinning_for(tenant)
+    if view.context.over_budget:
+        if tenant.over_budget_route is None:
+            raise RequestDeniedError("budget_exhausted", f"tenant '{tenant.id}' has exhausted its budget")
+        return policy.route_by_name[tenant.over_budget_route], RouteMatch.OVER_BUDGET, None
+    if requested != AUTO:
+        if requested in policy.route_by_name:
+            if not pinning.allows_route(requested):
+                raise RequestDeniedError("pin_not_allowed", f"this tenant may not pin route '{requested}'", "model")
+            return policy.route_by_name[requested], RouteMatch.PINNED_ROUTE, None
+        if requested in policy.model_by_id:
+            if not pinning.allows_model(requested):
+                raise RequestDeniedError("pin_not_allowed", f"this tenant may not pin model '{requested}'", "model")
+            route, _ = _match(policy, tenant, view)
+            return route, RouteMatch.PINNED_MODEL, requested
+        raise RequestDeniedError(
+            "model_not_found", f"'{requested}' is neither 'auto' nor a route or model of this policy", "model"
+        )
+    route, matched_by = _match(policy, tenant, view)
+    return route, matched_by, None
+
+
+def _match(policy: Policy, tenant: Tenant, view: RequestView) -> tuple[Route, RouteMatch]:
+    for route in policy.routes:
+        if when_matches(route.when, view):
+            return route, RouteMatch.WHEN
+    if tenant.default_route is not None:
+        return policy.route_by_name[tenant.default_route], RouteMatch.TENANT_DEFAULT
+    if policy.defaults.route is not None:
+        return policy.route_by_name[policy.defaults.route], RouteMatch.POLICY_DEFAULT
+    raise RequestDeniedError("no_route", "no route of the policy matches this request and there is no default")
+
+
+def _check_route_limits(route: Route, features: RequestFeatures) -> None:
+    limit = route.limits.max_prompt_tokens
+    if limit is not None and features.prompt_tokens > limit:
+        raise RequestDeniedError(
+            "prompt_too_long",
+            f"prompt ≈{features.prompt_tokens} tokens exceeds route '{route.name}' limit of {limit}",
+            "messages",
+        )
+    required = route.limits.output_format
+    asked = AnswerFormat(features.response_format)
+    if required is not None and _FORMAT_STRICTNESS[asked] < _FORMAT_STRICTNESS[required]:
+        raise RequestDeniedError(
+            "output_format_required",
+            f"route '{route.name}' requires response_format '{required}', the request asks for '{asked}'",
+            "response_format",
+        )
+
+
+def _required_capabilities(route: Route, features: RequestFeatures) -> frozenset[Capability]:
+    needed = set(route.require_capabilities)
+    if features.has_tools:
+        needed.add(Capability.TOOLS)
+    if features.has_images:
+        needed.add(Capability.VISION)
+    for answer_format in (AnswerFormat(features.response_format), route.limits.output_format):
+        if answer_format in _FORMAT_CAPABILITY:
+            needed.add(_FORMAT_CAPABILITY[answer_format])
+    language = features.language
+    if language.code not in {"en", "und"} and language.confidence >= _LANGUAGE_CONFIDENCE:
+        needed.add(Capability.MULTILINGUAL)
+    return frozenset(needed)
+
+
+def _expected_cost(policy: Policy, model: ModelSpec, prompt_tokens: int) -> float:
+    output = min(policy.defaults.expected_output_tokens, model.max_output_tokens)
+    return cost_usd(model, prompt_tokens, output)
+
+
+def _candidate(model: ModelSpec, source: str, sizing: Sizing) -> Candidate:
+    return Candidate(
+        model=model.id,
+        provider=model.provider,
+        provider_model_id=model.model_id,
+        source=source,
+        max_output_tokens=sizing.max_output_tokens,
+        estimated_cost_usd=sizing.estimated_cost_usd,
+        max_cost_usd=sizing.max_cost_usd,
+    )
