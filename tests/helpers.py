@@ -1,0 +1,72 @@
+"""Shared test helpers: paths, a minimal valid policy to modify, request builders, ``load_event()``."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from modelrouter.policy import LoadedPolicy, Policy, parse_policy
+from modelrouter.request import ChatRequest, parse_chat_request
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_POLICY = ROOT / "policies" / "example.yaml"
+SCHEMA_FILE = ROOT / "policies" / "policy.schema.json"
+EVENTS = ROOT / "events"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """The JSON document ``events/<name>`` (``.json`` optional): the one way tests read events."""
+    path = EVENTS / (name if name.endswith(".json") else f"{name}.json")
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+def model_entry(name: str, **overrides: Any) -> dict[str, Any]:
+    """A valid Bedrock catalog entry, with overrides."""
+    entry: dict[str, Any] = {
+        "id": name,
+        "provider": "bedrock",
+        "model_id": f"vendor.{name}-v1:0",
+        "region": "us-east-1",
+        "pricing": {"input_per_mtok": 1.0, "output_per_mtok": 2.0},
+        "context_window": 100_000,
+        "max_output_tokens": 4_096,
+        "capabilities": ["tools", "json_object", "json_schema", "vision", "multilingual"],
+        "residency": "us",
+        "max_classification": "confidential",
+        "tags": ["general"],
+    }
+    entry.update(overrides)
+    return entry
+
+
+def minimal_policy() -> dict[str, Any]:
+    """A small valid policy as a dict: two models, one tenant, one catch-all route."""
+    return copy.deepcopy(
+        {
+            "version": 1,
+            "name": "test-policy",
+            "models": [model_entry("small"), model_entry("large", pricing={"input_per_mtok": 5, "output_per_mtok": 20})],
+            "tenants": [{"id": "t1", "budget": {"daily_usd": 10}}],
+            "routes": [{"name": "default", "models": ["small", "large"]}],
+        }
+    )
+
+
+def policy_from(document: dict[str, Any]) -> LoadedPolicy:
+    """Parse a policy dict through the real YAML loader."""
+    return parse_policy(yaml.safe_dump(document, sort_keys=False), "test.yaml")
+
+
+def build_policy(document: dict[str, Any]) -> Policy:
+    """Like :func:`policy_from`, returning just the policy."""
+    return policy_from(document).policy
+
+
+def chat(text: str = "Hello", **fields: Any) -> ChatRequest:
+    """A one-message chat request with extra top-level fields."""
+    return parse_chat_request({"messages": [{"role": "user", "content": text}], **fields})
