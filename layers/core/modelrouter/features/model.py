@@ -68,8 +68,8 @@ class DifficultySignal(_Frozen):
     """Signal name: ``length``, ``code``, ``math``, ``multi_step``, ``questions``, ``depth`` …"""
     value: float = Field(ge=0, le=1)
     """The signal's strength, 0 to 1."""
-    weight: float = Field(ge=0)
-    """Its weight in the score."""
+    weight: float = Field(ge=0, le=1)
+    """The most this signal alone can add to the score."""
     detail: str
     """What was observed (e.g. ``3 fenced code blocks``)."""
 
@@ -78,7 +78,7 @@ class Difficulty(_Frozen):
     """How hard the request looks, 0 (trivial) to 1 (hard), with the signals behind the score."""
 
     score: float = Field(ge=0, le=1)
-    """Weighted mean of the signals, clamped to [0, 1]."""
+    """Noisy-OR of the signals: ``1 - prod(1 - weight * value)``."""
     signals: tuple[DifficultySignal, ...]
     """The signals that produced the score."""
 
@@ -125,18 +125,22 @@ class RequestFeatures(_Frozen):
     def explain(self) -> list[str]:
         """One line per feature, saying what was found and why."""
         lines = [
-            f"prompt_tokens ≈ {self.prompt_tokens} ({self.prompt_chars} chars in {self.message_count} messages)",
+            f"prompt_tokens ≈ {self.prompt_tokens}"
+            f" ({self.prompt_chars} chars in {self.message_count} messages)",
             f"images: {self.image_count}, tools: {self.tool_count}, response_format: {self.response_format}",
-            f"language: {self.language.code} ({self.language.script}, confidence {self.language.confidence:.2f};"
-            f" {self.language.evidence})",
+            f"language: {self.language.code} ({self.language.script},"
+            f" confidence {self.language.confidence:.2f}; {self.language.evidence})",
         ]
         if self.pii:
             kinds = ", ".join(
-                f"{kind.value}×{sum(1 for f in self.pii if f.kind is kind)}" for kind in sorted(self.pii_kinds)
+                f"{kind.value}×{sum(1 for f in self.pii if f.kind is kind)}"
+                for kind in sorted(self.pii_kinds)
             )
             lines.append(f"pii: {kinds}")
         else:
             lines.append("pii: none found")
-        signals = ", ".join(f"{s.name}={s.value:.2f}×{s.weight:g} ({s.detail})" for s in self.difficulty.signals)
+        signals = ", ".join(
+            f"{s.name}={s.value:.2f}×{s.weight:g} ({s.detail})" for s in self.difficulty.signals
+        )
         lines.append(f"difficulty: {self.difficulty.score:.2f} [{signals}]")
         return lines
