@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from modelrouter.features.model import Difficulty, LanguageGuess, PiiFinding, PiiKind, RequestFeatures
 from modelrouter.policy import LoadedPolicy, Policy, parse_policy
 from modelrouter.request import ChatRequest, parse_chat_request
 
@@ -50,8 +51,11 @@ def minimal_policy() -> dict[str, Any]:
         {
             "version": 1,
             "name": "test-policy",
-            "models": [model_entry("small"), model_entry("large", pricing={"input_per_mtok": 5, "output_per_mtok": 20})],
-            "tenants": [{"id": "t1", "budget": {"daily_usd": 10}}],
+            "models": [
+                model_entry("small"),
+                model_entry("large", pricing={"input_per_mtok": 5, "output_per_mtok": 20}),
+            ],
+            "tenants": [{"id": "t1", "budget": {"daily_usd": 10}, "max_classification": "confidential"}],
             "routes": [{"name": "default", "models": ["small", "large"]}],
         }
     )
@@ -70,3 +74,28 @@ def build_policy(document: dict[str, Any]) -> Policy:
 def chat(text: str = "Hello", **fields: Any) -> ChatRequest:
     """A one-message chat request with extra top-level fields."""
     return parse_chat_request({"messages": [{"role": "user", "content": text}], **fields})
+
+
+def features(
+    *,
+    prompt_tokens: int = 100,
+    difficulty: float = 0.1,
+    language: str = "en",
+    images: int = 0,
+    tools: int = 0,
+    response_format: str = "text",
+    pii: tuple[str, ...] = (),
+) -> RequestFeatures:
+    """Hand-built request features, so engine tests do not depend on the extractors."""
+    return RequestFeatures(
+        prompt_tokens=prompt_tokens,
+        prompt_chars=prompt_tokens * 4,
+        message_count=1,
+        user_turns=1,
+        image_count=images,
+        tool_count=tools,
+        response_format=response_format,  # type: ignore[arg-type]
+        language=LanguageGuess(code=language, script="latin", confidence=0.9, evidence="test"),
+        pii=tuple(PiiFinding(kind=PiiKind(kind), message_index=0, start=0, end=4) for kind in pii),
+        difficulty=Difficulty(score=difficulty, signals=()),
+    )

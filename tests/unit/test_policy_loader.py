@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from tests.helpers import EXAMPLE_POLICY, build_policy, minimal_policy, model_entry, policy_from
 
 from modelrouter.errors import PolicyError
 from modelrouter.policy import DataClassification, load_policy_file, parse_policy
-from tests.helpers import EXAMPLE_POLICY, build_policy, minimal_policy, model_entry, policy_from
 
 
 def problems_of(text: str) -> list[str]:
@@ -27,7 +27,9 @@ def test_example_policy_loads_without_warnings() -> None:
     assert len(policy.models) >= 8
     assert {m.provider.value for m in policy.models} == {"bedrock", "openai", "anthropic"}
     assert len(policy.tenants) >= 3
-    assert {"support-triage", "document-extraction", "coding-assistant", "fraud-triage"} <= set(policy.route_by_name)
+    assert {"support-triage", "document-extraction", "coding-assistant", "fraud-triage"} <= set(
+        policy.route_by_name
+    )
     assert loaded.digest.startswith("sha256:")
 
 
@@ -108,7 +110,9 @@ def test_version_must_be_1() -> None:
 
 
 def test_not_a_mapping() -> None:
-    assert problems_of("- just\n- a list\n") == ["<root> (line 1): a policy must be a mapping with 'version', 'models', ..."]
+    assert problems_of("- just\n- a list\n") == [
+        "<root> (line 1): a policy must be a mapping with 'version', 'models', ..."
+    ]
 
 
 def test_missing_file_is_a_policy_error() -> None:
@@ -148,7 +152,11 @@ def test_secret_ref_needs_exactly_one_store() -> None:
     document["models"][0] = {
         k: v
         for k, v in model_entry(
-            "small", provider="openai", region=None, base_url="https://x/v1", api_key={"secretsmanager": "a", "ssm": "/b"}
+            "small",
+            provider="openai",
+            region=None,
+            base_url="https://x/v1",
+            api_key={"secretsmanager": "a", "ssm": "/b"},
         ).items()
         if v is not None
     }
@@ -158,16 +166,24 @@ def test_secret_ref_needs_exactly_one_store() -> None:
 
 def test_bad_regex_in_intents_is_rejected() -> None:
     document = minimal_policy()
-    document["routes"].insert(0, {"name": "r", "when": {"intents": {"patterns": ["(unclosed"]}}, "models": ["small"]})
+    document["routes"].insert(
+        0, {"name": "r", "when": {"intents": {"patterns": ["(unclosed"]}}, "models": ["small"]}
+    )
     problems = problems_of(policy_text(document))
-    assert any(p.startswith("routes[0].when.intents.patterns[0]") and "invalid regular expression" in p for p in problems)
+    assert any(
+        p.startswith("routes[0].when.intents.patterns[0]") and "invalid regular expression" in p
+        for p in problems
+    )
 
 
 @pytest.mark.parametrize(
     ("route", "message"),
     [
         ({"name": "r", "strategy": "threshold", "models": ["small"]}, "needs thresholds, tiers"),
-        ({"name": "r", "models": ["small"], "variants": [{"name": "a", "weight": 1, "models": ["small"]}]}, "does not apply"),
+        (
+            {"name": "r", "models": ["small"], "variants": [{"name": "a", "weight": 1, "models": ["small"]}]},
+            "does not apply",
+        ),
         ({"name": "r", "when": {"difficulty": {"min": 0.9, "max": 0.1}}, "models": ["small"]}, "above max"),
         ({"name": "r", "when": {"tenants": []}, "models": ["small"]}, "must not be empty"),
         ({"name": "r", "models": []}, "must not be empty"),
@@ -199,7 +215,7 @@ def test_defaults_and_lookups() -> None:
     # Given the minimal policy
     policy = build_policy(minimal_policy())
     # Then defaults are filled in and lookups work
-    assert policy.tenants[0].max_classification is DataClassification.INTERNAL
+    assert policy.tenants[0].default_classification is DataClassification.INTERNAL
     assert policy.model_by_id["large"].pricing.output_per_mtok == 20
     assert policy.route_by_name["default"].models == ["small", "large"]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.helpers import minimal_policy, model_entry, policy_from
 
 from modelrouter.errors import PolicyError
-from tests.helpers import minimal_policy, model_entry, policy_from
 
 
 def problems(document: dict[str, Any]) -> list[str]:
@@ -41,17 +41,41 @@ def test_unknown_model_in_a_tier_names_the_exact_path() -> None:
     ("mutate", "expected"),
     [
         (lambda d: d["models"].append(model_entry("small")), "models[2]: duplicate model id 'small'"),
-        (lambda d: d["tenants"].append({"id": "t1", "budget": {"daily_usd": 1}}), "tenants[1]: duplicate tenant id"),
-        (lambda d: d["routes"].append({"name": "default", "models": ["small"]}), "routes[1]: duplicate route name"),
-        (lambda d: d["tenants"][0].update(allowed_models=["nope"]), "tenants[0].allowed_models[0]: unknown model 'nope'"),
-        (lambda d: d["tenants"][0].update(allowed_tags=["gold"]), "tenants[0].allowed_tags[0]: unknown tag 'gold'"),
-        (lambda d: d["tenants"][0].update(default_route="nowhere"), "tenants[0].default_route: unknown route"),
-        (lambda d: d["tenants"][0].update(over_budget_route="nowhere"), "tenants[0].over_budget_route: unknown route"),
+        (
+            lambda d: d["tenants"].append({"id": "t1", "budget": {"daily_usd": 1}}),
+            "tenants[1]: duplicate tenant id",
+        ),
+        (
+            lambda d: d["routes"].append({"name": "default", "models": ["small"]}),
+            "routes[1]: duplicate route name",
+        ),
+        (
+            lambda d: d["tenants"][0].update(allowed_models=["nope"]),
+            "tenants[0].allowed_models[0]: unknown model 'nope'",
+        ),
+        (
+            lambda d: d["tenants"][0].update(allowed_tags=["gold"]),
+            "tenants[0].allowed_tags[0]: unknown tag 'gold'",
+        ),
+        (
+            lambda d: d["tenants"][0].update(default_route="nowhere"),
+            "tenants[0].default_route: unknown route",
+        ),
+        (
+            lambda d: d["tenants"][0].update(over_budget_route="nowhere"),
+            "tenants[0].over_budget_route: unknown route",
+        ),
         (lambda d: d.update(defaults={"route": "nowhere"}), "defaults.route: unknown route 'nowhere'"),
         (lambda d: d.update(pinning={"models": ["nope"]}), "pinning.models[0]: unknown model 'nope'"),
         (lambda d: d.update(pinning={"routes": ["nope"]}), "pinning.routes[0]: unknown route 'nope'"),
-        (lambda d: d["routes"][0].update(models=["small", "small"]), "routes[0].models[1]: model 'small' is listed more"),
-        (lambda d: d["routes"][0].update(name="small"), "routes[0].name: route name 'small' is also a model id"),
+        (
+            lambda d: d["routes"][0].update(models=["small", "small"]),
+            "routes[0].models[1]: model 'small' is listed more",
+        ),
+        (
+            lambda d: d["routes"][0].update(name="small"),
+            "routes[0].name: route name 'small' is also a model id",
+        ),
         (lambda d: d["routes"][0].update(name="auto"), "routes[0].name: 'auto' is reserved"),
     ],
 )
@@ -81,14 +105,23 @@ def test_route_when_unknown_tenant() -> None:
         ({"easy": ["small"], "hard": ["large"]}, {"hard": 0.5, "mid": 0.3}, "unknown tier 'mid'"),
         ({"easy": ["small"], "hard": ["large"]}, {"easy": 0.1, "hard": 0.5}, "the first tier 'easy'"),
         ({"easy": ["small"], "hard": ["large"]}, {}, "tier 'hard' needs a threshold"),
-        ({"easy": ["small"], "mid": ["large"], "hard": ["large"]}, {"mid": 0.7, "hard": 0.5}, "must be above"),
+        (
+            {"easy": ["small"], "mid": ["large"], "hard": ["large"]},
+            {"mid": 0.7, "hard": 0.5},
+            "must be above",
+        ),
         ({"easy": ["small"], "hard": ["large"]}, {"hard": 1.5}, "must be in (0, 1]"),
         ({"easy": [], "hard": ["large"]}, {"hard": 0.5}, "tiers.easy"),
     ],
 )
 def test_threshold_rules(tiers: dict[str, list[str]], thresholds: dict[str, float], expected: str) -> None:
     document = minimal_policy()
-    document["routes"][0] = {"name": "default", "strategy": "threshold", "tiers": tiers, "thresholds": thresholds}
+    document["routes"][0] = {
+        "name": "default",
+        "strategy": "threshold",
+        "tiers": tiers,
+        "thresholds": thresholds,
+    }
     assert any(expected in p for p in problems(document)), problems(document)
 
 
@@ -106,7 +139,11 @@ def test_route_shadowed_by_a_wider_condition() -> None:
     document = minimal_policy()
     document["routes"][0:0] = [
         {"name": "wide", "when": {"tenants": ["t1"], "difficulty": {"min": 0.2}}, "models": ["small"]},
-        {"name": "narrow", "when": {"tenants": ["t1"], "has_tools": True, "difficulty": {"min": 0.5}}, "models": ["large"]},
+        {
+            "name": "narrow",
+            "when": {"tenants": ["t1"], "has_tools": True, "difficulty": {"min": 0.5}},
+            "models": ["large"],
+        },
     ]
     assert any(p.startswith("routes[1]") and "'wide'" in p for p in problems(document))
 
@@ -152,7 +189,12 @@ def test_output_format_must_fit_the_formats_matched() -> None:
     document = minimal_policy()
     document["routes"].insert(
         0,
-        {"name": "x", "when": {"response_formats": ["text"]}, "models": ["small"], "limits": {"output_format": "json_schema"}},
+        {
+            "name": "x",
+            "when": {"response_formats": ["text"]},
+            "models": ["small"],
+            "limits": {"output_format": "json_schema"},
+        },
     )
     assert any(p.startswith("routes[0].limits.output_format") for p in problems(document))
 

@@ -80,5 +80,7 @@ class NoEligibleModelError(ModelRouterError):
     def __init__(self, route: str, exclusions: Sequence[Exclusion]) -> None:
         self.route = route
         self.exclusions = list(exclusions)
-        reasons = "; ".join(f"{item.model}: {item.reason}" for item in self.exclusions) or "route has no models"
+        reasons = (
+            "; ".join(f"{item.model}: {item.reason}" for item in self.exclusions) or "route has no models"
+        )
         super().__init__(f"no eligible model for route '{route}': {reasons}")

@@ -70,9 +70,7 @@ def _readable_message(error_type: str, message: str, value_repr: str) -> str:
     return message
 
 
-def problems_from_validation_error(
-    error: ValidationError, prefix: Iterable[str | int] = ()
-) -> list[Problem]:
+def problems_from_validation_error(error: ValidationError, prefix: Iterable[str | int] = ()) -> list[Problem]:
     """Turn a pydantic ``ValidationError`` into problems with readable paths and messages.
 
     Problems that render to the same path and message are reported once.

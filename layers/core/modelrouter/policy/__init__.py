@@ -1,6 +1,13 @@
-"""The routing policy language: models, loader, cross-reference checks and JSON Schema."""
+"""The routing policy language: models, loader, cross-reference checks and JSON Schema.
+
+The models are imported eagerly. The loader (PyYAML), the reference checks and the schema export are
+imported on first use, so code that only decides with an already loaded policy does not pay for them.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from modelrouter.policy.catalog import ModelSpec, Pricing, SecretRef
 from modelrouter.policy.checks import BedrockGuardrailCheck, Checks, GuardrailsCheck, JsonSchemaCheck
@@ -12,10 +19,12 @@ from modelrouter.policy.common import (
     classification_rank,
 )
 from modelrouter.policy.document import Defaults, Policy
-from modelrouter.policy.loader import LoadedPolicy, load_policy_file, parse_policy
-from modelrouter.policy.references import PolicyCheckResult, check_references
 from modelrouter.policy.routes import Intents, Limits, Route, Strategy, TokenRange, UnitRange, Variant, When
 from modelrouter.policy.tenants import Budget, Pinning, Tenant
+
+if TYPE_CHECKING:
+    from modelrouter.policy.loader import LoadedPolicy, load_policy_file, parse_policy
+    from modelrouter.policy.references import PolicyCheckResult, check_references
 
 __all__ = [
     "AnswerFormat",
@@ -49,3 +58,17 @@ __all__ = [
     "load_policy_file",
     "parse_policy",
 ]
+
+_LAZY = {
+    "LoadedPolicy": "modelrouter.policy.loader",
+    "load_policy_file": "modelrouter.policy.loader",
+    "parse_policy": "modelrouter.policy.loader",
+    "PolicyCheckResult": "modelrouter.policy.references",
+    "check_references": "modelrouter.policy.references",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -103,8 +103,8 @@ class ModelSpec(StrictModel):
                 raise ValueError("a bedrock model is called with IAM: remove 'api_key' and 'base_url'")
             if not self.allow_unpinned and not _BEDROCK_PINNED.search(self.model_id):
                 raise ValueError(
-                    f"model_id {self.model_id!r} is not pinned to a version (expected a ':N' suffix or an ARN);"
-                    " set allow_unpinned: true to accept it"
+                    f"model_id {self.model_id!r} is not pinned to a version"
+                    " (expected a ':N' suffix or an ARN); set allow_unpinned: true to accept it"
                 )
         if self.provider is ProviderKind.OPENAI and self.base_url is None:
             raise ValueError("an openai-compatible model needs 'base_url'")

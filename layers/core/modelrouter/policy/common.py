@@ -23,7 +23,7 @@ __all__ = [
 class StrictModel(BaseModel):
     """Base of every policy model: unknown keys are errors, instances are immutable."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 Identifier = Annotated[

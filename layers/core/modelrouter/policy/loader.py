@@ -43,9 +43,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key '{key}'", key_node.start_mark
-            )
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key '{key}'", key_node.start_mark)
         mapping[key] = loader.construct_object(value_node, deep=True)
     return mapping
 
@@ -83,7 +81,9 @@ def parse_policy(text: str | bytes, source: str = "policy") -> LoadedPolicy:
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        raise PolicyError([Problem("", "a policy must be a mapping with 'version', 'models', ...", 1)], source)
+        raise PolicyError(
+            [Problem("", "a policy must be a mapping with 'version', 'models', ...", 1)], source
+        )
     try:
         policy = Policy.model_validate(data)
     except ValidationError as error:
@@ -104,7 +104,9 @@ def load_policy_file(path: str | Path) -> LoadedPolicy:
     try:
         text = file.read_bytes()
     except OSError as error:
-        raise PolicyError([Problem("", f"cannot read policy file: {error.strerror or error}")], str(file)) from None
+        raise PolicyError(
+            [Problem("", f"cannot read policy file: {error.strerror or error}")], str(file)
+        ) from None
     return parse_policy(text, str(file))
 
 

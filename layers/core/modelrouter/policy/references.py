@@ -102,7 +102,13 @@ def _check_model_refs(result: PolicyCheckResult, policy: Policy) -> None:
 
 def _check_tenant_refs(result: PolicyCheckResult, policy: Policy) -> None:
     for index, route in enumerate(policy.routes):
-        _unknown(result, ("routes", index, "when", "tenants"), route.when.tenants or (), policy.tenant_by_id, "tenant")
+        _unknown(
+            result,
+            ("routes", index, "when", "tenants"),
+            route.when.tenants or (),
+            policy.tenant_by_id,
+            "tenant",
+        )
 
 
 def _check_route_refs(result: PolicyCheckResult, policy: Policy) -> None:
@@ -131,14 +137,15 @@ def _check_route(result: PolicyCheckResult, policy: Policy, index: int, route: R
     if route.strategy is Strategy.THRESHOLD:
         _check_thresholds(result, base, route)
     if route.strategy is Strategy.WEIGHTED:
-        _check_unique(result, format_path((*base, "variants")), [v.name for v in route.variants or ()], "variant")
-    if route.limits.output_format is not None and route.when.response_formats is not None:
-        if route.limits.output_format not in route.when.response_formats:
-            result.error(
-                (*base, "limits", "output_format"),
-                f"requires '{route.limits.output_format}' but the route only matches"
-                f" {', '.join(route.when.response_formats)} requests",
-            )
+        _check_unique(
+            result, format_path((*base, "variants")), [v.name for v in route.variants or ()], "variant"
+        )
+    required, matched = route.limits.output_format, route.when.response_formats
+    if required is not None and matched is not None and required not in matched:
+        result.error(
+            (*base, "limits", "output_format"),
+            f"requires '{required}' but the route only matches {', '.join(matched)} requests",
+        )
     known = [policy.model_by_id[m] for _, m in route.all_model_refs() if m in policy.model_by_id]
     if known and not any(model.enabled for model in known):
         result.warn(base, "every model of this route is disabled")
@@ -165,7 +172,8 @@ def _check_thresholds(result: PolicyCheckResult, base: Location, route: Route) -
             result.error((*base, "thresholds", name), f"threshold {value} must be in (0, 1]")
         elif value <= previous:
             result.error(
-                (*base, "thresholds", name), f"threshold {value} must be above the previous tier's ({previous})"
+                (*base, "thresholds", name),
+                f"threshold {value} must be above the previous tier's ({previous})",
             )
         previous = max(previous, value)
 
@@ -183,7 +191,9 @@ def _check_reachability(result: PolicyCheckResult, policy: Policy) -> None:
             continue
         reason = f"every request it matches is taken by the earlier route '{shadow.name}'"
         if later.name in other_ways_in or any(p.allows_route(later.name) for p in pinnable):
-            result.warn(("routes", later_index, "when"), f"{reason}; only reachable as a default or by pinning")
+            result.warn(
+                ("routes", later_index, "when"), f"{reason}; only reachable as a default or by pinning"
+            )
         else:
             result.error(("routes", later_index), f"unreachable route: {reason}")
     has_catch_all = any(route.when.is_catch_all for route in policy.routes)
@@ -212,7 +222,9 @@ def _subsumes(earlier: When, later: When) -> bool:
             if wide != narrow:
                 return False
         elif name == "intents":
-            if not (set(narrow.keywords) <= set(wide.keywords) and set(narrow.patterns) <= set(wide.patterns)):
+            if not (
+                set(narrow.keywords) <= set(wide.keywords) and set(narrow.patterns) <= set(wide.patterns)
+            ):
                 return False
         elif not _range_within(narrow.min, narrow.max, wide.min, wide.max):
             return False

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 import re
+from enum import StrEnum
 from functools import cached_property
 from typing import Annotated, Self
 
@@ -19,6 +19,7 @@ from modelrouter.policy.common import (
     Regex,
     StrictModel,
 )
+from modelrouter.text import words_of
 
 __all__ = ["Intents", "Limits", "Route", "Strategy", "TokenRange", "UnitRange", "Variant", "When"]
 
@@ -82,6 +83,11 @@ class Intents(StrictModel):
         return tuple(keyword.strip().lower() for keyword in self.keywords)
 
     @cached_property
+    def keyword_words(self) -> tuple[frozenset[str], ...]:
+        """The words of each keyword, as :func:`modelrouter.text.words_of` splits text."""
+        return tuple(words_of(keyword) for keyword in self.lowered_keywords)
+
+    @cached_property
     def compiled_patterns(self) -> tuple[re.Pattern[str], ...]:
         """The patterns, compiled once per policy."""
         return tuple(re.compile(pattern) for pattern in self.patterns)
@@ -126,7 +132,9 @@ class When(StrictModel):
     @property
     def is_catch_all(self) -> bool:
         """True when no condition is set, so every request matches."""
-        return not self.model_fields_set or all(getattr(self, name) is None for name in type(self).model_fields)
+        return not self.model_fields_set or all(
+            getattr(self, name) is None for name in type(self).model_fields
+        )
 
 
 class Limits(StrictModel):

@@ -58,7 +58,12 @@ class RequestContext:
             except ValueError:
                 levels = ", ".join(level.value for level in DataClassification)
                 raise InvalidRequestError(
-                    [Problem(f"metadata.{METADATA_CLASSIFICATION}", f"unknown level {raw!r}; use one of {levels}")]
+                    [
+                        Problem(
+                            f"metadata.{METADATA_CLASSIFICATION}",
+                            f"unknown level {raw!r}; use one of {levels}",
+                        )
+                    ]
                 ) from None
         region = (metadata.get(METADATA_REGION) or "").strip().lower() or None
         tags = frozenset(tag.strip() for tag in (metadata.get(METADATA_TAGS) or "").split(",") if tag.strip())

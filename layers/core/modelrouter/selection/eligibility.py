@@ -80,7 +80,10 @@ def _compliance(model: ModelSpec, demand: Demand) -> tuple[ExclusionReason | Non
             f"cleared for {model.max_classification}, request is {demand.classification}",
         )
     if demand.tenant.regions is not None and model.residency not in demand.tenant.regions:
-        return ExclusionReason.RESIDENCY, f"runs in '{model.residency}', tenant allows {demand.tenant.regions}"
+        return (
+            ExclusionReason.RESIDENCY,
+            f"runs in '{model.residency}', tenant allows {demand.tenant.regions}",
+        )
     if demand.region is not None and model.residency != demand.region:
         return ExclusionReason.RESIDENCY, f"runs in '{model.residency}', request demands '{demand.region}'"
     return None, ""
@@ -91,7 +94,10 @@ def _capacity(model: ModelSpec, demand: Demand) -> tuple[ExclusionReason | None,
         return ExclusionReason.CAPABILITY_MISSING, f"lacks {', '.join(sorted(missing))}"
     requested = demand.requested_output_tokens
     if requested is not None and requested > model.max_output_tokens:
-        return ExclusionReason.OUTPUT_TOO_SMALL, f"max_tokens {requested} > model limit {model.max_output_tokens}"
+        return (
+            ExclusionReason.OUTPUT_TOO_SMALL,
+            f"max_tokens {requested} > model limit {model.max_output_tokens}",
+        )
     answer_floor = min(requested or demand.expected_output_tokens, model.max_output_tokens)
     if demand.prompt_tokens + answer_floor > model.context_window:
         return (
@@ -99,8 +105,15 @@ def _capacity(model: ModelSpec, demand: Demand) -> tuple[ExclusionReason | None,
             f"needs ≈{demand.prompt_tokens} + {answer_floor} tokens, window {model.context_window}",
         )
     budget_ms = demand.limits.latency_budget_ms
-    if budget_ms is not None and model.typical_latency_ms is not None and model.typical_latency_ms > budget_ms:
-        return ExclusionReason.TOO_SLOW, f"typically {model.typical_latency_ms} ms, route budget {budget_ms} ms"
+    if (
+        budget_ms is not None
+        and model.typical_latency_ms is not None
+        and model.typical_latency_ms > budget_ms
+    ):
+        return (
+            ExclusionReason.TOO_SLOW,
+            f"typically {model.typical_latency_ms} ms, route budget {budget_ms} ms",
+        )
     return None, ""
 
 

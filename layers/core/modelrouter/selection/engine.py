@@ -28,7 +28,10 @@ AUTO = "auto"
 # A language is only held against models without "multilingual" when the detector is this sure.
 _LANGUAGE_CONFIDENCE = 0.6
 _FORMAT_STRICTNESS = {AnswerFormat.TEXT: 0, AnswerFormat.JSON_OBJECT: 1, AnswerFormat.JSON_SCHEMA: 2}
-_FORMAT_CAPABILITY = {AnswerFormat.JSON_OBJECT: Capability.JSON_OBJECT, AnswerFormat.JSON_SCHEMA: Capability.JSON_SCHEMA}
+_FORMAT_CAPABILITY = {
+    AnswerFormat.JSON_OBJECT: Capability.JSON_OBJECT,
+    AnswerFormat.JSON_SCHEMA: Capability.JSON_SCHEMA,
+}
 
 
 def decide(
@@ -77,7 +80,12 @@ def decide(
             context.request_id,
             lambda model_id: _expected_cost(policy, catalog[model_id], features.prompt_tokens),
         )
-        ordered, set_aside, tier, variant = ordering.ordered, ordering.set_aside, ordering.tier, ordering.variant
+        ordered, set_aside, tier, variant = (
+            ordering.ordered,
+            ordering.set_aside,
+            ordering.tier,
+            ordering.variant,
+        )
 
     candidates: list[Candidate] = []
     exclusions: list[Exclusion] = []
@@ -89,7 +97,9 @@ def decide(
             continue
         candidates.append(_candidate(model, source, outcome))
     exclusions.extend(
-        Exclusion(model=model_id, reason=ExclusionReason.OTHER_TIER, detail=f"difficulty selected tier '{tier}'")
+        Exclusion(
+            model=model_id, reason=ExclusionReason.OTHER_TIER, detail=f"difficulty selected tier '{tier}'"
+        )
         for model_id in set_aside
     )
     if not candidates:
@@ -122,7 +132,9 @@ def _classification(
     level = context.data_classification or tenant.default_classification
     if features.pii and classification_rank(level) < classification_rank(policy.defaults.pii_classification):
         kinds = ", ".join(sorted(features.pii_kinds))
-        notes.append(f"classification raised from {level} to {policy.defaults.pii_classification}: PII found ({kinds})")
+        notes.append(
+            f"classification raised from {level} to {policy.defaults.pii_classification}: PII found ({kinds})"
+        )
         level = policy.defaults.pii_classification
     if classification_rank(level) > classification_rank(tenant.max_classification):
         why = f" ({notes[0]})" if notes else ""
@@ -145,11 +157,15 @@ def _choose_route(
     if requested != AUTO:
         if requested in policy.route_by_name:
             if not pinning.allows_route(requested):
-                raise RequestDeniedError("pin_not_allowed", f"this tenant may not pin route '{requested}'", "model")
+                raise RequestDeniedError(
+                    "pin_not_allowed", f"this tenant may not pin route '{requested}'", "model"
+                )
             return policy.route_by_name[requested], RouteMatch.PINNED_ROUTE, None
         if requested in policy.model_by_id:
             if not pinning.allows_model(requested):
-                raise RequestDeniedError("pin_not_allowed", f"this tenant may not pin model '{requested}'", "model")
+                raise RequestDeniedError(
+                    "pin_not_allowed", f"this tenant may not pin model '{requested}'", "model"
+                )
             route, _ = _match(policy, tenant, view)
             return route, RouteMatch.PINNED_MODEL, requested
         raise RequestDeniedError(
@@ -167,7 +183,9 @@ def _match(policy: Policy, tenant: Tenant, view: RequestView) -> tuple[Route, Ro
         return policy.route_by_name[tenant.default_route], RouteMatch.TENANT_DEFAULT
     if policy.defaults.route is not None:
         return policy.route_by_name[policy.defaults.route], RouteMatch.POLICY_DEFAULT
-    raise RequestDeniedError("no_route", "no route of the policy matches this request and there is no default")
+    raise RequestDeniedError(
+        "no_route", "no route of the policy matches this request and there is no default"
+    )
 
 
 def _check_route_limits(route: Route, features: RequestFeatures) -> None:

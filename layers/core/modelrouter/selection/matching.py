@@ -9,6 +9,7 @@ from modelrouter.policy.common import DataClassification
 from modelrouter.policy.routes import Intents, When
 from modelrouter.request import ChatRequest
 from modelrouter.selection.context import RequestContext
+from modelrouter.text import words_of
 
 __all__ = ["RequestView", "when_matches"]
 
@@ -38,6 +39,11 @@ class RequestView:
         """The same, lower-cased, for keyword matching."""
         return self.user_text.lower()
 
+    @cached_property
+    def user_words(self) -> frozenset[str]:
+        """The distinct words of the lower-cased text: a keyword whose words are not all here is absent."""
+        return words_of(self.user_text_lower)
+
 
 def when_matches(when: When, view: RequestView) -> bool:
     """True when every condition ``when`` sets holds for the request."""
@@ -63,9 +69,14 @@ def when_matches(when: When, view: RequestView) -> bool:
         return False
     if when.prompt_tokens is not None:
         low, high = when.prompt_tokens.min, when.prompt_tokens.max
-        if (low is not None and features.prompt_tokens < low) or (high is not None and features.prompt_tokens > high):
+        if (low is not None and features.prompt_tokens < low) or (
+            high is not None and features.prompt_tokens > high
+        ):
             return False
-    if when.difficulty is not None and not when.difficulty.min <= features.difficulty.score <= when.difficulty.max:
+    if (
+        when.difficulty is not None
+        and not when.difficulty.min <= features.difficulty.score <= when.difficulty.max
+    ):
         return False
     return when.intents is None or intents_match(when.intents, view)
 
@@ -73,9 +84,12 @@ def when_matches(when: When, view: RequestView) -> bool:
 def intents_match(intents: Intents, view: RequestView) -> bool:
     """True when any keyword (as a whole word or phrase) or any pattern occurs in the latest user text."""
     if intents.keywords:
-        text = view.user_text_lower
-        if any(_contains_word(text, keyword) for keyword in intents.lowered_keywords):
-            return True
+        # The word set rejects most keywords in O(1), whatever the text length; only keywords whose
+        # words all occur are confirmed by a scan of the text, which also checks word order.
+        present = view.user_words
+        for keyword, keyword_words in zip(intents.lowered_keywords, intents.keyword_words, strict=True):
+            if keyword_words <= present and _contains_word(view.user_text_lower, keyword):
+                return True
     return any(pattern.search(view.user_text) for pattern in intents.compiled_patterns)
 
 
