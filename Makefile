@@ -37,11 +37,18 @@ unit: $(STAMP) ## unit tests only
 bench: $(STAMP) ## benchmarks, printed as a table
 	$(PY) benchmarks/run.py
 
+# request file : tenant (the tenant comes from the API key in production, never from the body)
+DEMO_REQUESTS := support-easy:acme-support support-hard:acme-support support-pii:acme-support \
+	extract-invoice:lexdoc-eu coding-tool-call:devtools vision:devtools pinned-route:devtools \
+	fraud-restricted:fincorp-fraud
+
 demo: $(STAMP) ## route the example requests through the example policy and explain each decision
-	$(PY) -m modelrouter.cli.main policy validate policies/example.yaml
-	@for request in events/requests/*.json; do \
-		echo; echo "== $$request"; \
-		$(VENV)/bin/modelrouter route --policy policies/example.yaml --request $$request --explain || exit 1; \
+	$(VENV)/bin/modelrouter policy validate policies/example.yaml
+	@for pair in $(DEMO_REQUESTS); do \
+		request=$${pair%%:*}; tenant=$${pair##*:}; \
+		echo; echo "=== $$request (tenant $$tenant) ==="; \
+		$(VENV)/bin/modelrouter route --policy policies/example.yaml --request events/requests/$$request.json \
+			--tenant $$tenant --request-id demo-$$request --explain || exit 1; \
 	done
 
 schema: $(STAMP) ## regenerate policies/policy.schema.json

@@ -1,0 +1,122 @@
+"""Entry point of the ``modelrouter`` command.
+
+Exit codes: 0 success, 1 the input was rejected (invalid policy, refused request), 2 usage error.
+Errors are printed as one line (or one line per problem) on stderr, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from modelrouter.errors import ModelRouterError, NoEligibleModelError, PolicyError
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="modelrouter", description="LLM routing policy tools.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    policy = commands.add_parser("policy", help="validate a policy or print its JSON Schema")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    validate = policy_commands.add_parser("validate", help="check policy files; non-zero exit on any error")
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    policy_commands.add_parser("schema", help="print the policy JSON Schema")
+
+    route = commands.add_parser("route", help="decide a route for a request without calling any model")
+    route.add_argument("--policy", required=True, type=Path, help="policy file (YAML or JSON)")
+    route.add_argument("--request", required=True, type=Path, help="chat request body (OpenAI JSON)")
+    route.add_argument("--tenant", help="tenant id (default: the policy's first tenant)")
+    route.add_argument("--request-id", help="request id (default: a new UUID); same id, same decision")
+    route.add_argument("--explain", action="store_true", help="show features, left-out models and notes")
+    route.add_argument("--json", action="store_true", help="print the decision as JSON")
+    return parser
+
+
+def _validate(files: Sequence[Path]) -> int:
+    from modelrouter.policy.loader import load_policy_file
+
+    status = EXIT_OK
+    for file in files:
+        try:
+            loaded = load_policy_file(file)
+        except PolicyError as error:
+            print(error, file=sys.stderr)
+            status = EXIT_REJECTED
+            continue
+        policy = loaded.policy
+        print(
+            f"{file}: ok ({len(policy.models)} models, {len(policy.tenants)} tenants, "
+            f"{len(policy.routes)} routes; {loaded.digest[:19]}…)"
+        )
+        for warning in loaded.warnings:
+            print(f"  warning: {warning}")
+    return status
+
+
+def _schema() -> int:
+    from modelrouter.policy.schema import policy_json_schema_text
+
+    sys.stdout.write(policy_json_schema_text())
+    return EXIT_OK
+
+
+def _route(args: argparse.Namespace) -> int:
+    from modelrouter.cli.render import render_decision, table
+    from modelrouter.policy.loader import load_policy_file
+    from modelrouter.request import parse_chat_request
+    from modelrouter.selection import RequestContext, decide
+
+    loaded = load_policy_file(args.policy)
+    try:
+        body = args.request.read_bytes()
+    except OSError as error:
+        print(f"{args.request}: cannot read request: {error.strerror or error}", file=sys.stderr)
+        return EXIT_REJECTED
+    request = parse_chat_request(body)
+    tenant = args.tenant or loaded.policy.tenants[0].id
+    context = RequestContext.from_metadata(args.request_id or str(uuid.uuid4()), tenant, request.metadata)
+    try:
+        decision = decide(loaded.policy, request, context, policy_version=loaded.digest)
+    except NoEligibleModelError as error:
+        print(
+            f"error: no_eligible_model: no model of route '{error.route}' may serve this request",
+            file=sys.stderr,
+        )
+        rows = [(item.model, item.reason, item.detail) for item in error.exclusions]
+        print(table(["model", "reason", "detail"], rows), file=sys.stderr)
+        return EXIT_REJECTED
+    if args.json:
+        print(json.dumps(decision.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    else:
+        print(render_decision(decision, explain=args.explain))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "policy":
+            return _validate(args.files) if args.policy_command == "validate" else _schema()
+        return _route(args)
+    except ModelRouterError as error:
+        field = getattr(error, "field", None)
+        where = f" [{field}]" if field else ""
+        print(f"error: {error.code}{where}: {error.message}", file=sys.stderr)
+        return EXIT_REJECTED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

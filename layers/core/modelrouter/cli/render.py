@@ -1,0 +1,78 @@
+"""Plain-text tables for the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from modelrouter.selection.decision import Decision
+
+__all__ = ["render_decision", "table"]
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], indent: str = "  ") -> str:
+    """Left-aligned columns, a rule under the headers."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [max([len(header)] + [len(row[i]) for row in cells]) for i, header in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return (
+            indent
+            + "  ".join(value.ljust(width) for value, width in zip(values, widths, strict=True)).rstrip()
+        )
+
+    rule = indent + "  ".join("-" * width for width in widths)
+    return "\n".join([line(headers), rule, *(line(row) for row in cells)])
+
+
+def _usd(value: float) -> str:
+    return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
+
+
+def render_decision(decision: Decision, explain: bool) -> str:
+    """The decision as readable text; ``explain`` adds features, exclusions and notes."""
+    how = f"matched by {decision.matched_by}; strategy {decision.strategy}"
+    if decision.tier:
+        how += f", tier {decision.tier}"
+    if decision.variant:
+        how += f", variant {decision.variant}"
+    version = (
+        decision.policy_version[:19] + "…" if len(decision.policy_version) > 20 else decision.policy_version
+    )
+    lines = [
+        f"route:          {decision.route} ({how})",
+        f"policy:         {decision.policy} @ {version or 'unversioned'}",
+        f"tenant:         {decision.tenant}  (classification {decision.classification})",
+        f"request id:     {decision.request_id}",
+        f"capabilities:   {', '.join(decision.required_capabilities) or 'none required'}",
+        "",
+        "candidates (in order):",
+        table(
+            ["#", "model", "provider", "source", "max_tokens", "est. cost", "worst case"],
+            [
+                (
+                    index,
+                    c.model,
+                    c.provider,
+                    c.source,
+                    c.max_output_tokens,
+                    _usd(c.estimated_cost_usd),
+                    _usd(c.max_cost_usd),
+                )
+                for index, c in enumerate(decision.candidates, 1)
+            ],
+        ),
+    ]
+    if not explain:
+        return "\n".join(lines)
+    lines += ["", "features:", *(f"  {line}" for line in decision.features.explain())]
+    if decision.exclusions:
+        lines += [
+            "",
+            "left out:",
+            table(
+                ["model", "reason", "detail"], [(e.model, e.reason, e.detail) for e in decision.exclusions]
+            ),
+        ]
+    if decision.notes:
+        lines += ["", "notes:", *(f"  {note}" for note in decision.notes)]
+    return "\n".join(lines)
