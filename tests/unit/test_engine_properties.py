@@ -7,12 +7,12 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.helpers import chat, features, model_entry
 
 from modelrouter.errors import NoEligibleModelError, RequestDeniedError
 from modelrouter.policy import Capability, DataClassification, Policy, classification_rank
 from modelrouter.selection import Decision, RequestContext, decide
 from modelrouter.selection.strategies import pick_variant
-from tests.helpers import chat, features, model_entry
 
 CLASSIFICATIONS = [level.value for level in DataClassification]
 CAPABILITIES = [capability.value for capability in Capability]
@@ -98,7 +98,9 @@ def scenarios(draw: st.DrawFn) -> tuple[Policy, RequestContext, dict[str, Any], 
     return policy, context, feature_args, max_tokens
 
 
-def run(policy: Policy, context: RequestContext, feature_args: dict[str, Any], max_tokens: int | None) -> Decision:
+def run(
+    policy: Policy, context: RequestContext, feature_args: dict[str, Any], max_tokens: int | None
+) -> Decision:
     request = chat("hi", max_tokens=max_tokens) if max_tokens else chat("hi")
     return decide(policy, request, context, features=features(**feature_args))
 
@@ -161,7 +163,10 @@ def test_decision_is_deterministic(scenario: Any) -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(weights=st.lists(st.integers(1, 20), min_size=2, max_size=4), salt=st.text(alphabet="abcxyz019", max_size=4))
+@given(
+    weights=st.lists(st.integers(1, 20), min_size=2, max_size=4),
+    salt=st.text(alphabet="abcxyz019", max_size=4),
+)
 def test_weighted_split_matches_weights(weights: list[int], salt: str) -> None:
     # Given a weighted route and many request ids
     document = {

@@ -50,7 +50,9 @@ def _validate(files: Sequence[Path]) -> int:
         try:
             loaded = load_policy_file(file)
         except PolicyError as error:
-            print(error, file=sys.stderr)
+            print(f"{file}: invalid", file=sys.stderr)
+            for problem in error.problems:
+                print(f"  {problem}", file=sys.stderr)
             status = EXIT_REJECTED
             continue
         policy = loaded.policy
@@ -109,6 +111,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "policy":
             return _validate(args.files) if args.policy_command == "validate" else _schema()
         return _route(args)
+    except PolicyError as error:
+        if len(error.problems) == 1:
+            print(f"error: {error.source}: {error.problems[0]}", file=sys.stderr)
+        else:
+            print(f"error: {error}", file=sys.stderr)
+        return EXIT_REJECTED
     except ModelRouterError as error:
         field = getattr(error, "field", None)
         where = f" [{field}]" if field else ""

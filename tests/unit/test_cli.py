@@ -1,0 +1,164 @@
+"""The modelrouter command line: exit codes, output, and one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.helpers import EVENTS, EXAMPLE_POLICY
+
+from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, main
+from modelrouter.policy.schema import policy_json_schema_text
+
+REQUESTS = EVENTS / "requests"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err
+
+
+def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the example policy, When validated, Then exit 0 and a summary line
+    code, out, _ = run(capsys, "policy", "validate", str(EXAMPLE_POLICY))
+    assert code == EXIT_OK
+    assert "ok (14 models, 4 tenants, 8 routes" in out
+
+
+def test_validate_reports_every_problem_and_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Given one good and one broken policy file
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        EXAMPLE_POLICY.read_text().replace(
+            "models: [nova-lite, gpt-4o-mini,", "models: [nova-lyte, gpt-4o-mini,"
+        )
+    )
+    # When both are validated
+    code, out, err = run(capsys, "policy", "validate", str(EXAMPLE_POLICY), str(broken))
+    # Then the exit code is non-zero and the problem names path and line
+    assert code == EXIT_REJECTED
+    assert "ok" in out
+    assert "routes[1].models[0] (line " in err
+    assert "unknown model 'nova-lyte'" in err
+
+
+def test_validate_missing_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    code, _, err = run(capsys, "policy", "validate", str(tmp_path / "nope.yaml"))
+    assert code == EXIT_REJECTED
+    assert "cannot read policy file" in err
+
+
+def test_schema_prints_the_checked_in_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "policy", "schema")
+    assert code == EXIT_OK
+    assert out == policy_json_schema_text()
+
+
+def test_route_table_and_explain(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a hard support request for acme-support
+    args = ["route", "--policy", str(EXAMPLE_POLICY), "--request", str(REQUESTS / "support-hard.json")]
+    # When routed with --explain
+    code, out, _ = run(capsys, *args, "--tenant", "acme-support", "--request-id", "r1", "--explain")
+    # Then the table shows the route, the tier, candidates, features and what was left out
+    assert code == EXIT_OK
+    assert "route:          support-triage" in out
+    assert "tier hard" in out
+    assert "candidates (in order):" in out
+    assert "features:" in out
+    assert "not_in_selected_tier" in out
+
+
+def test_route_json_is_the_decision(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["route", "--policy", str(EXAMPLE_POLICY), "--request", str(REQUESTS / "extract-invoice.json")]
+    code, out, _ = run(capsys, *args, "--tenant", "lexdoc-eu", "--request-id", "r1", "--json")
+    decision = json.loads(out)
+    assert code == EXIT_OK
+    assert decision["route"] == "document-extraction"
+    assert [c["model"] for c in decision["candidates"]] == ["claude-sonnet-bedrock-eu"]
+    assert decision["policy_version"].startswith("sha256:")
+
+
+def test_same_request_id_same_output(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["route", "--policy", str(EXAMPLE_POLICY), "--request", str(REQUESTS / "support-easy.json")]
+    _, first, _ = run(capsys, *args, "--request-id", "same", "--json")
+    _, second, _ = run(capsys, *args, "--request-id", "same", "--json")
+    assert first == second
+
+
+@pytest.mark.parametrize(
+    ("content", "tenant", "expected"),
+    [
+        ("{not json", "acme-support", "error: invalid_request: <root>: request body is not valid JSON"),
+        (
+            '{"messages": []}',
+            "acme-support",
+            "error: invalid_request [messages]: messages: must not be empty",
+        ),
+        (
+            '{"messages": [{"role": "robot", "content": "x"}]}',
+            "acme-support",
+            "error: invalid_request [messages[0]]",
+        ),
+        ('{"messages": [{"role": "user", "content": "x"}]}', "ghost", "error: unknown_tenant"),
+        (
+            '{"model": "gpt-9", "messages": [{"role": "user", "content": "x"}]}',
+            "acme-support",
+            "error: model_not_found [model]",
+        ),
+    ],
+)
+def test_route_bad_input_is_one_clear_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str, tenant: str, expected: str
+) -> None:
+    request = tmp_path / "request.json"
+    request.write_text(content)
+    code, _, err = run(
+        capsys, "route", "--policy", str(EXAMPLE_POLICY), "--request", str(request), "--tenant", tenant
+    )
+    assert code == EXIT_REJECTED
+    assert err.startswith(expected), err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_route_no_eligible_model_lists_reasons(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # Given an EU tenant asking for a 60,000-token answer, more than any EU model it may use can write
+    request = tmp_path / "request.json"
+    request.write_text(
+        json.dumps({"messages": [{"role": "user", "content": "hola, ¿qué tal?"}], "max_tokens": 60000})
+    )
+    code, _, err = run(
+        capsys, "route", "--policy", str(EXAMPLE_POLICY), "--request", str(request), "--tenant", "lexdoc-eu"
+    )
+    assert code == EXIT_REJECTED
+    assert "no_eligible_model" in err
+    assert "max_output_too_small" in err
+
+
+def test_missing_request_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    args = ["route", "--policy", str(EXAMPLE_POLICY), "--request", str(tmp_path / "none.json")]
+    code, _, err = run(capsys, *args)
+    assert code == EXIT_REJECTED
+    assert "cannot read request" in err
+
+
+def test_missing_policy_file_for_route(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    args = [
+        "route",
+        "--policy",
+        str(tmp_path / "none.yaml"),
+        "--request",
+        str(REQUESTS / "support-easy.json"),
+    ]
+    code, _, err = run(capsys, *args)
+    assert code == EXIT_REJECTED
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot read policy file" in err
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["route", "--policy"])
+    assert caught.value.code == EXIT_USAGE
