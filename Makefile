@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+CODE   := $(wildcard layers tests benchmarks functions)
 
 .DEFAULT_GOAL := help
 .PHONY: help setup test unit lint format bench demo schema clean
@@ -20,13 +21,13 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## create .venv with the package and dev tools
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
-	$(PY) -m ruff check layers tests benchmarks functions
-	$(PY) -m ruff format --check layers tests benchmarks functions
+	$(PY) -m ruff check $(CODE)
+	$(PY) -m ruff format --check $(CODE)
 	$(PY) -m mypy
 
 format: $(STAMP) ## apply ruff fixes and formatting
-	$(PY) -m ruff check --fix layers tests benchmarks functions
-	$(PY) -m ruff format layers tests benchmarks functions
+	$(PY) -m ruff check --fix $(CODE)
+	$(PY) -m ruff format $(CODE)
 
 test: lint ## lint, type-check and run every test
 	$(PY) -m pytest
