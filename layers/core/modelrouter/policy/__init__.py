@@ -19,6 +19,7 @@ from modelrouter.policy.common import (
     classification_rank,
 )
 from modelrouter.policy.document import Defaults, Policy
+from modelrouter.policy.execution import Cooldown, Execution
 from modelrouter.policy.routes import Intents, Limits, Route, Strategy, TokenRange, UnitRange, Variant, When
 from modelrouter.policy.tenants import Budget, Pinning, Tenant
 
@@ -32,8 +33,10 @@ __all__ = [
     "Budget",
     "Capability",
     "Checks",
+    "Cooldown",
     "DataClassification",
     "Defaults",
+    "Execution",
     "GuardrailsCheck",
     "Intents",
     "JsonSchemaCheck",

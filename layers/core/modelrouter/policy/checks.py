@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import cached_property
 from typing import Literal
 
 from pydantic import Field
@@ -35,6 +37,16 @@ class GuardrailsCheck(StrictModel):
     """A pattern every answer must contain (e.g. ``\\[doc:\\d+\\]``)."""
     on_failure: Literal["escalate", "fail"] = "escalate"
     """On a blocked answer: try the next candidate, or fail the request. Never return it."""
+
+    @cached_property
+    def compiled_blocked_patterns(self) -> tuple[re.Pattern[str], ...]:
+        """``blocked_patterns``, compiled once per policy."""
+        return tuple(re.compile(pattern) for pattern in self.blocked_patterns)
+
+    @cached_property
+    def compiled_citation(self) -> re.Pattern[str] | None:
+        """``require_citation``, compiled once per policy."""
+        return re.compile(self.require_citation) if self.require_citation is not None else None
 
 
 class BedrockGuardrailCheck(StrictModel):

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.common import DataClassification, Identifier, StrictModel
+from modelrouter.policy.execution import Execution
 from modelrouter.policy.routes import Route
 from modelrouter.policy.tenants import Pinning, Tenant
 
@@ -41,6 +42,8 @@ class Policy(StrictModel):
     """Policy-wide defaults."""
     pinning: Pinning = Field(default_factory=Pinning)
     """What requests may pin by default (nothing); tenants may override."""
+    execution: Execution = Field(default_factory=Execution)
+    """Retries, backoff, deadlines, cooldowns and concurrency caps."""
     models: list[ModelSpec] = Field(min_length=1)
     """The model catalog."""
     tenants: list[Tenant] = Field(min_length=1)

@@ -8,11 +8,13 @@ from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.common import Capability, DataClassification, classification_rank
 from modelrouter.policy.routes import Limits
 from modelrouter.policy.tenants import Tenant
+from modelrouter.pricing import cost_usd
 from modelrouter.selection.decision import Exclusion, ExclusionReason
 
-__all__ = ["Demand", "Sizing", "assess", "cost_usd"]
+__all__ = ["Demand", "Sizing", "assess"]
 
 _PER_MILLION = 1_000_000
+"""Prices are per million tokens."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +51,6 @@ class Sizing:
     """Cost with the expected answer length."""
     max_cost_usd: float
     """Worst-case cost."""
-
-
-def cost_usd(model: ModelSpec, input_tokens: int, output_tokens: int) -> float:
-    """Cost of a call at the model's list prices."""
-    pricing = model.pricing
-    return (input_tokens * pricing.input_per_mtok + output_tokens * pricing.output_per_mtok) / _PER_MILLION
 
 
 def assess(model: ModelSpec, demand: Demand) -> Sizing | Exclusion:

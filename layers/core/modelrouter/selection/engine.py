@@ -16,7 +16,8 @@ from modelrouter.policy.tenants import Tenant
 from modelrouter.request import ChatRequest
 from modelrouter.selection.context import METADATA_CLASSIFICATION, RequestContext
 from modelrouter.selection.decision import Candidate, Decision, Exclusion, ExclusionReason, RouteMatch
-from modelrouter.selection.eligibility import Demand, Sizing, assess, cost_usd
+from modelrouter.pricing import cost_usd
+from modelrouter.selection.eligibility import Demand, Sizing, assess
 from modelrouter.selection.matching import RequestView, when_matches
 from modelrouter.selection.strategies import order_candidates
 

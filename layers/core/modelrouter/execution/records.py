@@ -1,0 +1,138 @@
+"""What execution leaves behind: one record per attempt, the final result, and typed failures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from modelrouter.errors import ModelRouterError
+from modelrouter.providers.types import ProviderResult
+
+__all__ = [
+    "AllCandidatesFailedError",
+    "AnswerRejectedError",
+    "Attempt",
+    "CheckRecord",
+    "DeadlineExceededError",
+    "ExecutionError",
+    "ExecutionResult",
+]
+
+AttemptOutcome = Literal["success", "check_failed", "error", "skipped"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckRecord(_Frozen):
+    """One check on one answer."""
+
+    name: str
+    """Check name."""
+    passed: bool
+    """Whether the answer passed."""
+    action: str
+    """What followed: accept, redact, repair, escalate, fail."""
+    detail: str
+    """What was found (no answer text, no PII values)."""
+
+
+class Attempt(_Frozen):
+    """One call to a model, or a candidate skipped without a call."""
+
+    number: int
+    """Position among all attempts of the request, from 1."""
+    model: str
+    """Catalog model id."""
+    provider: str
+    """Provider kind."""
+    provider_model_id: str
+    """The model id sent to the provider."""
+    reported_model: str | None = None
+    """The model and version the provider reported."""
+    started_ms: float
+    """Start, in milliseconds after the request started."""
+    duration_ms: float
+    """How long the attempt took."""
+    outcome: AttemptOutcome
+    """success, check_failed, error, or skipped (no call made)."""
+    error_code: str | None = None
+    """Error class code (``rate_limited``, ``timeout`` …) or skip reason."""
+    error_message: str | None = None
+    """The error in words (never keys or prompt text)."""
+    retryable: bool | None = None
+    """Whether the error was retryable."""
+    input_tokens: int = 0
+    """Uncached prompt tokens."""
+    output_tokens: int = 0
+    """Answer tokens."""
+    cache_read_tokens: int = 0
+    """Prompt tokens read from cache."""
+    cache_write_tokens: int = 0
+    """Prompt tokens written to cache."""
+    cost_usd: float = 0.0
+    """Cost of this attempt from reported usage."""
+    checks: tuple[CheckRecord, ...] = ()
+    """Checks run on this attempt's answer."""
+
+    @property
+    def called(self) -> bool:
+        """Whether a provider call was made (skips are not calls)."""
+        return self.outcome != "skipped"
+
+
+class ExecutionResult(_Frozen):
+    """The answer that passed its checks, with every attempt that led to it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    answer: ProviderResult
+    """The final answer (redacted where a check redacted it)."""
+    model: str
+    """The catalog model that answered."""
+    attempts: tuple[Attempt, ...]
+    """Every attempt, in order."""
+
+    @property
+    def cost_usd(self) -> float:
+        """Total cost of all attempts."""
+        return sum(attempt.cost_usd for attempt in self.attempts)
+
+    @property
+    def fallbacks(self) -> int:
+        """How many other models were tried (or skipped) before the one that answered."""
+        return len({a.model for a in self.attempts if a.model != self.model})
+
+
+class ExecutionError(ModelRouterError):
+    """Execution ended without an answer; ``attempts`` lists everything that was tried."""
+
+    def __init__(self, message: str, attempts: Sequence[Attempt]) -> None:
+        super().__init__(message)
+        self.attempts = tuple(attempts)
+
+    @property
+    def cost_usd(self) -> float:
+        """What the failed attempts cost (tokens used by answers that were rejected)."""
+        return sum(attempt.cost_usd for attempt in self.attempts)
+
+
+class AllCandidatesFailedError(ExecutionError):
+    """Every candidate failed or was skipped."""
+
+    code = "all_candidates_failed"
+
+
+class DeadlineExceededError(ExecutionError):
+    """The request deadline passed before any answer passed its checks."""
+
+    code = "deadline_exceeded"
+
+
+class AnswerRejectedError(ExecutionError):
+    """A check rejected an answer and the route says to fail rather than escalate."""
+
+    code = "answer_rejected"
