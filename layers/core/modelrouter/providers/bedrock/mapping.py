@@ -1,0 +1,235 @@
+"""The provider contract to Bedrock's Converse API and back: pure functions, no boto3.
+
+:func:`to_converse_request` builds the keyword arguments of ``bedrock-runtime``'s ``converse``;
+:func:`from_converse_response` reads its answer; :func:`error_from_client_error` (re-exported from
+:mod:`~modelrouter.providers.bedrock.error_mapping`) maps its errors.
+
+JSON-schema answers. Converse has no response format of its own that every model supports, so a
+``json_schema`` request without tools of its own is sent with one forced tool, named after the
+schema, whose input schema is the answer's schema; the tool's input is the answer. A request that
+also offers tools cannot force one, so the schema goes into a system instruction instead and the
+executor validates the answer. ``json_object`` requests get an instruction only. Instructions are
+the shared ones of :mod:`~modelrouter.providers.answer_format`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from modelrouter.providers.answer_format import JSON_OBJECT_INSTRUCTION, json_schema_instruction
+from modelrouter.providers.bedrock.error_mapping import PROVIDER, error_from_client_error
+from modelrouter.providers.bedrock.messages import converse_messages
+from modelrouter.providers.errors import MalformedResponseError
+from modelrouter.providers.types import FinishReason, ProviderCall, ProviderResult, ResultToolCall, Usage
+from modelrouter.request import (
+    ChatRequest,
+    FunctionDefinition,
+    NamedToolChoice,
+    ResponseFormatJsonObject,
+    ResponseFormatJsonSchema,
+)
+
+__all__ = [
+    "REQUEST_ID_KEY",
+    "error_from_client_error",
+    "forced_schema_tool",
+    "from_converse_response",
+    "request_metadata_value",
+    "to_converse_request",
+]
+
+REQUEST_ID_KEY = "modelrouter_request_id"
+"""``requestMetadata`` key carrying the router's request id (shown in Bedrock invocation logs)."""
+
+_METADATA_INVALID = re.compile(r"[^a-zA-Z0-9\s:_@$#=/+,.\-]")
+"""Characters outside the service model's ``RequestMetadata`` value pattern."""
+
+_MAX_TEMPERATURE = 1.0
+"""Converse's ``temperature`` range is 0-1 (OpenAI's is 0-2); larger values are clamped."""
+
+_FINISH: dict[str, FinishReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "content_filtered": "content_filter",
+    "guardrail_intervened": "content_filter",
+}
+_MALFORMED = frozenset({"malformed_model_output", "malformed_tool_use"})
+
+
+def to_converse_request(call: ProviderCall) -> dict[str, Any]:
+    """The keyword arguments of ``converse`` for ``call``.
+
+    Raises:
+        BadRequestError: the request cannot be expressed for Bedrock (an image URL instead of inline
+            data, tool-call arguments that are not a JSON object, no conversation turn).
+    """
+    request = call.request
+    tool_config, instructions = _tool_config(request)
+    system, messages = converse_messages(request.messages, tool_blocks=tool_config is not None)
+    system.extend({"text": text} for text in instructions)
+    kwargs: dict[str, Any] = {
+        "modelId": call.model.model_id,
+        "messages": messages,
+        "inferenceConfig": _inference_config(request, call.max_output_tokens),
+        "requestMetadata": {REQUEST_ID_KEY: request_metadata_value(call.request_id)},
+    }
+    if system:
+        kwargs["system"] = system
+    if tool_config is not None:
+        kwargs["toolConfig"] = tool_config
+    return kwargs
+
+
+def from_converse_response(response: Mapping[str, Any], call: ProviderCall) -> ProviderResult:
+    """The normalized answer of a ``converse`` response.
+
+    Usage: Converse reports ``inputTokens`` as the prompt tokens *not* read from or written to the
+    prompt cache (total prompt = ``inputTokens + cacheReadInputTokens + cacheWriteInputTokens``,
+    per the Bedrock prompt-caching guide), which is already :class:`Usage`'s meaning, so it is
+    passed through unchanged.
+
+    Raises:
+        MalformedResponseError: no ``output.message``, or a stop reason saying the model's output or
+            tool call could not be read (``malformed_model_output``, ``malformed_tool_use``).
+    """
+    output = response.get("output")
+    message = output.get("message") if isinstance(output, Mapping) else None
+    blocks = message.get("content") if isinstance(message, Mapping) else None
+    if not isinstance(blocks, list):
+        raise MalformedResponseError("Bedrock response has no output.message", provider=PROVIDER)
+    stop_reason = str(response.get("stopReason", ""))
+    if stop_reason in _MALFORMED:
+        raise MalformedResponseError(f"Bedrock stopped with {stop_reason}", provider=PROVIDER)
+    finish = _FINISH.get(stop_reason, "stop")
+    readable = [block for block in blocks if isinstance(block, Mapping)]
+    texts = [block["text"] for block in readable if isinstance(block.get("text"), str)]
+    uses = [block["toolUse"] for block in readable if isinstance(block.get("toolUse"), Mapping)]
+    content: str | None = "".join(texts)
+    tool_calls = tuple(
+        ResultToolCall(
+            id=str(use.get("toolUseId", "")),
+            name=str(use.get("name", "")),
+            arguments=json.dumps(use.get("input", {}), ensure_ascii=False),
+        )
+        for use in uses
+    )
+    schema_tool = forced_schema_tool(call.request)
+    answer = next((use for use in uses if use.get("name") == schema_tool), None)
+    if answer is not None:
+        content = json.dumps(answer.get("input", {}), ensure_ascii=False)
+        tool_calls = ()
+        finish = "stop" if finish == "tool_calls" else finish
+    elif tool_calls:
+        finish = "tool_calls" if finish == "stop" else finish
+        content = content or None
+    metrics = response.get("metrics")
+    latency = metrics.get("latencyMs") if isinstance(metrics, Mapping) else None
+    metadata = response.get("ResponseMetadata")
+    return ProviderResult(
+        content=content,
+        tool_calls=tool_calls,
+        finish_reason=finish,
+        usage=_usage(response.get("usage")),
+        reported_model=call.model.model_id,
+        response_id=metadata.get("RequestId") if isinstance(metadata, Mapping) else None,
+        provider_latency_ms=float(latency) if isinstance(latency, int | float) else None,
+    )
+
+
+def forced_schema_tool(request: ChatRequest) -> str | None:
+    """Name of the tool forced to carry a JSON-schema answer, or None when the request uses none.
+
+    A tool is forced when the request asks for ``json_schema``, offers no tools of its own (or
+    disables them with ``tool_choice: none``), and the schema describes an object: tool inputs are
+    JSON objects, so other schemas go into an instruction instead.
+    """
+    if not isinstance(request.response_format, ResponseFormatJsonSchema) or _offered_tools(request):
+        return None
+    schema = request.json_schema or {}
+    if schema.get("type") != "object" and "properties" not in schema:
+        return None
+    return request.response_format.json_schema.name
+
+
+def request_metadata_value(value: str) -> str:
+    """``value`` fitted to the ``RequestMetadata`` value pattern (``[a-zA-Z0-9\\s:_@$#=/+,-.]{0,256}``)."""
+    return _METADATA_INVALID.sub("_", value)[:256]
+
+
+def _offered_tools(request: ChatRequest) -> bool:
+    return bool(request.tools) and request.tool_choice != "none"
+
+
+def _tool_config(request: ChatRequest) -> tuple[dict[str, Any] | None, list[str]]:
+    """The ``toolConfig`` to send (None for none) and system instructions to append."""
+    schema_tool = forced_schema_tool(request)
+    if schema_tool is not None and isinstance(request.response_format, ResponseFormatJsonSchema):
+        spec = request.response_format.json_schema
+        tool = {
+            "name": schema_tool,
+            "description": spec.description or "Give the answer as this tool's input.",
+            "inputSchema": {"json": request.json_schema or {}},
+        }
+        return {"tools": [{"toolSpec": tool}], "toolChoice": {"tool": {"name": schema_tool}}}, []
+    instructions: list[str] = []
+    if isinstance(request.response_format, ResponseFormatJsonSchema):
+        instructions.append(
+            json_schema_instruction(request.json_schema or {}, request.response_format.json_schema.name)
+        )
+    elif isinstance(request.response_format, ResponseFormatJsonObject):
+        instructions.append(JSON_OBJECT_INSTRUCTION)
+    if not _offered_tools(request):
+        return None, instructions
+    config: dict[str, Any] = {"tools": [_tool_spec(tool.function) for tool in request.tools or ()]}
+    choice = request.tool_choice
+    if choice == "auto":
+        config["toolChoice"] = {"auto": {}}
+    elif choice == "required":
+        config["toolChoice"] = {"any": {}}
+    elif isinstance(choice, NamedToolChoice):
+        config["toolChoice"] = {"tool": {"name": choice.function.name}}
+    return config, instructions
+
+
+def _tool_spec(function: FunctionDefinition) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "name": function.name,
+        "inputSchema": {"json": function.parameters or {"type": "object"}},
+    }
+    if function.description:
+        spec["description"] = function.description
+    return {"toolSpec": spec}
+
+
+def _inference_config(request: ChatRequest, max_tokens: int) -> dict[str, Any]:
+    config: dict[str, Any] = {"maxTokens": max_tokens}
+    if request.temperature is not None:
+        config["temperature"] = min(request.temperature, _MAX_TEMPERATURE)
+    if request.top_p is not None:
+        config["topP"] = request.top_p
+    stops = [request.stop] if isinstance(request.stop, str) else request.stop or []
+    if stops := [stop for stop in stops if stop]:
+        config["stopSequences"] = stops
+    return config
+
+
+def _usage(raw: Any) -> Usage:
+    if not isinstance(raw, Mapping):
+        return Usage()
+
+    def count(key: str) -> int:
+        value = raw.get(key)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    return Usage(
+        input_tokens=count("inputTokens"),
+        output_tokens=count("outputTokens"),
+        cache_read_tokens=count("cacheReadInputTokens"),
+        cache_write_tokens=count("cacheWriteInputTokens"),
+    )
