@@ -1,0 +1,55 @@
+"""The Anthropic provider: resolves the key, sends the call, maps the answer or the failure."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelrouter.policy.common import ProviderKind
+from modelrouter.providers.anthropic.errors import error_from_response
+from modelrouter.providers.anthropic.mapping import (
+    PROVIDER,
+    endpoint,
+    forced_json_tool,
+    parse_response,
+    request_body,
+)
+from modelrouter.providers.errors import AuthError
+from modelrouter.providers.http import decode_json, post_json
+from modelrouter.providers.secrets import KeyResolver
+from modelrouter.providers.types import ProviderCall, ProviderResult
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["AnthropicProvider"]
+
+
+class AnthropicProvider:
+    """Calls Anthropic's Messages API."""
+
+    kind: ProviderKind = ProviderKind.ANTHROPIC
+    """Always ``anthropic``."""
+
+    def __init__(self, key_resolver: KeyResolver, client: httpx.Client | None = None) -> None:
+        """``client`` replaces the container's shared HTTP client (tests)."""
+        self._keys = key_resolver
+        self._client = client
+
+    def complete(self, call: ProviderCall) -> ProviderResult:
+        """Call the model within ``call.timeout_s``; raise a typed provider error on failure."""
+        if call.model.api_key is None:
+            raise AuthError(f"model {call.model.id!r} has no api_key", provider=PROVIDER)
+        key = self._keys.api_key(call.model.api_key)
+        target = endpoint(call.model, key)
+        body = request_body(call)
+        response = post_json(
+            target.url, target.headers, body, call.timeout_s, provider=PROVIDER, client=self._client
+        )
+        if not 200 <= response.status < 300:
+            raise error_from_response(response.status, response.body, response.headers, secrets=(key,))
+        json_tool = forced_json_tool(call.request)
+        return parse_response(
+            decode_json(response.body, PROVIDER),
+            json_tool=json_tool.name if json_tool is not None else None,
+            default_model=call.model.model_id,
+        )

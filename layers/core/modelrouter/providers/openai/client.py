@@ -1,0 +1,47 @@
+"""The OpenAI-compatible provider: resolves the key, sends the call, maps the answer or the failure."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelrouter.policy.common import ProviderKind
+from modelrouter.providers.http import decode_json, post_json
+from modelrouter.providers.openai.errors import error_from_response
+from modelrouter.providers.openai.mapping import PROVIDER, endpoint, parse_response, request_body
+from modelrouter.providers.secrets import KeyResolver
+from modelrouter.providers.types import ProviderCall, ProviderResult
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["OpenAIProvider"]
+
+
+class OpenAIProvider:
+    """Calls any OpenAI-compatible Chat Completions endpoint (OpenAI, Azure, Mistral, vLLM, Ollama …)."""
+
+    kind: ProviderKind = ProviderKind.OPENAI
+    """Always ``openai``."""
+
+    def __init__(self, key_resolver: KeyResolver, client: httpx.Client | None = None) -> None:
+        """``client`` replaces the container's shared HTTP client (tests)."""
+        self._keys = key_resolver
+        self._client = client
+
+    def complete(self, call: ProviderCall) -> ProviderResult:
+        """Call the model within ``call.timeout_s``; raise a typed provider error on failure."""
+        key = self._keys.api_key(call.model.api_key) if call.model.api_key is not None else None
+        target = endpoint(call.model, key, call.request_id)
+        response = post_json(
+            target.url,
+            target.headers,
+            request_body(call),
+            call.timeout_s,
+            provider=PROVIDER,
+            client=self._client,
+        )
+        if not 200 <= response.status < 300:
+            secrets = (key,) if key else ()
+            raise error_from_response(response.status, response.body, response.headers, secrets=secrets)
+        data = decode_json(response.body, PROVIDER)
+        return parse_response(data, response.headers, default_model=call.model.model_id)

@@ -1,0 +1,260 @@
+"""The contract to an OpenAI-compatible Chat Completions call and back; pure, no I/O.
+
+Serves OpenAI, Azure OpenAI, Mistral, Groq, Together, vLLM, Ollama and llama.cpp's server. Choices
+made here, for every compatible server:
+
+* ``developer`` messages are sent as ``system`` (every compatible server accepts ``system``).
+* ``user`` is **not** forwarded, not even hashed: an unsalted hash of an e-mail address is still
+  personal data and easy to reverse, and several compatible servers reject unknown fields. The
+  router keeps its own (hashed) record of end users.
+* ``tools``, ``tool_choice`` and ``parallel_tool_calls`` are only sent with at least one tool
+  (OpenAI rejects the latter two without tools).
+* A ``json_schema`` answer format is sent as is only to models with the ``json_schema``
+  capability; others get ``json_object`` (when they have that capability) plus a system instruction
+  containing the schema. The executor validates every answer afterwards.
+* Models with the ``reasoning`` capability get ``max_completion_tokens`` instead of ``max_tokens``
+  and no sampling parameters (``temperature``, ``top_p``, penalties): OpenAI's reasoning models
+  reject both with HTTP 400.
+* ``base_url`` is the API root including its version (``https://api.openai.com/v1``,
+  ``http://localhost:11434/v1``); Azure OpenAI uses the resource URL plus ``deployment`` and
+  ``api_version``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from modelrouter.policy.catalog import ModelSpec
+from modelrouter.policy.common import Capability, ProviderKind
+from modelrouter.providers.answer_format import JSON_OBJECT_INSTRUCTION, json_schema_instruction
+from modelrouter.providers.errors import BadRequestError, MalformedResponseError
+from modelrouter.providers.types import FinishReason, ProviderCall, ProviderResult, ResultToolCall, Usage
+from modelrouter.request import (
+    ChatRequest,
+    DeveloperMessage,
+    Message,
+    ResponseFormatJsonObject,
+    ResponseFormatJsonSchema,
+    SystemMessage,
+    ToolMessage,
+)
+
+__all__ = ["PROVIDER", "Endpoint", "endpoint", "parse_response", "request_body"]
+
+PROVIDER = ProviderKind.OPENAI.value
+"""The provider name put on errors."""
+
+_SAMPLING_FIELDS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,512}$")
+_FINISH_REASONS: dict[str, FinishReason] = {
+    "stop": "stop",
+    "eos": "stop",
+    "end_turn": "stop",
+    "length": "length",
+    "model_length": "length",
+    "max_tokens": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where and with which headers a model is called."""
+
+    url: str
+    """The full Chat Completions URL."""
+    headers: dict[str, str]
+    """Authentication and tracing headers."""
+
+
+def endpoint(model: ModelSpec, api_key: str | None, request_id: str = "") -> Endpoint:
+    """The URL and headers for ``model``: ``Authorization: Bearer``, Azure's ``api-key``, or none.
+
+    Raises:
+        BadRequestError: the model has no ``base_url``, or an Azure deployment has no ``api_version``.
+    """
+    if not model.base_url:
+        raise BadRequestError(f"model {model.id!r} has no base_url", provider=PROVIDER)
+    base = model.base_url.rstrip("/")
+    headers: dict[str, str] = {}
+    if model.deployment:
+        if not model.api_version:
+            raise BadRequestError(
+                f"model {model.id!r} names an Azure deployment but no api_version", provider=PROVIDER
+            )
+        deployment = quote(model.deployment, safe="")
+        version = quote(model.api_version, safe="")
+        url = f"{base}/openai/deployments/{deployment}/chat/completions?api-version={version}"
+        if api_key is not None:
+            headers["api-key"] = api_key
+    else:
+        url = f"{base}/chat/completions"
+        if api_key is not None:
+            headers["authorization"] = f"Bearer {api_key}"
+    if _REQUEST_ID.match(request_id):
+        headers["x-client-request-id"] = request_id
+    return Endpoint(url=url, headers=headers)
+
+
+def request_body(call: ProviderCall) -> dict[str, Any]:
+    """The Chat Completions body for ``call`` (non-streaming)."""
+    request, model = call.request, call.model
+    reasoning = Capability.REASONING in model.capabilities
+    messages = [_message(message) for message in request.messages]
+    body: dict[str, Any] = {"model": model.model_id, "messages": messages}
+    if request.tools:
+        body["tools"] = [tool.model_dump(exclude_none=True) for tool in request.tools]
+        if request.tool_choice is not None:
+            choice = request.tool_choice
+            body["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump()
+        if request.parallel_tool_calls is not None:
+            body["parallel_tool_calls"] = request.parallel_tool_calls
+    response_format, instruction = _answer_format(request, model.capabilities)
+    if response_format is not None:
+        body["response_format"] = response_format
+    if instruction is not None:
+        _add_system_instruction(messages, instruction)
+    body["max_completion_tokens" if reasoning else "max_tokens"] = call.max_output_tokens
+    for name in ("stop", "seed", *(() if reasoning else _SAMPLING_FIELDS)):
+        value = getattr(request, name)
+        if value is not None:
+            body[name] = value
+    body["stream"] = False
+    return body
+
+
+def _message(message: Message) -> dict[str, Any]:
+    dumped = message.model_dump(exclude_none=True)
+    if isinstance(message, SystemMessage | DeveloperMessage):
+        dumped["role"] = "system"
+    elif isinstance(message, ToolMessage):
+        dumped.pop("name", None)  # tool messages have no name in the Chat Completions API
+    return dumped
+
+
+def _answer_format(
+    request: ChatRequest, capabilities: frozenset[Capability]
+) -> tuple[dict[str, Any] | None, str | None]:
+    """``(response_format to send, system instruction to add)``."""
+    answer_format = request.response_format
+    if isinstance(answer_format, ResponseFormatJsonSchema):
+        if Capability.JSON_SCHEMA in capabilities:
+            return answer_format.model_dump(by_alias=True, exclude_none=True), None
+        spec = answer_format.json_schema
+        instruction = json_schema_instruction(spec.json_schema or {}, spec.name)
+        json_object = {"type": "json_object"} if Capability.JSON_OBJECT in capabilities else None
+        return json_object, instruction
+    if isinstance(answer_format, ResponseFormatJsonObject) and Capability.JSON_OBJECT not in capabilities:
+        return None, JSON_OBJECT_INSTRUCTION
+    return (answer_format.model_dump() if answer_format is not None else None), None
+
+
+def _add_system_instruction(messages: list[dict[str, Any]], instruction: str) -> None:
+    """Append ``instruction`` to a leading system message, or insert one (one system turn suits every
+    chat template)."""
+    if messages and messages[0]["role"] == "system":
+        content = messages[0]["content"]
+        if isinstance(content, str):
+            messages[0]["content"] = f"{content}\n\n{instruction}" if content else instruction
+        else:
+            messages[0]["content"] = [*content, {"type": "text", "text": instruction}]
+    else:
+        messages.insert(0, {"role": "system", "content": instruction})
+
+
+def parse_response(
+    data: Mapping[str, Any], headers: Mapping[str, str] | None = None, *, default_model: str = ""
+) -> ProviderResult:
+    """A Chat Completion object as a :class:`ProviderResult`.
+
+    Raises:
+        MalformedResponseError: ``choices`` is missing or empty, or a choice or tool call is unreadable.
+    """
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise MalformedResponseError("response has no choices", provider=PROVIDER)
+    choice = choices[0]
+    message = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(message, dict):
+        raise MalformedResponseError("first choice has no message", provider=PROVIDER)
+    raw_calls = message.get("tool_calls") or []
+    if not isinstance(raw_calls, list):
+        raise MalformedResponseError("tool_calls is not a list", provider=PROVIDER)
+    tool_calls = tuple(_tool_call(index, raw) for index, raw in enumerate(raw_calls))
+    content = _content(message.get("content"))
+    finish = _finish_reason(choice.get("finish_reason"), bool(tool_calls))
+    if message.get("refusal") and not content:
+        finish = "content_filter"  # a structured-outputs refusal: no answer, the reason in `refusal`
+    return ProviderResult(
+        content=content,
+        tool_calls=tool_calls,
+        finish_reason=finish,
+        usage=_usage(data.get("usage")),
+        reported_model=str(data.get("model") or default_model),
+        response_id=str(data["id"]) if data.get("id") else None,
+        provider_latency_ms=_processing_ms(headers or {}),
+    )
+
+
+def _content(content: Any) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # a few servers answer with text parts
+        texts = [part.get("text") for part in content if isinstance(part, dict)]
+        return "".join(text for text in texts if isinstance(text, str))
+    return None
+
+
+def _tool_call(index: int, raw: Any) -> ResultToolCall:
+    function = raw.get("function") if isinstance(raw, dict) else None
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise MalformedResponseError(f"tool call {index} has no function name", provider=PROVIDER)
+    arguments = function.get("arguments")
+    if not isinstance(arguments, str):  # Ollama and some proxies send an object
+        arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
+    call_id = raw.get("id")
+    return ResultToolCall(
+        id=call_id if isinstance(call_id, str) and call_id else f"call_{index}",
+        name=function["name"],
+        arguments=arguments,
+    )
+
+
+def _finish_reason(raw: Any, has_tool_calls: bool) -> FinishReason:
+    """Map a finish reason; unknown or missing ones become ``tool_calls`` with calls, else ``stop``."""
+    mapped = _FINISH_REASONS.get(raw) if isinstance(raw, str) else None
+    if has_tool_calls and mapped in (None, "stop"):
+        return "tool_calls"  # some servers say "stop" although the answer is tool calls
+    return mapped or "stop"
+
+
+def _usage(raw: Any) -> Usage:
+    if not isinstance(raw, dict):
+        return Usage()
+    prompt = _count(raw.get("prompt_tokens"))
+    details = raw.get("prompt_tokens_details")
+    cached = min(_count(details.get("cached_tokens")), prompt) if isinstance(details, dict) else 0
+    return Usage(
+        input_tokens=prompt - cached,
+        output_tokens=_count(raw.get("completion_tokens")),
+        cache_read_tokens=cached,
+    )
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _processing_ms(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("openai-processing-ms")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
