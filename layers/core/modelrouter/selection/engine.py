@@ -13,10 +13,10 @@ from modelrouter.policy.common import AnswerFormat, Capability, DataClassificati
 from modelrouter.policy.document import Policy
 from modelrouter.policy.routes import Route
 from modelrouter.policy.tenants import Tenant
+from modelrouter.pricing import cost_usd
 from modelrouter.request import ChatRequest
 from modelrouter.selection.context import METADATA_CLASSIFICATION, RequestContext
 from modelrouter.selection.decision import Candidate, Decision, Exclusion, ExclusionReason, RouteMatch
-from modelrouter.pricing import cost_usd
 from modelrouter.selection.eligibility import Demand, Sizing, assess
 from modelrouter.selection.matching import RequestView, when_matches
 from modelrouter.selection.strategies import order_candidates
