@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.helpers import model_entry
 
 from modelrouter.policy import ModelSpec
 from modelrouter.pricing import cost_usd, usage_cost_usd
 from modelrouter.providers.types import Usage
-from tests.helpers import model_entry
 
 
 def model(**pricing: float) -> ModelSpec:
