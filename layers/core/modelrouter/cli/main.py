@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from modelrouter.cli import keys_cmd, push_cmd
 from modelrouter.errors import ModelRouterError, NoEligibleModelError, PolicyError
 
 __all__ = ["main"]
@@ -26,11 +27,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="modelrouter", description="LLM routing policy tools.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    policy = commands.add_parser("policy", help="validate a policy or print its JSON Schema")
+    policy = commands.add_parser("policy", help="validate, push a policy or print its JSON Schema")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
     validate = policy_commands.add_parser("validate", help="check policy files; non-zero exit on any error")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     policy_commands.add_parser("schema", help="print the policy JSON Schema")
+    push = policy_commands.add_parser(
+        "push", help="validate a policy file and upload it to the policy bucket"
+    )
+    push_cmd.add_arguments(push)
 
     route = commands.add_parser("route", help="decide a route for a request without calling any model")
     route.add_argument("--policy", required=True, type=Path, help="policy file (YAML or JSON)")
@@ -39,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     route.add_argument("--request-id", help="request id (default: a new UUID); same id, same decision")
     route.add_argument("--explain", action="store_true", help="show features, left-out models and notes")
     route.add_argument("--json", action="store_true", help="print the decision as JSON")
+
+    keys_cmd.add_parser(commands)
     return parser
 
 
@@ -50,9 +57,7 @@ def _validate(files: Sequence[Path]) -> int:
         try:
             loaded = load_policy_file(file)
         except PolicyError as error:
-            print(f"{file}: invalid", file=sys.stderr)
-            for problem in error.problems:
-                print(f"  {problem}", file=sys.stderr)
+            push_cmd.print_invalid(file, error)
             status = EXIT_REJECTED
             continue
         policy = loaded.policy
@@ -109,7 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "policy":
+            if args.policy_command == "push":
+                return push_cmd.run(args)
             return _validate(args.files) if args.policy_command == "validate" else _schema()
+        if args.command == "keys":
+            return keys_cmd.run(args)
         return _route(args)
     except PolicyError as error:
         if len(error.problems) == 1:

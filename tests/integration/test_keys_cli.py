@@ -1,0 +1,225 @@
+"""``modelrouter keys`` and ``modelrouter policy push`` against moto (DynamoDB and S3)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, main
+from modelrouter.keys import KeyStore
+from tests.aws import create_tables, serial_moto_server
+from tests.helpers import EXAMPLE_POLICY
+
+TOKEN = re.compile(r"^token:\s+(mr_\S{56})$", re.MULTILINE)
+KEY_ID = re.compile(r"^key id:\s+([a-z2-7]{12})$", re.MULTILINE)
+BUCKET = "policy-bucket"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region; no table, bucket or endpoint from the caller's environment."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "API_KEY_TABLE", "POLICY_BUCKET", "POLICY_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def table(aws_env: None) -> Iterator[str]:
+    """The template's key table in moto."""
+    with mock_aws():
+        yield create_tables(boto3.client("dynamodb", region_name="us-east-1"))["ApiKeyTable"]
+
+
+@pytest.fixture
+def s3(aws_env: None) -> Iterator[object]:
+    """A versioned policy bucket in moto, and its client."""
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        yield client
+
+
+def test_create_list_revoke(capsys: pytest.CaptureFixture[str], table: str) -> None:
+    # When a key is created for tenant acme
+    code, out, err = run(
+        capsys, "keys", "create", "--tenant", "acme", "--description", "ci", "--table", table
+    )
+    # Then its key id and token are printed once, with a warning to keep the token
+    assert code == EXIT_OK
+    token_match, key_match = TOKEN.search(out), KEY_ID.search(out)
+    assert token_match
+    assert key_match
+    token, key_id = token_match.group(1), key_match.group(1)
+    assert "only this once" in err
+    # And the token authenticates the tenant
+    store = KeyStore(table)
+    assert store.authenticate(token) == "acme"
+
+    # When keys are listed (whole table, then by tenant through the environment's table)
+    run(capsys, "keys", "create", "--tenant", "globex", "--table", table)
+    code, out, _ = run(capsys, "keys", "list", "--table", table)
+    # Then both appear, without salt, hash or secret
+    assert code == EXIT_OK
+    assert key_id in out
+    assert "acme" in out
+    assert "globex" in out
+    assert token.split("_", 2)[2] not in out
+    record = store.lookup(key_id)
+    assert record is not None
+    assert record.salt not in out
+    assert record.secret_hash not in out
+    assert "salt" not in out
+    assert "hash" not in out
+
+    # When the key is revoked
+    code, out, _ = run(capsys, "keys", "revoke", key_id, "--table", table)
+    # Then it no longer authenticates, and the listing shows it revoked
+    assert code == EXIT_OK
+    assert f"revoked {key_id}" in out
+    assert store.authenticate(token) is None
+    _, out, _ = run(capsys, "keys", "list", "--table", table, "--tenant", "acme")
+    [row] = [line for line in out.splitlines() if key_id in line]
+    assert "revoked" in row
+    assert "globex" not in out
+
+
+def test_table_from_environment(
+    capsys: pytest.CaptureFixture[str], table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given API_KEY_TABLE and no --table
+    monkeypatch.setenv("API_KEY_TABLE", table)
+    # When listing an empty table, Then it says so
+    code, out, _ = run(capsys, "keys", "list")
+    assert (code, out.strip()) == (EXIT_OK, "no keys")
+
+
+def test_revoke_unknown_key(capsys: pytest.CaptureFixture[str], table: str) -> None:
+    # When an unknown key is revoked, Then one line on stderr and exit 1
+    code, _, err = run(capsys, "keys", "revoke", "abcdefgh2345", "--table", table)
+    assert code == EXIT_REJECTED
+    assert err.strip() == f"error: no key 'abcdefgh2345' in table '{table}'"
+
+
+def test_missing_table_name_is_a_usage_error(capsys: pytest.CaptureFixture[str], aws_env: None) -> None:
+    # Given neither --table nor API_KEY_TABLE, Then every action is a one-line usage error
+    for argv in (["create", "--tenant", "acme"], ["revoke", "abcdefgh2345"], ["list"]):
+        code, _, err = run(capsys, "keys", *argv)
+        assert code == EXIT_USAGE
+        assert err.strip() == "error: no key table: pass --table or set API_KEY_TABLE"
+
+
+def test_store_errors_are_one_line(capsys: pytest.CaptureFixture[str], table: str) -> None:
+    # Given a table that does not exist, When listing, Then one line and exit 1
+    code, _, err = run(capsys, "keys", "list", "--table", "no-such-table")
+    assert code == EXIT_REJECTED
+    assert err.strip() == "error: key_store_unavailable: key table 'no-such-table' does not exist"
+
+
+def test_invalid_tenant_is_refused(capsys: pytest.CaptureFixture[str], table: str) -> None:
+    code, _, err = run(capsys, "keys", "create", "--tenant", " acme", "--table", table)
+    assert code == EXIT_REJECTED
+    assert err.startswith("error: invalid_key_field: ")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_endpoint_url_is_used(capsys: pytest.CaptureFixture[str], aws_env: None) -> None:
+    # Given a moto server standing in for DynamoDB Local
+    with serial_moto_server() as endpoint:
+        client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint)
+        table = create_tables(client)["ApiKeyTable"]
+        # When a key is created through --endpoint-url, Then it lands in that server's table
+        code, _, _ = run(
+            capsys, "keys", "create", "--tenant", "acme", "--table", table, "--endpoint-url", endpoint
+        )
+        assert code == EXIT_OK
+        assert client.scan(TableName=table)["Count"] == 1
+
+
+def test_push_uploads_a_valid_policy(capsys: pytest.CaptureFixture[str], s3: object) -> None:
+    client = boto3.client("s3", region_name="us-east-1")
+    # When the example policy is pushed
+    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--bucket", BUCKET)
+    # Then it is the active policy object, byte for byte, and the new version id is printed
+    assert code == EXIT_OK
+    head = client.head_object(Bucket=BUCKET, Key="policies/active.yaml")
+    assert f"version: {head['VersionId']}" in out
+    assert head["Metadata"]["policy-digest"].startswith("sha256:")
+    body = client.get_object(Bucket=BUCKET, Key="policies/active.yaml")["Body"].read()
+    assert body == EXAMPLE_POLICY.read_bytes()
+
+    # When pushed to another key with --key, Then that object's version is printed
+    code, out2, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--bucket", BUCKET, "--key", "p.yaml")
+    assert code == EXIT_OK
+    assert client.head_object(Bucket=BUCKET, Key="p.yaml")["VersionId"] in out2
+
+
+def test_push_uses_environment(
+    capsys: pytest.CaptureFixture[str], s3: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given POLICY_BUCKET and POLICY_KEY, When pushing without options, Then they are used
+    monkeypatch.setenv("POLICY_BUCKET", BUCKET)
+    monkeypatch.setenv("POLICY_KEY", "custom/policy.yaml")
+    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY))
+    assert code == EXIT_OK
+    version = boto3.client("s3", region_name="us-east-1").head_object(Bucket=BUCKET, Key="custom/policy.yaml")
+    assert version["VersionId"] in out
+
+
+def test_push_refuses_an_invalid_policy(
+    capsys: pytest.CaptureFixture[str], s3: object, tmp_path: Path
+) -> None:
+    # Given a policy with a broken model reference
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        EXAMPLE_POLICY.read_text().replace(
+            "models: [nova-lite, gpt-4o-mini,", "models: [nova-lyte, gpt-4o-mini,"
+        )
+    )
+    # When pushed, Then it is refused with its problems, like `policy validate`, and nothing is uploaded
+    code, out, err = run(capsys, "policy", "push", str(broken), "--bucket", BUCKET)
+    assert code == EXIT_REJECTED
+    assert out == ""
+    assert err.startswith(f"{broken}: invalid\n")
+    assert "unknown model 'nova-lyte'" in err
+    listing = boto3.client("s3", region_name="us-east-1").list_object_versions(Bucket=BUCKET)
+    assert "Versions" not in listing
+
+
+def test_push_missing_file_is_one_line(
+    capsys: pytest.CaptureFixture[str], s3: object, tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "policy", "push", str(tmp_path / "nope.yaml"), "--bucket", BUCKET)
+    assert code == EXIT_REJECTED
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot read policy file" in err
+
+
+def test_push_aws_error_is_one_line(capsys: pytest.CaptureFixture[str], s3: object) -> None:
+    # Given a bucket that does not exist, When pushing, Then one line naming the AWS error, exit 1
+    code, _, err = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--bucket", "no-such-bucket")
+    assert code == EXIT_REJECTED
+    assert err.strip().startswith(
+        "error: cannot upload to s3://no-such-bucket/policies/active.yaml: NoSuchBucket"
+    )
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_push_without_bucket_is_a_usage_error(capsys: pytest.CaptureFixture[str], aws_env: None) -> None:
+    code, _, err = run(capsys, "policy", "push", str(EXAMPLE_POLICY))
+    assert code == EXIT_USAGE
+    assert err.strip() == "error: no policy bucket: pass --bucket or set POLICY_BUCKET"
