@@ -5,11 +5,20 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CODE   := $(wildcard layers tests benchmarks functions)
 
+# SAM CLI lives in its own virtualenv: it pins its own pydantic, boto3 and friends. The stamp names the
+# version, so changing SAM_CLI_VERSION reinstalls. SAM_ENV: no telemetry, a region for cfn-lint, and
+# .venv-sam/bin first on PATH so the CoreLayer's Makefile runs that venv's (recent) pip.
+SAM_CLI_VERSION ?= 1.170.0
+SAM_VENV  ?= .venv-sam
+SAM       := $(SAM_VENV)/bin/sam
+SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
+SAM_ENV   := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 PATH="$(abspath $(SAM_VENV))/bin:$$PATH"
+
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit lint format bench demo schema clean
+.PHONY: help setup test unit lint format bench demo schema sam-validate sam-build clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "modelrouter needs Python 3.11 or newer")'
@@ -29,7 +38,19 @@ format: $(STAMP) ## apply ruff fixes and formatting
 	$(PY) -m ruff check --fix $(CODE)
 	$(PY) -m ruff format $(CODE)
 
-test: lint ## lint, type-check and run every test
+$(SAM_STAMP):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install -qq --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install -qq 'aws-sam-cli==$(SAM_CLI_VERSION)'
+	@touch $@
+
+sam-validate: $(SAM_STAMP) ## sam validate --lint (SAM transform + cfn-lint) of template.yaml
+	$(SAM_ENV) $(SAM) validate --lint --template template.yaml
+
+sam-build: $(SAM_STAMP) ## sam build into .aws-sam/build (no Docker: arm64 wheels come from PyPI)
+	$(SAM_ENV) $(SAM) build --template template.yaml
+
+test: lint sam-validate ## lint, type-check, sam validate and run every test
 	$(PY) -m pytest
 
 unit: $(STAMP) ## unit tests only
@@ -55,5 +76,5 @@ demo: $(STAMP) ## route the example requests through the example policy and expl
 schema: $(STAMP) ## regenerate policies/policy.schema.json
 	$(VENV)/bin/modelrouter policy schema > policies/policy.schema.json
 
-clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+clean: ## remove the virtualenvs, caches and SAM builds
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,126 @@
+"""``sam build`` of ``template.yaml`` without Docker: the layer holds Lambda's (arm64, CPython 3.13) wheels.
+
+Needs SAM CLI in ``.venv-sam`` (``make sam-validate`` installs it) and network access to PyPI: the
+CoreLayer's Makefile has pip fetch the Lambda platform's wheels on every build (about 5-10 s).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.aws import ROOT, load_template
+
+SAM_VENV = ROOT / ".venv-sam"
+SAM = SAM_VENV / "bin" / "sam"
+HANDLERS = (ROOT / "functions/router/app.py", ROOT / "functions/authorizer/app.py")
+LAYER_LIMIT_BYTES = 250 * 1024 * 1024  # Lambda's unzipped limit for a function and all its layers
+ELF_MAGIC = b"\x7fELF"
+EM_AARCH64 = 183
+
+
+@pytest.fixture(scope="module")
+def build_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not SAM.exists():
+        pytest.skip(f"SAM CLI is not installed in {SAM_VENV.name}: `make sam-validate` installs it")
+    missing = [str(path.relative_to(ROOT)) for path in HANDLERS if not path.exists()]
+    if missing:
+        pytest.skip(f"no function code to build yet: {', '.join(missing)} missing")
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed (the CoreLayer is built by layers/core/Makefile)")
+    # build.toml lands beside the build directory, so both stay in the temporary folder
+    build = tmp_path_factory.mktemp("sam") / "build"
+    environment = {
+        **os.environ,
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        # the layer's Makefile runs `python3 -m pip`: use .venv-sam's recent pip
+        "PATH": f"{SAM_VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    result = subprocess.run(
+        [str(SAM), "build", "--template", str(ROOT / "template.yaml"), "--build-dir", str(build)],
+        cwd=build.parent,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, f"sam build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    return build
+
+
+def is_aarch64_elf(path: Path) -> bool:
+    with path.open("rb") as file:
+        header = file.read(20)
+    assert header[:4] == ELF_MAGIC, f"{path} is not an ELF file"
+    assert header[5] == 1, f"{path} is not little-endian"
+    return int.from_bytes(header[18:20], "little") == EM_AARCH64
+
+
+def test_layer_carries_the_package_without_caches_or_tests(build_dir: Path) -> None:
+    python = build_dir / "CoreLayer" / "python"
+    package = python / "modelrouter"
+    assert (package / "__init__.py").is_file()
+    assert (package / "py.typed").is_file()
+    source = ROOT / "layers/core/modelrouter"
+    expected = {
+        path.relative_to(source)
+        for path in source.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    }
+    built = {path.relative_to(package) for path in package.rglob("*") if path.is_file()}
+    assert built == expected
+    assert not list(python.rglob("__pycache__"))  # pip ran with --no-compile: no build-machine .pyc
+
+
+def test_layer_has_every_runtime_dependency(build_dir: Path) -> None:
+    python = build_dir / "CoreLayer" / "python"
+    modules = (
+        "aws_lambda_powertools",
+        "aws_xray_sdk",
+        "boto3",
+        "botocore",
+        "pydantic",
+        "httpx",
+        "jsonschema",
+        "yaml",
+    )
+    for module in modules:
+        assert (python / module / "__init__.py").is_file(), module
+
+
+def test_compiled_modules_are_cpython313_aarch64(build_dir: Path) -> None:
+    python = build_dir / "CoreLayer" / "python"
+    assert (python / "pydantic_core" / "_pydantic_core.cpython-313-aarch64-linux-gnu.so").is_file()
+    shared_objects = [path for path in python.rglob("*.so*") if path.is_file()]
+    assert shared_objects
+    for path in shared_objects:
+        assert "x86_64" not in path.name, path
+        if ".cpython-" in path.name:
+            assert ".cpython-313-aarch64-linux-gnu.so" in path.name, path
+        assert is_aarch64_elf(path), f"{path} is not an arm64 binary"
+
+
+def test_layer_fits_lambda(build_dir: Path) -> None:
+    size = sum(path.stat().st_size for path in (build_dir / "CoreLayer").rglob("*") if path.is_file())
+    assert size < LAYER_LIMIT_BYTES // 2, f"layer is {size / 2**20:.0f} MiB unzipped"
+
+
+@pytest.mark.parametrize("function", ["RouterFunction", "AuthorizerFunction"])
+def test_functions_are_their_code_only(build_dir: Path, function: str) -> None:
+    built = build_dir / function
+    assert (built / "app.py").is_file()
+    # no vendored dependencies: they come from the layer
+    assert not any(path.name.endswith(".dist-info") for path in built.iterdir())
+
+
+def test_built_template_points_at_the_built_artifacts(build_dir: Path) -> None:
+    resources = load_template(build_dir / "template.yaml")["Resources"]
+    assert resources["CoreLayer"]["Properties"]["ContentUri"] == "CoreLayer"
+    assert resources["RouterFunction"]["Properties"]["CodeUri"] == "RouterFunction"
+    assert resources["AuthorizerFunction"]["Properties"]["CodeUri"] == "AuthorizerFunction"
