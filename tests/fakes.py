@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from modelrouter.checks.types import GuardrailVerdict
+from modelrouter.local.samples import sample_instance
 from modelrouter.policy import BedrockGuardrailCheck, ProviderKind
 from modelrouter.providers.errors import ProviderError, ProviderTimeoutError
-from modelrouter.providers.types import ProviderCall, ProviderResult, Usage
+from modelrouter.providers.types import ProviderCall, ProviderResult, ResultToolCall, Usage
 
 
 class FakeClock:
@@ -87,3 +90,43 @@ class FakeGuardrail:
         if self.trigger in text:
             return GuardrailVerdict(intervened=True, detail="content policy: VIOLENCE")
         return GuardrailVerdict(intervened=False, detail="")
+
+
+@dataclass
+class EchoProvider:
+    """A thread-safe provider that answers what each request asks for: JSON for schema requests, a tool
+    call when tools are offered, text otherwise. Models in ``failing`` raise that error."""
+
+    kind: ProviderKind
+    failing: dict[str, ProviderError] = field(default_factory=dict)
+    calls: list[ProviderCall] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def complete(self, call: ProviderCall) -> ProviderResult:
+        with self.lock:
+            self.calls.append(call)
+        if call.model.id in self.failing:
+            raise self.failing[call.model.id]
+        request = call.request
+        usage = Usage(input_tokens=120, output_tokens=30)
+        reported = f"{call.model.model_id}"
+        if request.json_schema is not None:
+            return answer(
+                json.dumps(sample_instance(request.json_schema)), usage=usage, reported_model=reported
+            )
+        if request.tools:
+            tool = request.tools[0].function
+            arguments = json.dumps(sample_instance(tool.parameters or {"type": "object"}))
+            tool_call = ResultToolCall(id=f"call_{len(self.calls)}", name=tool.name, arguments=arguments)
+            return answer(
+                None,
+                tool_calls=(tool_call,),
+                finish_reason="tool_calls",
+                usage=usage,
+                reported_model=reported,
+            )
+        return answer(f"Answer from {call.model.id}.", usage=usage, reported_model=reported)
+
+    def calls_to(self, model_id: str) -> int:
+        with self.lock:
+            return sum(1 for call in self.calls if call.model.id == model_id)

@@ -1,10 +1,15 @@
-"""Shared test helpers: paths, a minimal valid policy to modify, request builders, ``load_event()``."""
+"""Shared test helpers: paths, a minimal valid policy to modify, request builders, ``load_event()``,
+``load_function()`` and a fake Lambda context."""
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -17,13 +22,56 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICY = ROOT / "policies" / "example.yaml"
 SCHEMA_FILE = ROOT / "policies" / "policy.schema.json"
 EVENTS = ROOT / "events"
+FUNCTIONS = ROOT / "functions"
+_FUNCTION_MODULES: dict[str, ModuleType] = {}
 
 
 def load_event(name: str) -> dict[str, Any]:
-    """The JSON document ``events/<name>`` (``.json`` optional): the one way tests read events."""
+    """The JSON document ``events/<name>``: the one way tests read events.
+
+    ``.json`` is optional and subfolders are allowed: ``load_event("authorizer/valid-key")``.
+    """
     path = EVENTS / (name if name.endswith(".json") else f"{name}.json")
     loaded: dict[str, Any] = json.loads(path.read_text())
     return loaded
+
+
+def load_function(name: str) -> ModuleType:
+    """The handler module ``functions/<name>/app.py``, loaded by path once and cached.
+
+    Every function's module is called ``app``; each is registered as ``<name>_app`` (``authorizer_app``,
+    ``router_app``) so they do not clash in ``sys.modules``.
+    """
+    module = _FUNCTION_MODULES.get(name)
+    if module is not None:
+        return module
+    module_name = f"{name}_app"
+    spec = importlib.util.spec_from_file_location(module_name, FUNCTIONS / name / "app.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load functions/{name}/app.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
+    _FUNCTION_MODULES[name] = module
+    return module
+
+
+@dataclass(frozen=True)
+class FakeLambdaContext:
+    """The attributes of a Lambda context that Powertools' ``inject_lambda_context`` reads."""
+
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Plenty of time left."""
+        return 10_000
 
 
 def model_entry(name: str, **overrides: Any) -> dict[str, Any]:

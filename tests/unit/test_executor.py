@@ -367,3 +367,20 @@ def test_concurrency_cap_turns_a_full_endpoint_into_an_overloaded_attempt() -> N
     with harness.executor._limiter.slot(key, 0.1), pytest.raises(AllCandidatesFailedError) as caught:
         harness.run(budget_ms=400)
     assert {a.error_code for a in caught.value.attempts} == {"overloaded"}
+
+
+def test_spending_never_exceeds_the_reservation() -> None:
+    # Given answers that always fail their check, and a reservation covering two worst-case calls of m1
+    policy = policy_with({"checks": {"guardrails": {"blocked_terms": ["bad"]}}})
+    harness = Harness(policy, {m: [answer("bad answer", usage=Usage(100, 1000))] for m in ("m1", "m2", "m3")})
+    request = chat("hello")
+    decision = harness.decision(request)
+    limit = 2 * decision.candidates[0].max_cost_usd
+    # When executed with that spend limit
+    with pytest.raises(AllCandidatesFailedError) as caught:
+        harness.executor.execute(
+            decision, request, request_deadline(harness.clock, 10_000, policy.execution), limit
+        )
+    # Then what was spent stays within it, and the rest was skipped for that reason
+    assert caught.value.cost_usd <= limit
+    assert caught.value.attempts[-1].error_code == "over_reservation"

@@ -51,12 +51,21 @@ class _Run:
     """Mutable bookkeeping of one request's execution."""
 
     deadline: Deadline
+    spend_limit_usd: float | None = None
     attempts: list[Attempt] = field(default_factory=list)
     smallest_too_long_window: int | None = None
 
     @property
     def calls(self) -> int:
         return sum(1 for attempt in self.attempts if attempt.called)
+
+    @property
+    def spent_usd(self) -> float:
+        return sum(attempt.cost_usd for attempt in self.attempts)
+
+    def affordable(self, candidate: Candidate) -> bool:
+        limit = self.spend_limit_usd
+        return limit is None or self.spent_usd + candidate.max_cost_usd <= limit + 1e-12
 
 
 class Executor:
@@ -84,8 +93,17 @@ class Executor:
         """Switch to a new policy version (breaker state is kept)."""
         self._policy = policy
 
-    def execute(self, decision: Decision, request: ChatRequest, deadline: Deadline) -> ExecutionResult:
+    def execute(
+        self,
+        decision: Decision,
+        request: ChatRequest,
+        deadline: Deadline,
+        spend_limit_usd: float | None = None,
+    ) -> ExecutionResult:
         """Run ``decision`` for ``request`` until an answer passes its checks.
+
+        With ``spend_limit_usd`` (what the budget reserved), no call starts whose worst case would take
+        the request's spending past the limit.
 
         Raises:
             InvalidRequestError: the request's JSON Schema is itself invalid (before any call is made).
@@ -95,7 +113,7 @@ class Executor:
         """
         if request.json_schema is not None:
             compile_schema(request.json_schema)
-        run = _Run(deadline)
+        run = _Run(deadline, spend_limit_usd=spend_limit_usd)
         limits = self._policy.execution
         for candidate in decision.candidates:
             if run.calls >= limits.max_total_attempts:
@@ -115,7 +133,14 @@ class Executor:
 
     def _skip(self, run: _Run, candidate: Candidate, model: ModelSpec) -> bool:
         reason = None
-        if run.smallest_too_long_window is not None and model.context_window <= run.smallest_too_long_window:
+        if not run.affordable(candidate):
+            reason = (
+                "over_reservation",
+                f"worst case ${candidate.max_cost_usd:.6f} exceeds what is left reserved",
+            )
+        elif (
+            run.smallest_too_long_window is not None and model.context_window <= run.smallest_too_long_window
+        ):
             reason = ("context_too_small", f"window {model.context_window} ≤ one that was already too small")
         elif not self.breakers.allow(model.id):
             reason = ("cooling_down", "circuit breaker open")
@@ -133,7 +158,7 @@ class Executor:
         conversation = request
         tries = repairs = 0
         while tries < limits.max_attempts_per_model and run.calls < limits.max_total_attempts:
-            if run.deadline.remaining() * 1000 < limits.min_attempt_ms:
+            if run.deadline.remaining() * 1000 < limits.min_attempt_ms or not run.affordable(candidate):
                 return None
             tries += 1
             started = run.deadline.elapsed()

@@ -43,6 +43,9 @@ class Execution(StrictModel):
     """Calls in flight at once to one provider endpoint, per container."""
     cooldown: Cooldown = Field(default_factory=Cooldown)
     """Per-model circuit breaker."""
+    budget_reserve_calls: int = Field(default=2, ge=1, le=10)
+    """A request reserves this many worst-case calls of its costliest candidate; execution never spends
+    more than it reserved, so settling can never push a tenant past its limit."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -70,6 +70,8 @@ class Tenant(StrictModel):
     """Replaces the policy-wide ``pinning`` for this tenant."""
     retention_days: int = Field(default=30, ge=1, le=3650)
     """How long provenance records of this tenant are kept."""
+    store_prompts: bool = False
+    """Keep the full prompt in provenance records; by default only its SHA-256 is kept."""
 
     @model_validator(mode="after")
     def _default_within_max(self) -> Self:

@@ -1,0 +1,132 @@
+"""The HTTP endpoints, independent of Lambda: authenticated tenant + raw request in, status + body out.
+
+The Lambda handler (``functions/router/app.py``) only extracts what API Gateway gives (the authorizer's
+tenant, headers, body, request id) and turns :class:`HttpResponse` into its response type.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from modelrouter.api.errors import HttpError, http_error
+from modelrouter.api.idempotency import IdempotencyUnavailableError, check_key
+from modelrouter.api.runtime import RouterRuntime
+from modelrouter.errors import ModelRouterError
+
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "REPLAYED_HEADER",
+    "HttpResponse",
+    "RequestTooLargeError",
+    "UnauthorizedError",
+    "chat",
+    "error_response",
+    "list_models",
+    "route",
+]
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+"""Request header that makes a chat request idempotent (per tenant)."""
+REPLAYED_HEADER = "idempotent-replayed"
+"""Response header set to ``true`` when the body is the stored first response."""
+
+
+class UnauthorizedError(ModelRouterError):
+    """The request reached the function without an authenticated tenant (401)."""
+
+    code = "unauthorized"
+
+
+class RequestTooLargeError(ModelRouterError):
+    """The request body is larger than ``MAX_BODY_BYTES`` (413)."""
+
+    code = "request_too_large"
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What an endpoint answers."""
+
+    status: int
+    """HTTP status."""
+    body: str
+    """Serialized body."""
+    content_type: str = "application/json"
+    """Media type of ``body``."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra headers."""
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> HttpResponse:
+    return HttpResponse(status, json.dumps(body, ensure_ascii=False), headers=headers or {})
+
+
+def error_response(error: ModelRouterError | HttpError) -> HttpResponse:
+    """The OpenAI error response of a domain error (the one mapping of errors to HTTP)."""
+    mapped = error if isinstance(error, HttpError) else http_error(error)
+    return _json(mapped.status, mapped.body, mapped.headers)
+
+
+def _require_tenant(tenant_id: str | None) -> str:
+    if not tenant_id:
+        raise UnauthorizedError("no authenticated tenant: send 'Authorization: Bearer <api key>'")
+    return tenant_id
+
+
+def _check_size(runtime: RouterRuntime, body: bytes) -> None:
+    limit = runtime.settings.max_body_bytes
+    if len(body) > limit:
+        raise RequestTooLargeError(f"request body is {len(body)} bytes; the limit is {limit}")
+
+
+def chat(
+    runtime: RouterRuntime,
+    *,
+    tenant_id: str | None,
+    body: bytes,
+    headers: dict[str, str],
+    request_id: str,
+    lambda_remaining_ms: int | None = None,
+    lambda_context: Any = None,
+) -> HttpResponse:
+    """``POST /v1/chat/completions``, with ``Idempotency-Key`` support."""
+    tenant = _require_tenant(tenant_id)
+    _check_size(runtime, body)
+
+    def execute() -> dict[str, Any]:
+        answer = runtime.service.chat(tenant, body, request_id, lambda_remaining_ms)
+        text = answer.body if isinstance(answer.body, str) else json.dumps(answer.body, ensure_ascii=False)
+        return {"content_type": answer.content_type, "body": text}
+
+    key = next((value for name, value in headers.items() if name.lower() == IDEMPOTENCY_HEADER), None)
+    if key is None:
+        stored = execute()
+        return HttpResponse(200, stored["body"], stored["content_type"], {"x-request-id": request_id})
+    if runtime.idempotency is None:
+        raise IdempotencyUnavailableError(
+            "this deployment has no idempotency table; omit the Idempotency-Key header"
+        )
+    executed = False
+
+    def execute_once() -> dict[str, Any]:
+        nonlocal executed
+        executed = True
+        return execute()
+
+    stored = runtime.idempotency.run(tenant, check_key(key), body, execute_once, lambda_context)
+    extra = {"x-request-id": request_id, REPLAYED_HEADER: "false" if executed else "true"}
+    return HttpResponse(200, stored["body"], stored["content_type"], extra)
+
+
+def route(runtime: RouterRuntime, tenant_id: str | None, body: bytes, request_id: str) -> HttpResponse:
+    """``POST /v1/route``: the decision, without calling a model or charging."""
+    tenant = _require_tenant(tenant_id)
+    _check_size(runtime, body)
+    return _json(200, runtime.service.route(tenant, body, request_id), {"x-request-id": request_id})
+
+
+def list_models(runtime: RouterRuntime, tenant_id: str | None) -> HttpResponse:
+    """``GET /v1/models``: what this tenant may name in ``model``."""
+    return _json(200, runtime.service.models(_require_tenant(tenant_id)))

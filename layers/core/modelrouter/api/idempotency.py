@@ -1,0 +1,151 @@
+"""``Idempotency-Key``: a retried request returns the first response, with no second model call or charge.
+
+Built on Powertools idempotency with its own DynamoDB table. The key is scoped to the tenant (two tenants
+may use the same key); the body's SHA-256 is the payload checked on reuse. The same key still in flight
+gives 409, the same key with another body 422. Error responses are not stored (Powertools deletes the
+record when the function raises), so a request that failed can be retried with the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from modelrouter.errors import ModelRouterError
+
+__all__ = [
+    "IDEMPOTENCY_TTL_SECONDS",
+    "MAX_KEY_LENGTH",
+    "Idempotency",
+    "IdempotencyConflictError",
+    "IdempotencyKeyReusedError",
+    "IdempotencyUnavailableError",
+    "check_key",
+]
+
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+"""How long a stored response answers retries with the same key."""
+MAX_KEY_LENGTH = 255
+"""Longer keys are refused (400)."""
+
+
+class IdempotencyConflictError(ModelRouterError):
+    """A request with the same ``Idempotency-Key`` is still being processed (409)."""
+
+    code = "idempotency_in_progress"
+
+
+class IdempotencyKeyReusedError(ModelRouterError):
+    """The ``Idempotency-Key`` was used before with a different body (422)."""
+
+    code = "idempotency_key_reused"
+
+
+class IdempotencyUnavailableError(ModelRouterError):
+    """The idempotency table cannot be reached, or this deployment has none (503)."""
+
+    code = "idempotency_unavailable"
+
+
+def check_key(key: str) -> str:
+    """The key, if acceptable: 1 to :data:`MAX_KEY_LENGTH` printable ASCII characters.
+
+    Raises:
+        InvalidRequestError: naming the ``Idempotency-Key`` header.
+    """
+    from modelrouter.errors import InvalidRequestError
+    from modelrouter.problems import Problem
+
+    if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
+        problem = Problem("Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
+        raise InvalidRequestError([problem])
+    return key
+
+
+class Idempotency:
+    """Runs a request at most once per (tenant, key) with Powertools idempotency.
+
+    Args:
+        table_name: The idempotency table (the template's ``IdempotencyTable``).
+        client: A DynamoDB client (tests, local mode); by default one is created on first use.
+    """
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self._table_name = table_name
+        self._client = client
+        self._persistence: Any = None
+        self._config: Any = None
+
+    def _setup(self) -> None:
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(
+                connect_timeout=2, read_timeout=3, retries={"max_attempts": 3, "mode": "standard"}
+            )
+            self._client = boto3.client("dynamodb", config=config)
+        self._persistence = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=self._client)
+        self._config = IdempotencyConfig(
+            event_key_jmespath="[tenant_id, idempotency_key]",
+            payload_validation_jmespath="body_sha256",
+            expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+            raise_on_no_idempotency_key=True,
+        )
+
+    def run(
+        self,
+        tenant_id: str,
+        key: str,
+        body: bytes,
+        execute: Callable[[], dict[str, Any]],
+        lambda_context: Any = None,
+    ) -> dict[str, Any]:
+        """``execute()`` once for this tenant and key; later calls get its stored result.
+
+        Raises:
+            IdempotencyConflictError: the first request with this key is still running.
+            IdempotencyKeyReusedError: the key was used with a different body.
+            IdempotencyUnavailableError: the table could not be used.
+        """
+        from aws_lambda_powertools.utilities.idempotency import idempotent_function
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (
+            IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
+            IdempotencyValidationError,
+        )
+
+        if self._persistence is None:
+            self._setup()
+        if lambda_context is not None:
+            self._config.register_lambda_context(lambda_context)
+
+        def run_once(request_key: dict[str, Any]) -> dict[str, Any]:
+            return execute()
+
+        once: Callable[..., dict[str, Any]] = idempotent_function(
+            data_keyword_argument="request_key", config=self._config, persistence_store=self._persistence
+        )(run_once)
+        request_key = {
+            "tenant_id": tenant_id,
+            "idempotency_key": key,
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+        }
+        try:
+            result = once(request_key=request_key)
+        except IdempotencyAlreadyInProgressError:
+            raise IdempotencyConflictError(
+                "a request with this Idempotency-Key is still in progress; retry after it completes"
+            ) from None
+        except IdempotencyValidationError:
+            raise IdempotencyKeyReusedError(
+                "this Idempotency-Key was already used with a different request body"
+            ) from None
+        except IdempotencyPersistenceLayerError as error:
+            raise IdempotencyUnavailableError(
+                f"idempotency table unavailable: {type(error).__name__}"
+            ) from None
+        return result

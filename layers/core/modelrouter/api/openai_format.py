@@ -1,0 +1,156 @@
+"""OpenAI wire formats: ``chat.completion``, ``chat.completion.chunk`` streams, and the model list.
+
+Streaming: the answer is checked before anything is sent, so a stream is the complete checked answer
+replayed as server-sent events (valid for every streaming client; no token-by-token latency gain).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modelrouter.execution.records import ExecutionResult
+from modelrouter.policy.document import Policy
+from modelrouter.policy.tenants import Tenant
+from modelrouter.request import ChatRequest
+from modelrouter.selection.decision import Decision
+
+__all__ = ["STREAM_PIECE_CHARS", "completion", "model_list", "router_summary", "stream_events"]
+
+STREAM_PIECE_CHARS = 64
+"""Content is replayed in pieces of about this many characters."""
+
+
+def router_summary(
+    decision: Decision, result: ExecutionResult, latency_ms: float, reserved_usd: float
+) -> dict[str, Any]:
+    """The ``router`` object added to responses: what was decided and tried, and what it cost."""
+    final = result.attempts[-1]
+    return {
+        "request_id": decision.request_id,
+        "policy": decision.policy,
+        "policy_version": decision.policy_version,
+        "route": decision.route,
+        "strategy": decision.strategy.value,
+        "tier": decision.tier,
+        "variant": decision.variant,
+        "model": result.model,
+        "model_version": final.reported_model,
+        "fallbacks": result.fallbacks,
+        "attempts": [
+            {"model": a.model, "outcome": a.outcome, "error_code": a.error_code, "duration_ms": a.duration_ms}
+            for a in result.attempts
+        ],
+        "checks": [{"name": c.name, "passed": c.passed, "action": c.action} for c in final.checks],
+        "cost_usd": round(result.cost_usd, 9),
+        "reserved_usd": round(reserved_usd, 9),
+        "latency_ms": round(latency_ms, 1),
+    }
+
+
+def _usage(result: ExecutionResult) -> dict[str, Any]:
+    final = result.attempts[-1]
+    prompt = final.input_tokens + final.cache_read_tokens + final.cache_write_tokens
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": final.output_tokens,
+        "total_tokens": prompt + final.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": final.cache_read_tokens},
+    }
+
+
+def _message(result: ExecutionResult) -> dict[str, Any]:
+    answer = result.answer
+    message: dict[str, Any] = {"role": "assistant", "content": answer.content, "refusal": None}
+    if answer.tool_calls:
+        message["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in answer.tool_calls
+        ]
+    return message
+
+
+def completion(result: ExecutionResult, summary: dict[str, Any], created: int) -> dict[str, Any]:
+    """A ``chat.completion`` object with the router summary."""
+    return {
+        "id": f"chatcmpl-{summary['request_id']}",
+        "object": "chat.completion",
+        "created": created,
+        "model": result.model,
+        "system_fingerprint": summary["policy_version"][:32] or None,
+        "choices": [
+            {
+                "index": 0,
+                "message": _message(result),
+                "finish_reason": result.answer.finish_reason,
+                "logprobs": None,
+            }
+        ],
+        "usage": _usage(result),
+        "router": summary,
+    }
+
+
+def stream_events(
+    result: ExecutionResult, summary: dict[str, Any], created: int, request: ChatRequest
+) -> str:
+    """The checked answer as a ``text/event-stream`` body of ``chat.completion.chunk`` events."""
+    base = {
+        "id": f"chatcmpl-{summary['request_id']}",
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": result.model,
+    }
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        body = {
+            **base,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            **extra,
+        }
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    answer = result.answer
+    events = [chunk({"role": "assistant", "content": ""})]
+    content = answer.content or ""
+    events += [
+        chunk({"content": content[start : start + STREAM_PIECE_CHARS]})
+        for start in range(0, len(content), STREAM_PIECE_CHARS)
+    ]
+    for index, call in enumerate(answer.tool_calls):
+        events.append(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": call.arguments},
+                        }
+                    ]
+                }
+            )
+        )
+    events.append(chunk({}, answer.finish_reason, router=summary))
+    if request.stream_options is not None and request.stream_options.include_usage:
+        events.append(f"data: {json.dumps({**base, 'choices': [], 'usage': _usage(result)})}\n\n")
+    events.append("data: [DONE]\n\n")
+    return "".join(events)
+
+
+def model_list(policy: Policy, tenant: Tenant) -> dict[str, Any]:
+    """``GET /v1/models``: ``auto``, the routes this tenant may pin, and the models it may use."""
+    pinning = policy.pinning_for(tenant)
+    data = [{"id": "auto", "object": "model", "created": 0, "owned_by": "modelrouter"}]
+    data += [
+        {"id": route.name, "object": "model", "created": 0, "owned_by": "modelrouter"}
+        for route in policy.routes
+        if pinning.allows_route(route.name)
+    ]
+    data += [
+        {"id": model.id, "object": "model", "created": 0, "owned_by": model.provider.value}
+        for model in policy.models
+        if model.enabled and tenant.allows_model(model.id, model.tags)
+    ]
+    return {"object": "list", "data": data}

@@ -1,0 +1,116 @@
+"""The active policy from S3: loaded at cold start, re-checked with a conditional GET, last good kept.
+
+A new object is parsed and checked before it replaces the active policy; a broken or missing new
+version leaves the last good one serving, and is reported through ``on_event`` (a metric and an error
+log in the Lambda). The S3 version id (or ETag) identifies the policy in every provenance record.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from modelrouter.errors import ModelRouterError, PolicyError
+from modelrouter.policy.document import Policy
+from modelrouter.policy.loader import parse_policy
+
+__all__ = ["ActivePolicy", "PolicyStore", "PolicyUnavailableError"]
+
+PolicyEvent = Callable[[str, str], None]
+"""``on_event(kind, detail)``: ``loaded``, ``rejected`` (invalid new version) or ``refresh_failed``."""
+
+
+class PolicyUnavailableError(ModelRouterError):
+    """No valid policy could be loaded at all (cold start with a missing or broken object)."""
+
+    code = "policy_unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class ActivePolicy:
+    """The policy in force, and which object it came from."""
+
+    policy: Policy
+    """The checked policy."""
+    version: str
+    """S3 version id, or the ETag when the bucket is not versioned."""
+    etag: str
+    """The object's ETag (for conditional GETs)."""
+    digest: str
+    """``sha256:`` of the policy text."""
+
+
+class PolicyStore:
+    """Serves the active policy; refreshes from S3 at most every ``refresh_seconds``."""
+
+    def __init__(
+        self,
+        bucket: str,
+        key: str,
+        refresh_seconds: int,
+        *,
+        s3_client: Any = None,
+        clock: Callable[[], float] = time.monotonic,
+        on_event: PolicyEvent | None = None,
+    ) -> None:
+        self._bucket, self._key, self._refresh = bucket, key, refresh_seconds
+        self._s3 = s3_client
+        self._clock = clock
+        self._on_event = on_event or (lambda kind, detail: None)
+        self._active: ActivePolicy | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    def current(self) -> ActivePolicy:
+        """The policy to use now (refreshing first if it is time to).
+
+        Raises:
+            PolicyUnavailableError: no valid policy has ever been loaded.
+        """
+        with self._lock:
+            if self._active is None or self._clock() - self._checked_at >= self._refresh:
+                self._refresh_locked()
+            if self._active is None:
+                raise PolicyUnavailableError(f"no valid policy at s3://{self._bucket}/{self._key}")
+            return self._active
+
+    def _client(self) -> Any:
+        if self._s3 is None:
+            import boto3
+
+            self._s3 = boto3.client("s3")
+        return self._s3
+
+    def _refresh_locked(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._checked_at = self._clock()
+        arguments = {"Bucket": self._bucket, "Key": self._key}
+        if self._active is not None:
+            arguments["IfNoneMatch"] = self._active.etag
+        try:
+            response = self._client().get_object(**arguments)
+            body = response["Body"].read()
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in {"304", "NotModified"}:
+                return
+            self._on_event("refresh_failed", f"s3 get_object failed: {code or 'error'}")
+            return
+        except BotoCoreError as error:
+            self._on_event("refresh_failed", f"s3 unreachable: {type(error).__name__}")
+            return
+        etag = str(response.get("ETag", "")).strip('"')
+        version = str(response.get("VersionId") or etag)
+        try:
+            loaded = parse_policy(body, f"s3://{self._bucket}/{self._key}@{version}")
+        except PolicyError as error:
+            self._on_event(
+                "rejected", f"version {version}: {len(error.problems)} problems; first: {error.problems[0]}"
+            )
+            return
+        self._active = ActivePolicy(loaded.policy, version, etag, loaded.digest)
+        self._on_event("loaded", f"version {version} ({loaded.digest[:19]})")

@@ -1,0 +1,74 @@
+"""Runtime settings of the Lambda functions, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from modelrouter.errors import ModelRouterError
+
+__all__ = ["ConfigurationError", "Settings"]
+
+_ENVIRONMENT = {
+    "policy_bucket": "POLICY_BUCKET",
+    "policy_key": "POLICY_KEY",
+    "policy_refresh_seconds": "POLICY_REFRESH_SECONDS",
+    "budget_table": "BUDGET_TABLE",
+    "provenance_table": "PROVENANCE_TABLE",
+    "idempotency_table": "IDEMPOTENCY_TABLE",
+    "provider_secret_arn": "PROVIDER_SECRET_ARN",
+    "max_body_bytes": "MAX_BODY_BYTES",
+    "bedrock_endpoint_url": "BEDROCK_ENDPOINT_URL",
+}
+
+
+class ConfigurationError(ModelRouterError):
+    """The function's environment is missing or has invalid settings."""
+
+    code = "configuration_error"
+
+
+class Settings(BaseModel):
+    """What the router function needs from its environment (see ``template.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy_bucket: str = Field(min_length=3)
+    """S3 bucket holding the routing policy (``POLICY_BUCKET``)."""
+    policy_key: str = Field(default="policies/active.yaml", min_length=1)
+    """Key of the active policy in the bucket (``POLICY_KEY``)."""
+    policy_refresh_seconds: int = Field(default=60, ge=0)
+    """At most this often, a conditional GET checks S3 for a new policy (``POLICY_REFRESH_SECONDS``)."""
+    budget_table: str = Field(min_length=3)
+    """DynamoDB table of budgets and the ledger (``BUDGET_TABLE``)."""
+    provenance_table: str = Field(min_length=3)
+    """DynamoDB table of provenance records (``PROVENANCE_TABLE``)."""
+    idempotency_table: str | None = None
+    """DynamoDB table of idempotency records (``IDEMPOTENCY_TABLE``); without it the header is refused."""
+    provider_secret_arn: str | None = None
+    """Secrets Manager secret with provider API keys (``PROVIDER_SECRET_ARN``), for reference."""
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    """Larger request bodies get 413 (``MAX_BODY_BYTES``)."""
+    bedrock_endpoint_url: str | None = None
+    """Bedrock endpoint override, for local mode (``BEDROCK_ENDPOINT_URL``)."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Read the settings from ``environ`` (``os.environ`` by default).
+
+        Raises:
+            ConfigurationError: a required variable is missing or a value is invalid; the message
+                names the environment variables at fault.
+        """
+        environ = os.environ if environ is None else environ
+        values = {field: environ[name] for field, name in _ENVIRONMENT.items() if environ.get(name)}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            names = sorted({_ENVIRONMENT[str(e["loc"][0])] for e in error.errors() if e["loc"]})
+            raise ConfigurationError(
+                f"invalid or missing environment variables: {', '.join(names)}"
+            ) from None

@@ -1,0 +1,186 @@
+"""The router Lambda in-process on moto: bucket, tables (from ``template.yaml``) and the example policy.
+
+Providers are :class:`tests.fakes.EchoProvider` (one per provider kind); everything else — S3 policy
+store, DynamoDB budgets and provenance, Powertools idempotency, the handler — is the real code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from modelrouter.api.runtime import RouterRuntime, build_runtime
+from modelrouter.policy import ProviderKind
+from modelrouter.settings import Settings
+from tests.aws import create_tables
+from tests.fakes import EchoProvider
+from tests.helpers import EXAMPLE_POLICY, load_function
+
+BUCKET = "modelrouter-policies-test"
+POLICY_KEY = "policies/active.yaml"
+
+
+@dataclass
+class FakeLambdaContext:
+    """What the handler reads of Lambda's context object."""
+
+    aws_request_id: str = "lambda-request-1"
+    function_name: str = "modelrouter-router"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:modelrouter-router"
+    remaining_ms: int = 60_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@dataclass
+class RouterRig:
+    """A running router: invoke events, inspect tables and provider calls."""
+
+    app: ModuleType
+    runtime: RouterRuntime
+    s3: Any
+    dynamodb: Any
+    tables: dict[str, str]
+    providers: dict[ProviderKind, EchoProvider]
+    context: FakeLambdaContext = field(default_factory=FakeLambdaContext)
+    logs: io.StringIO = field(default_factory=io.StringIO)
+    """Everything the handler's logger wrote (metrics are printed to stdout by Powertools)."""
+
+    def log_lines(self, stdout: str = "") -> list[dict[str, Any]]:
+        """The structured log lines, plus the EMF metric documents found in ``stdout``."""
+        text = self.logs.getvalue() + "\n" + stdout
+        return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The handler's raw API Gateway response."""
+        response: dict[str, Any] = self.app.handler(event, self.context)
+        return response
+
+    def call(self, event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        """Status, parsed JSON body (or text for streams) and headers."""
+        response = self.invoke(event)
+        headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
+        body = response.get("body", "")
+        if headers.get("content-type", "").startswith("application/json"):
+            body = json.loads(body)
+        return response["statusCode"], body, headers
+
+    def call_direct(self, event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        """Like :meth:`call`, below the Lambda glue: safe from many threads at once.
+
+        Powertools' resolver keeps the current event on the app object (one invocation at a time, as in
+        Lambda), so concurrent tests call the endpoint functions directly, as many containers would.
+        """
+        from modelrouter.api import endpoints
+        from modelrouter.errors import ModelRouterError
+
+        authorizer = event["requestContext"].get("authorizer") or {}
+        try:
+            response = endpoints.chat(
+                self.runtime,
+                tenant_id=(authorizer.get("lambda") or {}).get("tenant_id"),
+                body=event["body"].encode(),
+                headers=event["headers"],
+                request_id=event["requestContext"]["requestId"],
+                lambda_remaining_ms=self.context.remaining_ms,
+            )
+        except ModelRouterError as error:
+            response = endpoints.error_response(error)
+        body = json.loads(response.body) if response.content_type == "application/json" else response.body
+        return response.status, body, response.headers
+
+    def model_calls(self) -> int:
+        """Calls made to any provider."""
+        return sum(len(provider.calls) for provider in self.providers.values())
+
+    def push_policy(self, text: str | bytes) -> str:
+        """Upload a new policy object; returns its version id."""
+        response = self.s3.put_object(Bucket=BUCKET, Key=POLICY_KEY, Body=text)
+        return str(response["VersionId"])
+
+    def provenance_items(self, tenant_id: str) -> list[dict[str, Any]]:
+        """Every provenance item of a tenant, deserialized."""
+        from boto3.dynamodb.types import TypeDeserializer
+
+        deserializer = TypeDeserializer()
+        items = self.dynamodb.query(
+            TableName=self.tables["ProvenanceTable"],
+            KeyConditionExpression="tenant_id = :t",
+            ExpressionAttributeValues={":t": {"S": tenant_id}},
+        )["Items"]
+        return [{k: deserializer.deserialize(v) for k, v in item.items()} for item in items]
+
+
+def router_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and Powertools settings for in-process runs."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "modelrouter",
+        "POWERTOOLS_METRICS_NAMESPACE": "ModelRouterTest",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@contextmanager
+def running_router(
+    policy: Path | str | bytes = EXAMPLE_POLICY,
+    *,
+    s3: Any = None,
+    dynamodb: Any = None,
+    refresh_seconds: int = 0,
+) -> Iterator[RouterRig]:
+    """A router on moto (in-process unless clients are given) with the example policy active."""
+    with mock_aws() if s3 is None else _nothing():
+        s3 = s3 or boto3.client("s3", region_name="us-east-1")
+        dynamodb = dynamodb or boto3.client("dynamodb", region_name="us-east-1")
+        tables = create_tables(dynamodb)
+        s3.create_bucket(Bucket=BUCKET)
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        text = policy.read_bytes() if isinstance(policy, Path) else policy
+        s3.put_object(Bucket=BUCKET, Key=POLICY_KEY, Body=text)
+        settings = Settings(
+            policy_bucket=BUCKET,
+            policy_key=POLICY_KEY,
+            policy_refresh_seconds=refresh_seconds,
+            budget_table=tables["BudgetTable"],
+            provenance_table=tables["ProvenanceTable"],
+            idempotency_table=tables["IdempotencyTable"],
+        )
+        providers = {kind: EchoProvider(kind) for kind in ProviderKind}
+        app = load_function("router")
+        runtime = build_runtime(
+            settings, app.telemetry, s3_client=s3, dynamodb_client=dynamodb, providers=lambda: dict(providers)
+        )
+        app.set_runtime(runtime)
+        rig = RouterRig(app, runtime, s3, dynamodb, tables, providers)
+        handler = app.logger.registered_handler
+        previous = handler.setStream(rig.logs)
+        try:
+            yield rig
+        finally:
+            handler.setStream(previous)
+            app.set_runtime(None)
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
