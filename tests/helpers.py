@@ -4,12 +4,9 @@
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import yaml
@@ -23,7 +20,6 @@ EXAMPLE_POLICY = ROOT / "policies" / "example.yaml"
 SCHEMA_FILE = ROOT / "policies" / "policy.schema.json"
 EVENTS = ROOT / "events"
 FUNCTIONS = ROOT / "functions"
-_FUNCTION_MODULES: dict[str, ModuleType] = {}
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -34,30 +30,6 @@ def load_event(name: str) -> dict[str, Any]:
     path = EVENTS / (name if name.endswith(".json") else f"{name}.json")
     loaded: dict[str, Any] = json.loads(path.read_text())
     return loaded
-
-
-def load_function(name: str) -> ModuleType:
-    """The handler module ``functions/<name>/app.py``, loaded by path once and cached.
-
-    Every function's module is called ``app``; each is registered as ``<name>_app`` (``authorizer_app``,
-    ``router_app``) so they do not clash in ``sys.modules``.
-    """
-    module = _FUNCTION_MODULES.get(name)
-    if module is not None:
-        return module
-    module_name = f"{name}_app"
-    spec = importlib.util.spec_from_file_location(module_name, FUNCTIONS / name / "app.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load functions/{name}/app.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[module_name]
-        raise
-    _FUNCTION_MODULES[name] = module
-    return module
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,12 @@ import pytest
 from moto import mock_aws
 
 from modelrouter.api.runtime import RouterRuntime, build_runtime
+from modelrouter.local.functions import load_function
 from modelrouter.policy import ProviderKind
 from modelrouter.settings import Settings
 from tests.aws import create_tables
 from tests.fakes import EchoProvider
-from tests.helpers import EXAMPLE_POLICY, load_function
+from tests.helpers import EXAMPLE_POLICY
 
 BUCKET = "modelrouter-policies-test"
 POLICY_KEY = "policies/active.yaml"

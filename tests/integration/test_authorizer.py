@@ -14,8 +14,9 @@ from botocore.config import Config
 from moto import mock_aws
 
 from modelrouter.keys import KeyStore, generate_key
+from modelrouter.local.functions import load_function
 from tests.aws import create_tables
-from tests.helpers import FakeLambdaContext, load_event, load_function
+from tests.helpers import FakeLambdaContext, load_event
 
 PLACEHOLDER = "{{api_key}}"
 CONTEXT = FakeLambdaContext(function_name="authorizer")

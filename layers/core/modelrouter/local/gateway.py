@@ -1,0 +1,168 @@
+"""A local stand-in for API Gateway's HTTP API: HTTP in, authorizer first, then the router handler.
+
+It does what the deployed API does for our routes and nothing more: a request without the identity
+header gets 401, an unauthorized one 403 (API Gateway's own ``{"message": …}`` bodies), an authorized
+one becomes a payload 2.0 proxy event with the authorizer's context, and the handler's response is
+written back (text or base64 bodies, headers, status). Each function runs as one container would: one
+invocation at a time.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from modelrouter.local.events import authorizer_event, proxy_event
+
+__all__ = ["MAX_REQUEST_BYTES", "Gateway", "LocalLambdaContext"]
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+"""A Lambda handler: ``(event, context) -> response``."""
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024
+"""API Gateway's payload limit for HTTP APIs (10 MB); larger requests get 413 before any Lambda runs."""
+
+
+@dataclass
+class LocalLambdaContext:
+    """The Lambda context object, as far as the handlers and Powertools read it."""
+
+    function_name: str
+    timeout_s: float = 60.0
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = ""
+    started: float = 0.0
+
+    @property
+    def invoked_function_arn(self) -> str:
+        """The function's ARN (local account)."""
+        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        """What is left of the function's timeout."""
+        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
+
+
+class _Function:
+    """One function container: invocations are serialized, as Lambda does per execution environment."""
+
+    def __init__(self, name: str, handler: Handler, timeout_s: float) -> None:
+        self._name, self._handler, self._timeout_s = name, handler, timeout_s
+        self._lock = threading.Lock()
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            context = LocalLambdaContext(self._name, self._timeout_s, aws_request_id=str(uuid.uuid4()),
+                                         started=time.monotonic())  # fmt: skip
+            return self._handler(event, context)
+
+
+def _gateway_error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
+    return status, {"content-type": "application/json"}, json.dumps({"message": message}).encode()
+
+
+class Gateway:
+    """Serves the router on ``host:port`` (port 0 picks a free one), authorizer first."""
+
+    def __init__(
+        self,
+        router: Handler,
+        authorizer: Handler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        router_timeout_s: float = 60.0,
+    ) -> None:
+        self._router = _Function("modelrouter-router", router, router_timeout_s)
+        self._authorizer = _Function("modelrouter-authorizer", authorizer, 10.0)
+        gateway = self
+
+        class RequestHandler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                if length > MAX_REQUEST_BYTES:
+                    status, headers, body = _gateway_error(413, "Request Entity Too Large")
+                    self.close_connection = True
+                else:
+                    raw = self.rfile.read(length) if length else b""
+                    status, headers, body = gateway.handle(
+                        self.command, self.path, dict(self.headers.items()), raw, self.client_address[0]
+                    )
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet: the handlers log each request themselves."""
+
+        self.server = ThreadingHTTPServer((host, port), RequestHandler)
+        self.server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:8080`` (OpenAI clients use ``<url>/v1``)."""
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def handle(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
+    ) -> tuple[int, dict[str, str], bytes]:
+        """One HTTP request through the authorizer and the router: ``(status, headers, body)``."""
+        event = proxy_event(method, raw_path, headers, body, source_ip=source_ip)
+        if "authorization" not in event["headers"]:
+            return _gateway_error(401, "Unauthorized")
+        verdict = self._authorizer.invoke(authorizer_event(event))
+        if not verdict.get("isAuthorized"):
+            return _gateway_error(403, "Forbidden")
+        event["requestContext"]["authorizer"] = {"lambda": dict(verdict.get("context") or {})}
+        try:
+            response = self._router.invoke(event)
+        except Exception:  # a crashed function is API Gateway's 500, never a traceback to the client
+            return _gateway_error(500, "Internal Server Error")
+        return _http_response(response)
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`shutdown`."""
+        self.server.serve_forever(poll_interval=0.2)
+
+    def shutdown(self) -> None:
+        """Stop serving and release the port."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    @contextmanager
+    def running(self) -> Iterator[str]:
+        """Serve in a background thread; yields the base URL and stops on exit."""
+        thread = threading.Thread(target=self.serve_forever, name="gateway", daemon=True)
+        thread.start()
+        try:
+            yield self.url
+        finally:
+            self.shutdown()
+            thread.join(timeout=5)
+
+
+def _http_response(response: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    body = response.get("body") or ""
+    raw = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode("utf-8")
+    headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}
+    for name, values in (response.get("multiValueHeaders") or {}).items():
+        headers[str(name).lower()] = ", ".join(str(v) for v in values)
+    headers.setdefault("content-type", "application/json")
+    headers.pop("content-length", None)
+    return int(response.get("statusCode", 200)), headers, raw
