@@ -11,10 +11,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_attempt, bench_decision, bench_import
+from benchmarks import bench_attempt, bench_decision, bench_import, bench_router
 from benchmarks.harness import Result, print_table
 
-SUITES = {"decision": bench_decision.run, "attempt": bench_attempt.run, "import": bench_import.run}
+SUITES = {
+    "decision": bench_decision.run,
+    "attempt": bench_attempt.run,
+    "import": bench_import.run,
+    "cold": bench_router.run_cold,
+    "warm": bench_router.run_warm,
+}
 
 
 def main(argv: list[str]) -> int:
