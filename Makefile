@@ -15,7 +15,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 SAM_ENV   := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 PATH="$(abspath $(SAM_VENV))/bin:$$PATH"
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit lint format bench demo schema sam-validate sam-build clean
+.PHONY: help setup test unit lint format bench demo serve schema sam-validate sam-build clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -59,19 +59,11 @@ unit: $(STAMP) ## unit tests only
 bench: $(STAMP) ## benchmarks, printed as a table
 	$(PY) benchmarks/run.py
 
-# request file : tenant (the tenant comes from the API key in production, never from the body)
-DEMO_REQUESTS := support-easy:acme-support support-hard:acme-support support-pii:acme-support \
-	extract-invoice:lexdoc-eu coding-tool-call:devtools vision:devtools pinned-route:devtools \
-	fraud-restricted:fincorp-fraud
+demo: $(STAMP) ## the router end to end on this machine: embedded AWS, simulated models, the openai package
+	$(VENV)/bin/modelrouter demo
 
-demo: $(STAMP) ## route the example requests through the example policy and explain each decision
-	$(VENV)/bin/modelrouter policy validate policies/example.yaml
-	@for pair in $(DEMO_REQUESTS); do \
-		request=$${pair%%:*}; tenant=$${pair##*:}; \
-		echo; echo "=== $$request (tenant $$tenant) ==="; \
-		$(VENV)/bin/modelrouter route --policy policies/example.yaml --request events/requests/$$request.json \
-			--tenant $$tenant --request-id demo-$$request --explain || exit 1; \
-	done
+serve: $(STAMP) ## run the router locally on http://127.0.0.1:8080/v1 until Ctrl-C
+	$(VENV)/bin/modelrouter serve
 
 schema: $(STAMP) ## regenerate policies/policy.schema.json
 	$(VENV)/bin/modelrouter policy schema > policies/policy.schema.json

@@ -105,7 +105,7 @@ def _moto_environment(refresh_seconds: int = 60) -> Iterator[dict[str, str]]:
     from moto.server import ThreadedMotoServer
 
     sys.path.insert(0, str(ROOT))
-    from tests.aws import create_tables  # the tables exactly as template.yaml defines them
+    from modelrouter.local.aws import create_tables  # the tables exactly as template.yaml defines them
 
     werkzeug = logging.getLogger("werkzeug")
     level = werkzeug.level

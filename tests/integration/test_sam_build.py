@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws import ROOT, load_template
+from tests.aws import load_template
+from tests.helpers import ROOT
 
 SAM_VENV = ROOT / ".venv-sam"
 SAM = SAM_VENV / "bin" / "sam"

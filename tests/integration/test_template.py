@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from modelrouter.settings import Settings
-from tests.aws import ROOT, load_template
+from tests.aws import load_template
+from tests.helpers import ROOT
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]

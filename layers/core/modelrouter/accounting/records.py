@@ -82,12 +82,14 @@ def dynamo_number(amount: Decimal | int) -> dict[str, str]:
 
 
 def format_usd(amount: Decimal | float) -> str:
-    """Money for people: ``$4.98``, or more digits for sub-cent amounts (``$0.000123``)."""
+    """Money for people: ``$4.98``; below a dollar three significant digits (``$0.015``, ``$0.000123``)."""
     value = Decimal(str(amount))
-    if value == 0 or abs(value) >= Decimal("0.01"):
+    if value == 0 or abs(value) >= 1:
         return f"${value:,.2f}"
-    text = f"{value:.9f}".rstrip("0")
-    return f"${text}"
+    decimals = max(2, 2 - value.adjusted())
+    text = f"{value:.{decimals}f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"${whole}.{fraction.ljust(2, '0')}"
 
 
 def hold_attribute(request_id: str) -> str:

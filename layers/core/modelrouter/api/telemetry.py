@@ -35,10 +35,8 @@ class PowertoolsTelemetry:
         self._metrics = metrics
 
     def _dimensions(self, route: str, model: str) -> None:
-        current = self._metrics.dimension_set
-        for name, value in (("route", route or "none"), ("model", model or NO_MODEL)):
-            if current.get(name) != value:  # re-adding an equal value would only log a warning
-                self._metrics.add_dimension(name=name, value=value)
+        # Set directly: add_dimension warns when a request changes its route (a budget downgrade).
+        self._metrics.dimension_set.update(route=route or "none", model=model or NO_MODEL)
 
     def request_completed(self, decision: Decision, result: ExecutionResult, latency_ms: float) -> None:
         """Count the request and its cost, tokens, latency, fallbacks and failed checks."""

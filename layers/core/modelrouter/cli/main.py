@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from modelrouter.cli import keys_cmd, push_cmd
+from modelrouter.cli import keys_cmd, local_cmd, push_cmd
 from modelrouter.errors import ModelRouterError, NoEligibleModelError, PolicyError
 
 __all__ = ["main"]
@@ -24,7 +25,9 @@ EXIT_USAGE = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modelrouter", description="LLM routing policy tools.")
+    parser = argparse.ArgumentParser(
+        prog="modelrouter", description="LLM router: policy tools and local mode."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     policy = commands.add_parser("policy", help="validate, push a policy or print its JSON Schema")
@@ -46,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     route.add_argument("--json", action="store_true", help="print the decision as JSON")
 
     keys_cmd.add_parser(commands)
+    local_cmd.add_parsers(commands)
     return parser
 
 
@@ -109,6 +113,9 @@ def _route(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_LOCAL_COMMANDS = {"serve": local_cmd.run_serve, "invoke": local_cmd.run_invoke, "demo": local_cmd.run_demo}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -119,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files) if args.policy_command == "validate" else _schema()
         if args.command == "keys":
             return keys_cmd.run(args)
+        if args.command in _LOCAL_COMMANDS:
+            return _LOCAL_COMMANDS[args.command](args)
         return _route(args)
     except PolicyError as error:
         if len(error.problems) == 1:
@@ -133,6 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_REJECTED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. piped into `head`: the reader is gone, nothing left to say
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+        return EXIT_OK
 
 
 if __name__ == "__main__":

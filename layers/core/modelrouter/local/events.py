@@ -27,14 +27,19 @@ def _context(method: str, path: str, source_ip: str, user_agent: str, request_id
         "apiId": API_ID,
         "domainName": "localhost",
         "domainPrefix": "localhost",
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": source_ip,
-                 "userAgent": user_agent},
+        "http": {
+            "method": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": source_ip,
+            "userAgent": user_agent,
+        },
         "requestId": request_id,
         "routeKey": f"{method} {path}",
         "stage": "$default",
         "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
         "timeEpoch": int(now * 1000),
-    }  # fmt: skip
+    }
 
 
 def proxy_event(

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ["FUNCTIONS_ENV", "functions_dir", "load_function"]
+__all__ = ["FUNCTIONS_ENV", "functions_dir", "load_function", "project_root"]
 
 FUNCTIONS_ENV = "MODELROUTER_FUNCTIONS_DIR"
 """Overrides where the ``functions/`` folder is (default: the repository this package lives in)."""
@@ -21,12 +21,17 @@ _LOADED: dict[str, ModuleType] = {}
 _LOCK = threading.Lock()
 
 
+def project_root() -> Path:
+    """The repository this package lives in (``layers/core/modelrouter`` → the folder above ``layers``)."""
+    return Path(__file__).resolve().parents[4]
+
+
 def functions_dir() -> Path:
-    """The ``functions/`` folder: ``$MODELROUTER_FUNCTIONS_DIR``, else the one beside ``layers/``."""
+    """The ``functions/`` folder: ``$MODELROUTER_FUNCTIONS_DIR``, else the project's own."""
     configured = os.environ.get(FUNCTIONS_ENV)
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parents[4] / "functions"
+    return project_root() / "functions"
 
 
 def load_function(name: str) -> ModuleType:

@@ -60,8 +60,9 @@ class _Function:
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            context = LocalLambdaContext(self._name, self._timeout_s, aws_request_id=str(uuid.uuid4()),
-                                         started=time.monotonic())  # fmt: skip
+            context = LocalLambdaContext(
+                self._name, self._timeout_s, aws_request_id=str(uuid.uuid4()), started=time.monotonic()
+            )
             return self._handler(event, context)
 
 
@@ -112,6 +113,7 @@ class Gateway:
 
         self.server = ThreadingHTTPServer((host, port), RequestHandler)
         self.server.daemon_threads = True
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -137,24 +139,30 @@ class Gateway:
         return _http_response(response)
 
     def serve_forever(self) -> None:
-        """Serve until :meth:`shutdown`."""
+        """Serve in this thread until :meth:`stop` is called from another."""
         self.server.serve_forever(poll_interval=0.2)
 
-    def shutdown(self) -> None:
-        """Stop serving and release the port."""
-        self.server.shutdown()
+    def start(self) -> str:
+        """Serve in a background thread; returns :attr:`url`."""
+        self._thread = threading.Thread(target=self.serve_forever, name="gateway", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        """Stop serving (if serving) and release the port."""
+        if self._thread is not None:
+            self.server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
         self.server.server_close()
 
     @contextmanager
     def running(self) -> Iterator[str]:
         """Serve in a background thread; yields the base URL and stops on exit."""
-        thread = threading.Thread(target=self.serve_forever, name="gateway", daemon=True)
-        thread.start()
         try:
-            yield self.url
+            yield self.start()
         finally:
-            self.shutdown()
-            thread.join(timeout=5)
+            self.stop()
 
 
 def _http_response(response: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:

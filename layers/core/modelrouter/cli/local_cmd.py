@@ -1,0 +1,145 @@
+"""``modelrouter serve``, ``invoke`` and ``demo``: the router on this machine, on embedded AWS.
+
+Every failure is one line on stderr and a non-zero exit; Ctrl-C stops every server and releases every
+port (they all run in this one process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+__all__ = ["add_parsers", "run_demo", "run_invoke", "run_serve"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def add_parsers(commands: Any) -> None:
+    """Register ``serve``, ``invoke`` and ``demo``."""
+    serve = commands.add_parser("serve", help="run the whole router locally: embedded AWS, simulated models")
+    _stack_arguments(serve)
+    serve.add_argument("--port", type=int, default=8080, help="router API port (default 8080; 0: any free)")
+    serve.add_argument("--verbose", action="store_true", help="handler logs and metrics on stdout too")
+
+    invoke = commands.add_parser("invoke", help="run one events/ file through its handler (sam local invoke)")
+    invoke.add_argument("event", type=Path, help="API Gateway HTTP API event (router or authorizer)")
+    _stack_arguments(invoke)
+
+    demo = commands.add_parser("demo", help="scripted requests through the openai package, explained")
+    demo.add_argument("--policy", type=Path, help="policy file (default policies/local.yaml)")
+    demo.add_argument("--fast", action="store_true", help="no simulated model latency")
+
+
+def _stack_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policy", type=Path, help="policy file (default policies/local.yaml)")
+    parser.add_argument("--models-port", type=int, default=8081, help="simulated model server port (0: any)")
+    parser.add_argument(
+        "--no-local-models",
+        action="store_true",
+        help="do not run the simulated models (the policy points at real endpoints)",
+    )
+
+
+def _options(args: argparse.Namespace, port: int | None, latency_scale: float = 1.0) -> Any:
+    from modelrouter.local.stack import StackOptions
+
+    return StackOptions(
+        policy=args.policy,
+        port=port,
+        models_port=getattr(args, "models_port", 0),
+        local_models=not getattr(args, "no_local_models", False),
+        latency_scale=latency_scale,
+        verbose=getattr(args, "verbose", False),
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Start everything, print how to call it, serve until Ctrl-C or SIGTERM."""
+    from modelrouter.local.stack import LocalStack
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with LocalStack(_options(args, args.port)) as stack:
+            print(_banner(stack), flush=True)
+            stop.wait()
+            print("\nstopping …", file=sys.stderr)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("stopped; every port is released.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _banner(stack: Any) -> str:
+    assert stack.resources is not None
+    tenant, key = next(iter(stack.api_keys.items()))
+    lines = [
+        "modelrouter local mode: everything runs on this machine; nothing leaves it.",
+        f"  router API    {stack.url}/v1          (OpenAI-compatible; API Gateway stand-in + authorizer)",
+        f"  embedded AWS  {stack.aws.url}        (moto: S3, DynamoDB, Secrets Manager, CloudWatch Logs)",
+    ]
+    if stack.models is not None:
+        lines.append(
+            f"  local models  {stack.models.url}        (simulated: local-small, local-medium, local-large)"
+        )
+    lines += [
+        f"  policy        {stack.policy_path} → s3://{stack.resources.bucket}/policies/active.yaml"
+        f" (version {stack.policy_version[:12]})",
+        "",
+        "API keys (one per tenant of the policy):",
+        *[f"  {name:<14} {token}" for name, token in stack.api_keys.items()],
+        "",
+        "Try:",
+        f"  curl -s {stack.url}/v1/chat/completions -H 'Authorization: Bearer {key}' \\",
+        '    -H \'Content-Type: application/json\' -d \'{"model": "auto", "messages": '
+        '[{"role": "user", "content": "How do I reset my password?"}]}\'',
+        f'  # or: OpenAI(base_url="{stack.url}/v1", api_key="<key of {tenant}>")',
+        "",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
+
+
+def run_invoke(args: argparse.Namespace) -> int:
+    """Run one API Gateway event through the router or authorizer handler and print the response."""
+    from modelrouter.local.invoke import EventFileError, invoke_event
+    from modelrouter.local.stack import LocalStack
+
+    try:
+        event = json.loads(args.event.read_text(encoding="utf-8"))
+    except OSError as error:
+        print(f"error: cannot read {args.event}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_FAILED
+    except json.JSONDecodeError as error:
+        print(f"error: {args.event} is not JSON (line {error.lineno}: {error.msg})", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        with LocalStack(_options(args, None, latency_scale=0.0)) as stack:
+            response = invoke_event(stack, event)
+    except EventFileError as error:
+        print(f"error: {args.event}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(json.dumps(response, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """The scripted demo (needs the ``openai`` package, installed by ``make demo``)."""
+    try:
+        import openai  # noqa: F401
+    except ImportError:
+        print(
+            "error: the demo drives the router with the openai package: pip install openai", file=sys.stderr
+        )
+        return EXIT_FAILED
+    from modelrouter.local.demo import run
+
+    return run(args.policy, latency_scale=0.0 if args.fast else 1.0)

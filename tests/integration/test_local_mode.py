@@ -1,0 +1,123 @@
+"""Local mode end to end: the openai package against the local stack (embedded AWS, simulated models,
+the real handlers behind the API Gateway stand-in), then DynamoDB checked for budgets and provenance."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import jsonschema
+import openai
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+
+from modelrouter.accounting.store import BudgetStore
+from modelrouter.local.stack import LocalStack, StackOptions
+from tests.helpers import load_event
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    with LocalStack(StackOptions(port=0, models_port=0, latency_scale=0.0)) as running:
+        yield running
+
+
+def _client(stack: LocalStack, tenant: str) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=f"{stack.url}/v1", api_key=stack.api_keys[tenant], max_retries=0, timeout=30
+    )
+
+
+def _request(name: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(load_event(name)["body"])
+    return body
+
+
+def _provenance(stack: LocalStack) -> list[dict[str, Any]]:
+    assert stack.resources is not None
+    items = stack.client("dynamodb").scan(TableName=stack.resources.tables["ProvenanceTable"])["Items"]
+    return [{k: TypeDeserializer().deserialize(v) for k, v in item.items()} for item in items]
+
+
+def test_local_mode_serves_the_openai_package_and_records_everything(stack: LocalStack) -> None:
+    assert stack.models is not None
+    assert stack.resources is not None
+    request_ids: Counter[str] = Counter()
+
+    def remember(completion: Any) -> Any:
+        request_ids[completion.model_extra["router"]["request_id"]] += 1
+        return completion
+
+    # A chat, answered by a simulated model through the OpenAI-compatible adapter
+    chat = remember(_client(stack, "acme-support").chat.completions.create(**_request("chat-support")))
+    assert chat.choices[0].message.content.startswith("[local-")
+
+    # A JSON-schema request: the answer validates
+    extraction = _request("chat-json-schema")
+    answer = remember(_client(stack, "lexdoc-eu").chat.completions.create(**extraction))
+    schema = extraction["response_format"]["json_schema"]["schema"]
+    jsonschema.validate(json.loads(answer.choices[0].message.content), schema)
+    assert answer.model == "local-medium-eu"  # EU data stays on the EU model, through the Bedrock adapter
+
+    # A tool call
+    tool = remember(_client(stack, "devtools").chat.completions.create(**_request("chat-tool-call")))
+    assert tool.choices[0].message.tool_calls[0].function.name == "run_tests"
+
+    # A stream
+    chunks = list(_client(stack, "acme-support").chat.completions.create(**_request("chat-stream")))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).startswith("[local-")
+    request_ids[
+        next(c.model_extra["router"] for c in chunks if c.model_extra.get("router"))["request_id"]
+    ] += 1
+
+    # Fallback: local-small fails with server errors, local-medium answers
+    stack.models.inject("local-small", "server_error")
+    try:
+        fallback = remember(
+            _client(stack, "acme-support").chat.completions.create(**_request("chat-support"))
+        )
+    finally:
+        stack.models.clear("local-small")
+    router = fallback.model_extra["router"]
+    assert fallback.model == "local-medium"
+    assert next(a["error_code"] for a in router["attempts"] if a["outcome"] != "success") == "server_error"
+
+    # Budget exhaustion: the trial tenant spends until it is refused with 429 and Retry-After
+    trial = _client(stack, "trial")
+    body = {"model": "local-large", "max_tokens": 300, "messages": [{"role": "user", "content": "Hello"}]}
+    refused = None
+    for _ in range(30):
+        try:
+            remember(trial.chat.completions.create(**body))
+        except openai.RateLimitError as error:
+            refused = error
+            break
+    assert refused is not None
+    assert refused.code == "budget_exhausted"
+    assert int(refused.response.headers["retry-after"]) > 0
+
+    # Then DynamoDB holds one provenance record per answered request, and budgets that add up
+    records = Counter(record["request_id"] for record in _provenance(stack))
+    assert records == request_ids
+    store = BudgetStore(stack.resources.tables["BudgetTable"], stack.client("dynamodb"))
+    for tenant in ("acme-support", "trial"):
+        state = store.state(tenant)
+        assert state["open_holds"] == 0
+        assert abs(state["ledger_usd"] - state["month_usd"]) < 1e-9
+    assert store.state("trial")["day_usd"] <= 0.015
+
+
+def test_logs_go_to_the_embedded_cloudwatch_logs(stack: LocalStack) -> None:
+    # Given a request served
+    _client(stack, "devtools").models.list()
+    assert stack.resources is not None
+
+    # Then the router's log group holds its structured logs and EMF metrics
+    logs = stack.client("logs")
+    group = next(g for g in stack.resources.log_groups if g.endswith("RouterFunction"))
+    events = logs.filter_log_events(logGroupName=group)["events"]
+    lines = [json.loads(e["message"]) for e in events]
+    assert any("_aws" in line for line in lines)
+    assert any(line.get("service") == "modelrouter" for line in lines)
