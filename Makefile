@@ -65,8 +65,9 @@ demo: $(STAMP) ## the router end to end on this machine: embedded AWS, simulated
 serve: $(STAMP) ## run the router locally on http://127.0.0.1:8080/v1 until Ctrl-C
 	$(VENV)/bin/modelrouter serve
 
-schema: $(STAMP) ## regenerate policies/policy.schema.json
+schema: $(STAMP) ## regenerate policies/policy.schema.json and docs/policy-reference.md
 	$(VENV)/bin/modelrouter policy schema > policies/policy.schema.json
+	$(VENV)/bin/modelrouter policy reference > docs/policy-reference.md
 
 clean: ## remove the virtualenvs, caches and SAM builds
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     validate = policy_commands.add_parser("validate", help="check policy files; non-zero exit on any error")
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     policy_commands.add_parser("schema", help="print the policy JSON Schema")
+    policy_commands.add_parser("reference", help="print the policy reference (Markdown, from the schema)")
     push = policy_commands.add_parser(
         "push", help="validate a policy file and upload it to the policy bucket"
     )
@@ -81,6 +82,14 @@ def _schema() -> int:
     return EXIT_OK
 
 
+def _reference() -> int:
+    from modelrouter.policy.reference import policy_reference_markdown
+    from modelrouter.policy.schema import policy_json_schema
+
+    sys.stdout.write(policy_reference_markdown(policy_json_schema()))
+    return EXIT_OK
+
+
 def _route(args: argparse.Namespace) -> int:
     from modelrouter.cli.render import render_decision, table
     from modelrouter.policy.loader import load_policy_file
@@ -123,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "policy":
             if args.policy_command == "push":
                 return push_cmd.run(args)
+            if args.policy_command == "reference":
+                return _reference()
             return _validate(args.files) if args.policy_command == "validate" else _schema()
         if args.command == "keys":
             return keys_cmd.run(args)
