@@ -11,15 +11,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_attempt, bench_decision, bench_import, bench_router
+from benchmarks import bench_attempt, bench_cold, bench_decision, bench_import, bench_warm
 from benchmarks.harness import Result, print_table
 
 SUITES = {
     "decision": bench_decision.run,
     "attempt": bench_attempt.run,
     "import": bench_import.run,
-    "cold": bench_router.run_cold,
-    "warm": bench_router.run_warm,
+    "cold": bench_cold.run_cold,
+    "warm": bench_warm.run_warm,
 }
 
 

@@ -1,246 +1,48 @@
-"""The router Lambda (``functions/router/app.py``) end to end, against a moto server the parent starts.
+"""Router warm overhead and peak memory (the ``warm`` suite of ``make bench``).
 
-Two suites:
-
-- ``cold``: in fresh processes, import of the handler module + init (the first
-  ``runtime().policies.current()``: settings from the environment, boto3 clients, S3 GET, policy parse),
-  next to the import time of the third-party code that path loads: a probe child lists the modules it
-  added to ``sys.modules`` from site-packages; other children import exactly those modules (the target's
-  floor) and, for reference, just their top-level packages. Imports only: no boto3 client is created and
-  no pydantic model built by us, though ``aws_xray_sdk.core`` builds two X-Ray clients of its own when
-  imported. Target: cold start ≤ 1.3 × the floor. Interpreter start-up is excluded from all of them.
-- ``warm``: one fresh process builds the runtime on moto with instant fake providers, warms up, then
+One fresh process builds the runtime on moto with instant fake providers, warms up, then
   sends ``events/chat-support.json`` ``WARM_REQUESTS`` times (a distinct request id each) through
   ``handler(event, context)``. It counts AWS API calls per request with botocore event hooks and times
   each SDK call (``before-parameter-build`` → ``after-call``: botocore serialisation, signing, the HTTP
   round trip to moto and parsing) to give the router's own overhead; then reports its peak RSS
   (``VmHWM``). The tables are emptied every ``EMPTY_TABLES_EVERY`` requests, outside the timings,
   because moto deep-copies whole tables in every TransactWriteItems (real DynamoDB does not).
-
-Powertools' Tracer is constructed as deployed, but it disables itself outside Lambda (no
-``LAMBDA_TASK_ROOT``): the X-Ray SDK is imported, yet nothing is patched or emitted, so the deployed
-cold start and per-request cost are somewhat higher than measured here.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from benchmarks.harness import Result, percentile
-
-ROOT = Path(__file__).resolve().parent.parent
-HANDLER = ROOT / "functions" / "router" / "app.py"
-EXAMPLE_POLICY = ROOT / "policies" / "example.yaml"
-EVENT = ROOT / "events" / "chat-support.json"
-
-COLD_RUNS = 7
-COLD_RATIO_TARGET = 1.3
-WARM_REQUESTS = 200
-WARM_UP = 20
-EMPTY_TABLES_EVERY = 20
-DYNAMODB_CALLS_TARGET = 2.0
-S3_CALLS_TARGET = 0.0
-PEAK_RSS_TARGET_MB = 120.0
-
-BUCKET = "modelrouter-policies-bench"
-POLICY_KEY = "policies/active.yaml"
-_MARK = "BENCH-RESULT "
-
-_COLD = """
-import importlib.util, json, sys, time
-before = set(sys.modules)
-start = time.perf_counter()
-spec = importlib.util.spec_from_file_location("router_app", sys.argv[1])
-app = importlib.util.module_from_spec(spec)
-sys.modules["router_app"] = app
-spec.loader.exec_module(app)
-imported = time.perf_counter()
-app.runtime().policies.current()
-done = time.perf_counter()
-import sysconfig
-sites = tuple({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
-modules = [
-    name for name, module in list(sys.modules.items())
-    if name not in before and (getattr(module, "__file__", None) or "").startswith(sites)
-]
-print(MARK + json.dumps({
-    "import_ms": (imported - start) * 1000, "init_ms": (done - imported) * 1000, "modules": modules
-}))
-""".replace("MARK", repr(_MARK))
-
-_DEPENDENCIES = """
-import importlib, json, sys, time
-names = json.loads(sys.argv[1])
-failed = []
-start = time.perf_counter()
-for name in names:
-    try:
-        importlib.import_module(name)
-    except Exception:
-        failed.append(name)
-elapsed = (time.perf_counter() - start) * 1000
-print(MARK + json.dumps({"ms": elapsed, "failed": failed}))
-""".replace("MARK", repr(_MARK))
-
-
-# ---------------------------------------------------------------------------------------------- parent
-
-
-@contextmanager
-def _moto_environment(refresh_seconds: int = 60) -> Iterator[dict[str, str]]:
-    """A moto server with the bucket, the example policy and the template's tables; yields the child env."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
-    sys.path.insert(0, str(ROOT))
-    from modelrouter.local.aws import create_tables  # the tables exactly as template.yaml defines them
-
-    werkzeug = logging.getLogger("werkzeug")
-    level = werkzeug.level
-    werkzeug.setLevel(logging.ERROR)  # one access-log line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        _reset_moto(endpoint)  # moto keeps its state per process, across servers
-        credentials = {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-        }
-        session = boto3.Session(
-            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
-        )
-        s3 = session.client("s3", endpoint_url=endpoint)
-        dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-        tables = create_tables(dynamodb, prefix="bench")
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_object(Bucket=BUCKET, Key=POLICY_KEY, Body=EXAMPLE_POLICY.read_bytes())
-        environment = {
-            name: value
-            for name, value in os.environ.items()
-            if not name.startswith(("AWS_", "POWERTOOLS_", "LAMBDA_", "_X_AMZN"))
-        }
-        environment.pop("_HANDLER", None)
-        environment.update(credentials)
-        environment.update(
-            {
-                "AWS_ENDPOINT_URL": endpoint,
-                "POLICY_BUCKET": BUCKET,
-                "POLICY_KEY": POLICY_KEY,
-                "POLICY_REFRESH_SECONDS": str(refresh_seconds),
-                "BUDGET_TABLE": tables["BudgetTable"],
-                "PROVENANCE_TABLE": tables["ProvenanceTable"],
-                "IDEMPOTENCY_TABLE": tables["IdempotencyTable"],
-                "POWERTOOLS_SERVICE_NAME": "modelrouter",
-                "POWERTOOLS_METRICS_NAMESPACE": "ModelRouterBench",
-            }
-        )
-        yield environment
-    finally:
-        server.stop()
-        werkzeug.setLevel(level)
-
-
-def _reset_moto(endpoint: str) -> None:
-    from urllib.request import Request, urlopen
-
-    with urlopen(Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10):
-        pass
-
-
-def _child(arguments: list[str], environment: dict[str, str]) -> tuple[dict[str, Any], str]:
-    """Run a child interpreter; returns its result line and its (log) output."""
-    completed = subprocess.run(
-        [sys.executable, *arguments], capture_output=True, text=True, cwd=ROOT, env=environment, check=False
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"benchmark child failed:\n{completed.stderr[-4000:]}")
-    lines = [line for line in completed.stdout.splitlines() if line.startswith(_MARK)]
-    if not lines:
-        raise RuntimeError(f"benchmark child printed no result:\n{completed.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(lines[-1][len(_MARK) :])
-    return result, completed.stdout
-
-
-def run_cold() -> list[Result]:
-    """Cold start (import + init) against the import time of the third-party code it loads."""
-    with _moto_environment() as environment:
-        probe, _ = _child(["-c", _COLD, str(HANDLER)], environment)  # also warms the OS file cache
-        modules: list[str] = probe["modules"]
-        packages = list(dict.fromkeys(name.partition(".")[0] for name in modules))
-        cold: list[float] = []
-        imports: list[float] = []
-        inits: list[float] = []
-        top_level: list[float] = []
-        everything: list[float] = []
-        failed: set[str] = set()
-        for _ in range(COLD_RUNS):  # interleaved, so drift in the machine's load hits all alike
-            measured, _ = _child(["-c", _COLD, str(HANDLER)], environment)
-            imports.append(measured["import_ms"])
-            inits.append(measured["init_ms"])
-            cold.append(measured["import_ms"] + measured["init_ms"])
-            top, _ = _child(["-c", _DEPENDENCIES, json.dumps(packages)], environment)
-            top_level.append(top["ms"])
-            full, _ = _child(["-c", _DEPENDENCIES, json.dumps(modules)], environment)
-            everything.append(full["ms"])
-            failed.update(top["failed"], full["failed"])
-    floor_ms = statistics.median(everything)
-    top_ms = statistics.median(top_level)
-    cold_ms = statistics.median(cold)
-    not_importable = f"; {len(failed)} not importable alone (skipped)" if failed else ""
-    return [
-        Result(
-            "cold: import deps, top-level packages",
-            len(top_level),
-            top_ms,
-            None,
-            None,
-            f"p90 {percentile(top_level, 0.9):.1f} ms; imports only: {', '.join(sorted(packages))}",
-        ),
-        Result(
-            "cold: import deps, all modules loaded",
-            len(everything),
-            floor_ms,
-            None,
-            None,
-            f"p90 {percentile(everything, 0.9):.1f} ms; the {len(modules)} third-party modules the "
-            f"handler loads; imports only, but aws_xray_sdk.core builds 2 X-Ray clients{not_importable}",
-        ),
-        Result(
-            "cold: handler import + init",
-            len(cold),
-            cold_ms,
-            None,
-            COLD_RATIO_TARGET * floor_ms,
-            f"p90 {percentile(cold, 0.9):.1f} ms; import {statistics.median(imports):.1f} + init "
-            f"{statistics.median(inits):.1f} ms; {cold_ms / floor_ms:.2f}× all deps modules "
-            f"(target ≤ {COLD_RATIO_TARGET}×), {cold_ms / top_ms:.2f}× top-level packages",
-        ),
-    ]
+from benchmarks.router_env import (
+    DYNAMODB_CALLS_TARGET,
+    EMPTY_TABLES_EVERY,
+    EVENT,
+    HANDLER,
+    PEAK_RSS_TARGET_MB,
+    RESULT_MARK,
+    S3_CALLS_TARGET,
+    WARM_REQUESTS,
+    WARM_UP,
+    moto_environment,
+    run_child,
+)
 
 
 def run_warm() -> list[Result]:
     """Per-request latency, AWS calls and peak memory of a warm container."""
-    with _moto_environment() as environment, tempfile.TemporaryDirectory() as directory:
+    with moto_environment() as environment, tempfile.TemporaryDirectory() as directory:
         output = Path(directory) / "warm.json"
-        _, _ = _child(["-m", "benchmarks.bench_router", "warm-child", str(output)], environment)
+        _, _ = run_child(["-m", "benchmarks.bench_warm", "warm-child", str(output)], environment)
         data: dict[str, Any] = json.loads(output.read_text())
     null, piped = data["null"], data["pipe"]
     n = len(null["total_ms"])
@@ -532,7 +334,7 @@ def _warm_child(output: Path) -> None:
         "rss_after_init_mb": rss_after_init,
     }
     output.write_text(json.dumps(result))
-    print(_MARK + json.dumps({"ok": True}), file=sys.__stdout__)
+    print(RESULT_MARK + json.dumps({"ok": True}), file=sys.__stdout__)
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["warm-child"]:
