@@ -6,16 +6,18 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import openai
 import pytest
+import yaml
 from boto3.dynamodb.types import TypeDeserializer
 
 from modelrouter.accounting.store import BudgetStore
 from modelrouter.local.stack import LocalStack, StackOptions
-from tests.helpers import load_event
+from tests.helpers import load_event, minimal_policy
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +123,41 @@ def test_logs_go_to_the_embedded_cloudwatch_logs(stack: LocalStack) -> None:
     lines = [json.loads(e["message"]) for e in events]
     assert any("_aws" in line for line in lines)
     assert any(line.get("service") == "modelrouter" for line in lines)
+
+
+def test_a_policy_pointing_at_real_endpoints_runs_unchanged(tmp_path: Path) -> None:
+    # Given an OpenAI-compatible server of the user's own (here: a model server started separately,
+    # standing in for Ollama, vLLM or llama.cpp) and a policy whose only model points at it
+    from modelrouter.local.model_server import ModelServer
+
+    with ModelServer(latency_scale=0.0) as own_server:
+        policy = minimal_policy()
+        policy["models"] = [
+            {
+                "id": "my-llama",
+                "provider": "openai",
+                "model_id": "llama-small-2026-01-01",
+                "base_url": f"{own_server.url}/v1",
+                "pricing": {"input_per_mtok": 0.0, "output_per_mtok": 0.0},
+                "context_window": 8000,
+                "max_output_tokens": 1000,
+                "residency": "local",
+                "max_classification": "confidential",
+            }
+        ]
+        policy["routes"] = [{"name": "default", "models": ["my-llama"]}]
+        path = tmp_path / "mine.yaml"
+        path.write_text(yaml.safe_dump(policy, sort_keys=False))
+
+        # When serve runs it without the simulated models
+        options = StackOptions(policy=path, port=0, models_port=0, local_models=False, latency_scale=0.0)
+        with LocalStack(options) as stack:
+            assert stack.models is None
+            client = openai.OpenAI(base_url=f"{stack.url}/v1", api_key=stack.api_keys["t1"], max_retries=0)
+            completion = client.chat.completions.create(
+                model="auto", messages=[{"role": "user", "content": "What is the capital of France?"}]
+            )
+
+        # Then the user's endpoint answered, through the same adapter
+        assert completion.model == "my-llama"
+        assert own_server.calls("llama-small-2026-01-01") == 1

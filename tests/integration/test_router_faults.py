@@ -201,3 +201,39 @@ def test_a_forged_tenant_anywhere_in_the_request_changes_nothing(
     assert decision["tenant"] == "acme-support"
     for field in ("route", "candidates", "exclusions", "classification"):
         assert decision[field] == baseline[field]
+
+
+def test_over_budget_tenant_is_downgraded_when_the_policy_names_a_route(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given acme-support (over_budget_route: budget-saver) with a budget too small for its normal route
+    router_environment(monkeypatch)
+    policy = yaml.safe_load(EXAMPLE_POLICY.read_text())
+    tenant = next(t for t in policy["tenants"] if t["id"] == "acme-support")
+    tenant["budget"] = {"daily_usd": 0.05}
+    with running_router(yaml.safe_dump(policy, sort_keys=False)) as rig:
+        # When a hard request whose normal route could cost more than that arrives
+        status, body, _ = rig.call(load_event("chat-support-hard"))
+        downgraded = rig.log_lines()
+
+    # Then it is served on the cheaper route instead of refused, and the rejection is counted
+    assert status == 200, body
+    assert body["router"]["route"] == "budget-saver"
+    assert any(line.get("message") == "budget exhausted" for line in downgraded)
+
+
+def test_over_budget_tenant_without_a_downgrade_route_gets_429(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given devtools (no over_budget_route) with a budget below one request's worst case
+    router_environment(monkeypatch)
+    policy = yaml.safe_load(EXAMPLE_POLICY.read_text())
+    tenant = next(t for t in policy["tenants"] if t["id"] == "devtools")
+    tenant["budget"] = {"daily_usd": 0.001}
+    with running_router(yaml.safe_dump(policy, sort_keys=False)) as rig:
+        status, body, headers = rig.call(load_event("chat-tool-call"))
+
+    # Then 429 says which limit and when it resets, and no model was called
+    assert status == 429, body
+    assert body["error"]["code"] == "budget_exhausted"
+    assert "daily budget" in body["error"]["message"]
+    assert 0 < int(headers["retry-after"]) <= 86_400
+    assert rig.model_calls() == 0

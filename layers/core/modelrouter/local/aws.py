@@ -167,9 +167,17 @@ class EmbeddedAws:
         return f"http://{self._server.host}:{self._server.server_port}"
 
     def start(self) -> str:
-        """Serve in a background thread; returns :attr:`url`."""
+        """Serve in a background thread, starting empty; returns :attr:`url`.
+
+        moto keeps its state per process, so an embedded AWS started after another in the same process
+        would see the first one's resources: it is reset first (one embedded AWS per process at a time).
+        """
+        from urllib.request import Request, urlopen
+
         self._thread = threading.Thread(target=self._server.serve_forever, name="embedded-aws", daemon=True)
         self._thread.start()
+        with urlopen(Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10):
+            pass
         return self.url
 
     def stop(self) -> None:
