@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 from contextlib import redirect_stdout
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -36,6 +35,7 @@ from benchmarks.router_env import (
     moto_environment,
     run_child,
 )
+from modelrouter.local.context import LocalLambdaContext
 
 
 def run_warm() -> list[Result]:
@@ -117,19 +117,6 @@ def run_warm() -> list[Result]:
 
 
 # ------------------------------------------------------------------------------------------ warm child
-
-
-@dataclass
-class _FakeLambdaContext:
-    """What the handler and Powertools read of Lambda's context object."""
-
-    aws_request_id: str = "bench-0"
-    function_name: str = "modelrouter-router"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:modelrouter-router"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 class _InstantProvider:
@@ -261,7 +248,7 @@ class _WarmRouter:
         self.housekeeping = boto3.Session().client("dynamodb", endpoint_url=endpoint)  # not counted
         self.tables = [settings.budget_table, settings.provenance_table]
         self.template: dict[str, Any] = json.loads(EVENT.read_text())
-        self.context = _FakeLambdaContext()
+        self.context = LocalLambdaContext(timeout_s=900)  # Lambda's longest timeout: never the limit here
         self.requests = 0
 
     def invoke(self) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,20 +29,6 @@ def load_event(name: str) -> dict[str, Any]:
     path = EVENTS / (name if name.endswith(".json") else f"{name}.json")
     loaded: dict[str, Any] = json.loads(path.read_text())
     return loaded
-
-
-@dataclass(frozen=True)
-class FakeLambdaContext:
-    """The attributes of a Lambda context that Powertools' ``inject_lambda_context`` reads."""
-
-    function_name: str = "test-function"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Plenty of time left."""
-        return 10_000
 
 
 def model_entry(name: str, **overrides: Any) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import pytest
 from moto import mock_aws
 
 from modelrouter.api.runtime import RouterRuntime, build_runtime
+from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.functions import load_function
 from modelrouter.policy import ProviderKind
 from modelrouter.settings import Settings
@@ -32,20 +33,6 @@ POLICY_KEY = "policies/active.yaml"
 
 
 @dataclass
-class FakeLambdaContext:
-    """What the handler reads of Lambda's context object."""
-
-    aws_request_id: str = "lambda-request-1"
-    function_name: str = "modelrouter-router"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:modelrouter-router"
-    remaining_ms: int = 60_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
-@dataclass
 class RouterRig:
     """A running router: invoke events, inspect tables and provider calls."""
 
@@ -55,7 +42,8 @@ class RouterRig:
     dynamodb: Any
     tables: dict[str, str]
     providers: dict[ProviderKind, EchoProvider]
-    context: FakeLambdaContext = field(default_factory=FakeLambdaContext)
+    context: LocalLambdaContext = field(default_factory=lambda: LocalLambdaContext(timeout_s=900))
+    """One context for the rig's life (900 s: Lambda's longest timeout, never the limit in a test)."""
     logs: io.StringIO = field(default_factory=io.StringIO)
     """Everything the handler's logger wrote (metrics are printed to stdout by Powertools)."""
 
@@ -95,7 +83,8 @@ class RouterRig:
                 body=event["body"].encode(),
                 headers=event["headers"],
                 request_id=event["requestContext"]["requestId"],
-                lambda_remaining_ms=self.context.remaining_ms,
+                lambda_remaining_ms=self.context.get_remaining_time_in_millis(),
+                lambda_context=self.context,
             )
         except ModelRouterError as error:
             response = endpoints.error_response(error)

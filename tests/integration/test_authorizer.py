@@ -14,12 +14,13 @@ from botocore.config import Config
 from moto import mock_aws
 
 from modelrouter.keys import KeyStore, generate_key
+from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.functions import load_function
 from tests.aws import create_tables
-from tests.helpers import FakeLambdaContext, load_event
+from tests.helpers import load_event
 
 PLACEHOLDER = "{{api_key}}"
-CONTEXT = FakeLambdaContext(function_name="authorizer")
+CONTEXT = LocalLambdaContext(function_name="authorizer", timeout_s=10)
 
 
 @pytest.fixture

@@ -12,14 +12,12 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.events import authorizer_event, proxy_event
 
 __all__ = ["MAX_REQUEST_BYTES", "Gateway", "LocalLambdaContext"]
@@ -31,26 +29,6 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024
 """API Gateway's payload limit for HTTP APIs (10 MB); larger requests get 413 before any Lambda runs."""
 
 
-@dataclass
-class LocalLambdaContext:
-    """The Lambda context object, as far as the handlers and Powertools read it."""
-
-    function_name: str
-    timeout_s: float = 60.0
-    memory_limit_in_mb: int = 1024
-    aws_request_id: str = ""
-    started: float = 0.0
-
-    @property
-    def invoked_function_arn(self) -> str:
-        """The function's ARN (local account)."""
-        return f"arn:aws:lambda:us-east-1:000000000000:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        """What is left of the function's timeout."""
-        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
-
-
 class _Function:
     """One function container: invocations are serialized, as Lambda does per execution environment."""
 
@@ -60,9 +38,7 @@ class _Function:
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            context = LocalLambdaContext(
-                self._name, self._timeout_s, aws_request_id=str(uuid.uuid4()), started=time.monotonic()
-            )
+            context = LocalLambdaContext(self._name, self._timeout_s)
             return self._handler(event, context)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modelrouter.local.gateway import LocalLambdaContext
+from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.stack import LocalStack
 
 __all__ = ["API_KEY_PLACEHOLDER", "EventFileError", "event_kind", "invoke_event"]
@@ -46,22 +46,14 @@ def event_kind(event: Any) -> str:
 def invoke_event(stack: LocalStack, event: Any) -> dict[str, Any]:
     """The handler's response to ``event``, with a JSON body parsed for reading."""
     kind = event_kind(event)
-    context = LocalLambdaContext(f"modelrouter-{kind}", started=_now())
+    context = LocalLambdaContext(f"modelrouter-{kind}")
     if kind == "authorizer":
         token = next(iter(stack.api_keys.values()), "")
         text = json.dumps(event).replace(API_KEY_PLACEHOLDER, token)
         return stack.invoke_authorizer(json.loads(text), context)
     response = stack.invoke_router(event, context)
     body = response.get("body")
-    content_type = str((response.get("headers") or {}).get("Content-Type", "")) + str(
-        (response.get("headers") or {}).get("content-type", "")
-    )
-    if isinstance(body, str) and "json" in content_type:
+    headers = {str(name).lower(): str(value) for name, value in (response.get("headers") or {}).items()}
+    if isinstance(body, str) and "json" in headers.get("content-type", ""):
         response = {**response, "body": json.loads(body)}
     return response
-
-
-def _now() -> float:
-    import time
-
-    return time.monotonic()
