@@ -7,6 +7,7 @@ latency); then the tenants' budgets and a few provenance records, read back from
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,7 +150,8 @@ def _call(client: Any, body: dict[str, Any]) -> dict[str, Any]:
     return {"router": dumped["router"], "usage": dumped["usage"], "answer": answer}
 
 
-def _budget_run(stack: LocalStack, client: Any) -> None:
+def _budget_run(stack: LocalStack, client: Any) -> bool:
+    """Spend until refused; whether the refusal came (as the budget says it must)."""
     print(f"\n[{len(SCENARIOS) + 1}] Tenant '{BUDGET_TENANT}' spends until its daily budget is exhausted")
     rows = []
     for number in range(1, MAX_BUDGET_REQUESTS + 1):
@@ -167,7 +169,7 @@ def _budget_run(stack: LocalStack, client: Any) -> None:
             )
             print(table(["#", "status", "model", "cost", "note"], rows))
             print(f"  refused: {error.get('message')}")
-            return
+            return error.get("code") == "budget_exhausted"
         router = outcome["router"]
         rows.append(
             (
@@ -179,6 +181,7 @@ def _budget_run(stack: LocalStack, client: Any) -> None:
             )
         )
     print(table(["#", "status", "model", "cost", "note"], rows))
+    return False
 
 
 def _budgets(stack: LocalStack, tenants: list[str]) -> None:
@@ -252,16 +255,24 @@ def run(policy: Path | None = None, latency_scale: float = 1.0) -> int:
         def client(tenant: str) -> Any:
             return openai.OpenAI(base_url=f"{stack.url}/v1", api_key=stack.api_keys[tenant], max_retries=0)
 
+        failed = []
         for number, scenario in enumerate(SCENARIOS, 1):
             if scenario.fault and stack.models is not None:
                 stack.models.inject(scenario.fault[0], scenario.fault[1])
             try:
-                _show(number, scenario, _call(client(scenario.tenant), _body(scenario)))
+                outcome = _call(client(scenario.tenant), _body(scenario))
             finally:
                 if scenario.fault and stack.models is not None:
                     stack.models.clear(scenario.fault[0])
-        _budget_run(stack, client(BUDGET_TENANT))
+            _show(number, scenario, outcome)
+            if "error" in outcome:
+                failed.append(f"[{number}] {scenario.title}")
+        if not _budget_run(stack, client(BUDGET_TENANT)):
+            failed.append(f"tenant {BUDGET_TENANT} was never refused")
         _budgets(stack, ["acme-support", "devtools", BUDGET_TENANT])
         _provenance(stack)
     print(f"\ndone in {time.perf_counter() - started:.1f} s; every server stopped.")
+    if failed:
+        print(f"unexpected outcomes: {'; '.join(failed)}", file=sys.stderr)
+        return 1
     return 0

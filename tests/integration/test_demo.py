@@ -1,0 +1,34 @@
+"""``make demo``'s script: every scenario shows what it is meant to show, and it ends cleanly."""
+
+from __future__ import annotations
+
+import pytest
+
+from modelrouter.local.demo import SCENARIOS, run
+
+
+def test_the_demo_shows_routing_checks_fallback_and_budgets(capsys: pytest.CaptureFixture[str]) -> None:
+    # When the demo runs (without simulated latency)
+    status = run(latency_scale=0.0)
+    output = capsys.readouterr().out
+
+    # Then it succeeds and each scenario is there, with what it demonstrates
+    assert status == 0
+    for number, scenario in enumerate(SCENARIOS, 1):
+        assert f"[{number}] {scenario.title}" in output
+    assert "tier easy" in output
+    assert "tier hard" in output
+    assert "local-small check_failed → local-medium success" in output  # cascade on a failed schema
+    assert "run_tests" in output  # tool call
+    assert "local-small error (rate_limited)" in output  # fallback under injected failures
+    assert "429 budget_exhausted" in output
+    assert "Retry-After" in output
+    assert "open holds" in output
+    assert "Provenance:" in output
+    # and personal data never went to local-small, which is not cleared for it
+    pii_number = next(number for number, s in enumerate(SCENARIOS, 1) if s.request == "support-pii")
+    pii = output.split(f"[{pii_number}]")[1].split("\n[")[0]
+    assert "local-small" not in pii
+    # and no card number is echoed anywhere
+    assert "4111" not in output
+    assert "every server stopped" in output
