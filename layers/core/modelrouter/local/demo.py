@@ -169,7 +169,7 @@ def _budget_run(stack: LocalStack, client: Any) -> bool:
             )
             print(table(["#", "status", "model", "cost", "note"], rows))
             print(f"  refused: {error.get('message')}")
-            return error.get("code") == "budget_exhausted"
+            return bool(error.get("code") == "budget_exhausted")
         router = outcome["router"]
         rows.append(
             (
