@@ -202,7 +202,9 @@ class LocalStack:
         groups = {group.rsplit("-", 1)[-1]: group for group in resources.log_groups}
         for module, suffix in ((self.router, "RouterFunction"), (self.authorizer, "AuthorizerFunction")):
             shipper = LogShipper(logs_client, groups[suffix], echo=self.options.verbose)
-            shipper.previous_stream = module.logger.registered_handler.setStream(shipper)
+            handler = module.logger.registered_handler
+            # Assigned, not setStream(): that flushes the old stream, which a test harness may have closed.
+            shipper.previous_stream, handler.stream = handler.stream, shipper
             self._shippers.append((module, shipper))
 
     def _set(self, name: str, value: str) -> None:
@@ -251,7 +253,7 @@ class LocalStack:
             self.models = None
         for module, shipper in self._shippers:
             shipper.close()
-            module.logger.registered_handler.setStream(shipper.previous_stream or sys.stdout)
+            module.logger.registered_handler.stream = shipper.previous_stream or sys.stdout
         self._shippers.clear()
         if self.router is not None:
             self.router.set_runtime(None)
