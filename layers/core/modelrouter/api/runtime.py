@@ -30,11 +30,19 @@ __all__ = [
 ]
 
 AWS_CONNECT_TIMEOUT_S = 2.0
-"""Connect timeout of the S3 and DynamoDB clients: they sit on every request's path."""
+"""Connect timeout of the DynamoDB client: it sits on every request's path."""
 AWS_READ_TIMEOUT_S = 3.0
-"""Read timeout of the S3 and DynamoDB clients."""
+"""Read timeout of the DynamoDB client."""
 AWS_MAX_ATTEMPTS = 3
 """botocore's standard retry mode, attempts included the first."""
+POLICY_CONNECT_TIMEOUT_S = 1.0
+"""Connect timeout of the policy's S3 client."""
+POLICY_READ_TIMEOUT_S = 2.0
+"""Read timeout of the policy's S3 client."""
+POLICY_MAX_ATTEMPTS = 1
+"""A policy refresh is not retried within a request: the last good policy keeps serving and the next
+refresh is due after ``POLICY_REFRESH_SECONDS`` (with no policy yet, every request tries again), so a
+slow S3 costs one request at most ``POLICY_CONNECT_TIMEOUT_S + POLICY_READ_TIMEOUT_S``."""
 
 
 class RuntimeTelemetry(Telemetry, Protocol):
@@ -59,14 +67,19 @@ class RouterRuntime:
     """The S3 policy source (loaded at cold start)."""
 
 
-def _aws_client(service: str) -> Any:
+def _aws_client(
+    service: str,
+    connect_timeout_s: float = AWS_CONNECT_TIMEOUT_S,
+    read_timeout_s: float = AWS_READ_TIMEOUT_S,
+    max_attempts: int = AWS_MAX_ATTEMPTS,
+) -> Any:
     import boto3
     from botocore.config import Config
 
     config = Config(
-        connect_timeout=AWS_CONNECT_TIMEOUT_S,
-        read_timeout=AWS_READ_TIMEOUT_S,
-        retries={"max_attempts": AWS_MAX_ATTEMPTS, "mode": "standard"},
+        connect_timeout=connect_timeout_s,
+        read_timeout=read_timeout_s,
+        retries={"max_attempts": max_attempts, "mode": "standard"},
     )
     return boto3.client(service, config=config)
 
@@ -93,7 +106,8 @@ def build_runtime(
         settings.policy_bucket,
         settings.policy_key,
         settings.policy_refresh_seconds,
-        s3_client=s3_client or _aws_client("s3"),
+        s3_client=s3_client
+        or _aws_client("s3", POLICY_CONNECT_TIMEOUT_S, POLICY_READ_TIMEOUT_S, POLICY_MAX_ATTEMPTS),
         on_event=telemetry.policy_event,
     )
 
