@@ -218,29 +218,38 @@ class _WarmRouter:
 
     def __init__(self) -> None:
         import boto3
-        from botocore.config import Config
 
         from modelrouter.api import runtime as runtime_module
+        from modelrouter.aws import aws_client
         from modelrouter.policy import ProviderKind
+        from modelrouter.policy.store import (
+            POLICY_CONNECT_TIMEOUT_S,
+            POLICY_MAX_ATTEMPTS,
+            POLICY_READ_TIMEOUT_S,
+        )
         from modelrouter.settings import Settings
 
         self.aws = _AwsCalls()
-        boto3.setup_default_session()
-        self.aws.register(boto3.DEFAULT_SESSION.events)  # every client made from now on reports here
-        config = Config(
-            connect_timeout=runtime_module.AWS_CONNECT_TIMEOUT_S,
-            read_timeout=runtime_module.AWS_READ_TIMEOUT_S,
-            retries={"max_attempts": runtime_module.AWS_MAX_ATTEMPTS, "mode": "standard"},
-        )
         endpoint = os.environ["AWS_ENDPOINT_URL"]
+        # The clients as deployed (the runtime's DynamoDB client, the policy store's S3 client), on moto.
+        s3 = aws_client(
+            "s3",
+            endpoint_url=endpoint,
+            connect_timeout_s=POLICY_CONNECT_TIMEOUT_S,
+            read_timeout_s=POLICY_READ_TIMEOUT_S,
+            max_attempts=POLICY_MAX_ATTEMPTS,
+        )
+        dynamodb = aws_client("dynamodb", endpoint_url=endpoint)
+        for client in (s3, dynamodb):
+            self.aws.register(client.meta.events)  # every call of these clients reports here
         self.app = _load_handler()
         settings = Settings.from_env()
         providers = {kind: _InstantProvider(kind) for kind in ProviderKind}
         runtime = runtime_module.build_runtime(
             settings,
             self.app.telemetry,
-            s3_client=boto3.client("s3", endpoint_url=endpoint, config=config),
-            dynamodb_client=boto3.client("dynamodb", endpoint_url=endpoint, config=config),
+            s3_client=s3,
+            dynamodb_client=dynamodb,
             providers=lambda: dict(providers),
         )
         self.app.set_runtime(runtime)

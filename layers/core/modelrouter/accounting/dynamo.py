@@ -33,22 +33,10 @@ UNAVAILABLE_CODES = frozenset(
 
 
 def dynamodb_client(endpoint_url: str | None = None, region_name: str | None = None) -> Any:
-    """A DynamoDB client with short timeouts and three standard-mode attempts.
+    """A DynamoDB client with short timeouts, three standard-mode attempts and room for 32 threads."""
+    from modelrouter.aws import aws_client
 
-    A session per client: boto3's default session is not safe to share across threads, while the
-    client itself is.
-    """
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=2,
-        read_timeout=3,
-        retries={"max_attempts": 3, "mode": "standard"},
-        max_pool_connections=32,
-    )
-    session = boto3.session.Session()
-    return session.client("dynamodb", endpoint_url=endpoint_url, region_name=region_name, config=config)
+    return aws_client("dynamodb", endpoint_url=endpoint_url, region_name=region_name, max_pool_connections=32)
 
 
 def client_error_code(error: BaseException) -> str | None:

@@ -81,13 +81,9 @@ class Idempotency:
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
         if self._client is None:
-            import boto3
-            from botocore.config import Config
+            from modelrouter.aws import aws_client
 
-            config = Config(
-                connect_timeout=2, read_timeout=3, retries={"max_attempts": 3, "mode": "standard"}
-            )
-            self._client = boto3.client("dynamodb", config=config)
+            self._client = aws_client("dynamodb")
         self._persistence = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=self._client)
         self._config = IdempotencyConfig(
             event_key_jmespath="[tenant_id, idempotency_key]",

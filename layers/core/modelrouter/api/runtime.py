@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from modelrouter.api.idempotency import Idempotency
+from modelrouter.aws import aws_client
 from modelrouter.policy.store import PolicyStore
 from modelrouter.service import RouterService, Telemetry
 from modelrouter.settings import Settings
@@ -21,28 +22,7 @@ if TYPE_CHECKING:
     from modelrouter.providers.secrets import KeyResolver
     from modelrouter.providers.types import Provider
 
-__all__ = [
-    "AWS_CONNECT_TIMEOUT_S",
-    "AWS_READ_TIMEOUT_S",
-    "RouterRuntime",
-    "RuntimeTelemetry",
-    "build_runtime",
-]
-
-AWS_CONNECT_TIMEOUT_S = 2.0
-"""Connect timeout of the DynamoDB client: it sits on every request's path."""
-AWS_READ_TIMEOUT_S = 3.0
-"""Read timeout of the DynamoDB client."""
-AWS_MAX_ATTEMPTS = 3
-"""botocore's standard retry mode, attempts included the first."""
-POLICY_CONNECT_TIMEOUT_S = 1.0
-"""Connect timeout of the policy's S3 client."""
-POLICY_READ_TIMEOUT_S = 2.0
-"""Read timeout of the policy's S3 client."""
-POLICY_MAX_ATTEMPTS = 1
-"""A policy refresh is not retried within a request: the last good policy keeps serving and the next
-refresh is due after ``POLICY_REFRESH_SECONDS`` (with no policy yet, every request tries again), so a
-slow S3 costs one request at most ``POLICY_CONNECT_TIMEOUT_S + POLICY_READ_TIMEOUT_S``."""
+__all__ = ["RouterRuntime", "RuntimeTelemetry", "build_runtime"]
 
 
 class RuntimeTelemetry(Telemetry, Protocol):
@@ -67,23 +47,6 @@ class RouterRuntime:
     """The S3 policy source (loaded at cold start)."""
 
 
-def _aws_client(
-    service: str,
-    connect_timeout_s: float = AWS_CONNECT_TIMEOUT_S,
-    read_timeout_s: float = AWS_READ_TIMEOUT_S,
-    max_attempts: int = AWS_MAX_ATTEMPTS,
-) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=connect_timeout_s,
-        read_timeout=read_timeout_s,
-        retries={"max_attempts": max_attempts, "mode": "standard"},
-    )
-    return boto3.client(service, config=config)
-
-
 def build_runtime(
     settings: Settings,
     telemetry: RuntimeTelemetry,
@@ -101,13 +64,12 @@ def build_runtime(
     from modelrouter.accounting.store import BudgetStore
     from modelrouter.execution.executor import Executor
 
-    dynamodb = dynamodb_client or _aws_client("dynamodb")
+    dynamodb = dynamodb_client or aws_client("dynamodb")
     policies = PolicyStore(
         settings.policy_bucket,
         settings.policy_key,
         settings.policy_refresh_seconds,
-        s3_client=s3_client
-        or _aws_client("s3", POLICY_CONNECT_TIMEOUT_S, POLICY_READ_TIMEOUT_S, POLICY_MAX_ATTEMPTS),
+        s3_client=s3_client,  # None: the store makes its own, with refresh timeouts
         on_event=telemetry.policy_event,
     )
 

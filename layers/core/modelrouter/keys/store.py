@@ -32,9 +32,6 @@ MAX_DESCRIPTION_LENGTH = 256
 SALT_BYTES = 16
 _CREATE_ATTEMPTS = 3
 """Key ids are 60 random bits: a collision is improbable, and retried with a new key if it happens."""
-_CONNECT_TIMEOUT_S = 2.0
-_READ_TIMEOUT_S = 3.0
-_MAX_ATTEMPTS = 3
 
 
 class _ConditionFailedError(Exception):
@@ -190,17 +187,9 @@ class KeyStore:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    import boto3
-                    from botocore.config import Config
+                    from modelrouter.aws import aws_client
 
-                    config = Config(
-                        connect_timeout=_CONNECT_TIMEOUT_S,
-                        read_timeout=_READ_TIMEOUT_S,
-                        retries={"mode": "standard", "total_max_attempts": _MAX_ATTEMPTS},
-                    )
-                    self._client = boto3.session.Session().client(
-                        "dynamodb", config=config, endpoint_url=self._endpoint_url
-                    )
+                    self._client = aws_client("dynamodb", endpoint_url=self._endpoint_url)
         return self._client
 
     def _call(self, operation: str, **arguments: Any) -> Any:

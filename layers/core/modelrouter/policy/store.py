@@ -17,7 +17,23 @@ from modelrouter.errors import ModelRouterError, PolicyError
 from modelrouter.policy.document import Policy
 from modelrouter.policy.loader import parse_policy
 
-__all__ = ["ActivePolicy", "PolicyStore", "PolicyUnavailableError"]
+__all__ = [
+    "POLICY_CONNECT_TIMEOUT_S",
+    "POLICY_MAX_ATTEMPTS",
+    "POLICY_READ_TIMEOUT_S",
+    "ActivePolicy",
+    "PolicyStore",
+    "PolicyUnavailableError",
+]
+
+POLICY_CONNECT_TIMEOUT_S = 1.0
+"""Connect timeout of the store's own S3 client."""
+POLICY_READ_TIMEOUT_S = 2.0
+"""Read timeout of the store's own S3 client."""
+POLICY_MAX_ATTEMPTS = 1
+"""A refresh is not retried within a request: the last good policy keeps serving and the next refresh
+is due after ``refresh_seconds`` (with no policy yet, every request tries again), so a slow S3 costs
+one request at most ``POLICY_CONNECT_TIMEOUT_S + POLICY_READ_TIMEOUT_S``."""
 
 PolicyEvent = Callable[[str, str], None]
 """``on_event(kind, detail)``: ``loaded``, ``rejected`` (invalid new version) or ``refresh_failed``."""
@@ -79,9 +95,14 @@ class PolicyStore:
 
     def _client(self) -> Any:
         if self._s3 is None:
-            import boto3
+            from modelrouter.aws import aws_client
 
-            self._s3 = boto3.client("s3")
+            self._s3 = aws_client(
+                "s3",
+                connect_timeout_s=POLICY_CONNECT_TIMEOUT_S,
+                read_timeout_s=POLICY_READ_TIMEOUT_S,
+                max_attempts=POLICY_MAX_ATTEMPTS,
+            )
         return self._s3
 
     def _refresh_locked(self) -> None:

@@ -1,0 +1,50 @@
+"""boto3 clients for the router's own AWS calls (S3, DynamoDB): short timeouts, standard retries.
+
+These calls sit on a request's path, so they fail fast rather than hang; one shared session (created
+lazily, guarded by a lock because sessions are not thread-safe) lets every client reuse botocore's
+loaded endpoint and model data, which is most of a client's creation cost. boto3 is imported on
+first use only.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+__all__ = ["AWS_CONNECT_TIMEOUT_S", "AWS_MAX_ATTEMPTS", "AWS_READ_TIMEOUT_S", "aws_client"]
+
+AWS_CONNECT_TIMEOUT_S = 2.0
+"""Default connect timeout."""
+AWS_READ_TIMEOUT_S = 3.0
+"""Default read timeout."""
+AWS_MAX_ATTEMPTS = 3
+"""Default attempts in botocore's standard retry mode, the first included."""
+
+_LOCK = threading.Lock()
+_SESSION: list[Any] = []
+
+
+def aws_client(
+    service: str,
+    *,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+    connect_timeout_s: float = AWS_CONNECT_TIMEOUT_S,
+    read_timeout_s: float = AWS_READ_TIMEOUT_S,
+    max_attempts: int = AWS_MAX_ATTEMPTS,
+    max_pool_connections: int = 10,
+) -> Any:
+    """A client for ``service`` with the given timeouts and attempts (thread-safe to call)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=connect_timeout_s,
+        read_timeout=read_timeout_s,
+        retries={"max_attempts": max_attempts, "mode": "standard"},
+        max_pool_connections=max_pool_connections,
+    )
+    with _LOCK:
+        if not _SESSION:
+            _SESSION.append(boto3.session.Session())
+        return _SESSION[0].client(service, endpoint_url=endpoint_url, region_name=region_name, config=config)
