@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from modelrouter.features.model import Difficulty, LanguageGuess, PiiFinding, PiiKind, RequestFeatures
@@ -19,6 +21,17 @@ EXAMPLE_POLICY = ROOT / "policies" / "example.yaml"
 SCHEMA_FILE = ROOT / "policies" / "policy.schema.json"
 EVENTS = ROOT / "events"
 FUNCTIONS = ROOT / "functions"
+
+
+def fake_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region, and no profile or endpoint override from the caller's environment,
+    so nothing a test does can reach a real AWS account."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    for name in [n for n in os.environ if n.startswith("AWS_ENDPOINT_URL")] + ["AWS_PROFILE"]:
+        monkeypatch.delenv(name, raising=False)
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from modelrouter.policy import ProviderKind
 from modelrouter.settings import Settings
 from tests.aws import create_tables
 from tests.fakes import EchoProvider
-from tests.helpers import EXAMPLE_POLICY
+from tests.helpers import EXAMPLE_POLICY, fake_aws_environment
 
 BUCKET = "modelrouter-policies-test"
 POLICY_KEY = "policies/active.yaml"
@@ -115,19 +115,13 @@ class RouterRig:
 
 def router_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and Powertools settings for in-process runs."""
+    fake_aws_environment(monkeypatch)
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
         "POWERTOOLS_SERVICE_NAME": "modelrouter",
         "POWERTOOLS_METRICS_NAMESPACE": "ModelRouterTest",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from modelrouter.keys import KeyStore, generate_key
 from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.functions import load_function
 from tests.aws import create_tables
-from tests.helpers import load_event
+from tests.helpers import fake_aws_environment, load_event
 
 PLACEHOLDER = "{{api_key}}"
 CONTEXT = LocalLambdaContext(function_name="authorizer", timeout_s=10)
@@ -26,12 +26,7 @@ CONTEXT = LocalLambdaContext(function_name="authorizer", timeout_s=10)
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and region, so nothing can reach a real AWS account."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    fake_aws_environment(monkeypatch)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from modelrouter.accounting import (
 )
 from modelrouter.policy.tenants import Tenant
 from tests.aws import create_tables, serial_moto_server
+from tests.helpers import fake_aws_environment
 
 NOON = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
 LEDGER = {"route": "chat", "model": "oai", "outcome": "success"}
@@ -40,10 +41,7 @@ class Clock:
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    fake_aws_environment(monkeypatch)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from moto import mock_aws
 from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, main
 from modelrouter.keys import KeyStore
 from tests.aws import create_tables, serial_moto_server
-from tests.helpers import EXAMPLE_POLICY
+from tests.helpers import EXAMPLE_POLICY, fake_aws_environment
 
 TOKEN = re.compile(r"^token:\s+(mr_\S{56})$", re.MULTILINE)
 KEY_ID = re.compile(r"^key id:\s+([a-z2-7]{12})$", re.MULTILINE)
@@ -30,10 +30,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and region; no table, bucket or endpoint from the caller's environment."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "API_KEY_TABLE", "POLICY_BUCKET", "POLICY_KEY"):
+    fake_aws_environment(monkeypatch)
+    for name in ("API_KEY_TABLE", "POLICY_BUCKET", "POLICY_KEY"):
         monkeypatch.delenv(name, raising=False)
 
 

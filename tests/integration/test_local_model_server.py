@@ -28,7 +28,7 @@ from modelrouter.providers.openai import OpenAIProvider
 from modelrouter.providers.secrets import StaticKeyResolver
 from modelrouter.providers.types import Provider, ProviderCall, ProviderResult
 from modelrouter.request import ChatRequest, parse_chat_request
-from tests.helpers import minimal_policy, model_entry, policy_from
+from tests.helpers import fake_aws_environment, minimal_policy, model_entry, policy_from
 
 PROTOCOLS = ["openai", "bedrock"]
 HARD = (
@@ -53,13 +53,7 @@ SHORT_TIMEOUT_S = 0.5
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModelServer]:
     """A running server without simulated latency, with fake AWS credentials for boto3."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    fake_aws_environment(monkeypatch)
     with ModelServer(latency_scale=0, hang_seconds=10) as running:
         yield running
 

@@ -9,6 +9,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
+from tests.helpers import fake_aws_environment
 
 from modelrouter.policy import SecretRef
 from modelrouter.providers.errors import AuthError
@@ -17,9 +18,7 @@ from modelrouter.providers.secrets import PowertoolsKeyResolver, StaticKeyResolv
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    fake_aws_environment(monkeypatch)
     parameters.clear_caches()
     with mock_aws():
         yield
