@@ -222,6 +222,25 @@ def test_over_budget_tenant_is_downgraded_when_the_policy_names_a_route(
     assert any(line.get("message") == "budget exhausted" for line in downgraded)
 
 
+def test_the_downgrade_route_also_skips_models_in_cooldown(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given acme-support over budget, and the downgrade route's first model in cooldown
+    router_environment(monkeypatch)
+    policy = yaml.safe_load(EXAMPLE_POLICY.read_text())
+    next(t for t in policy["tenants"] if t["id"] == "acme-support")["budget"] = {"daily_usd": 0.05}
+    with running_router(yaml.safe_dump(policy, sort_keys=False)) as rig:
+        active = rig.runtime.policies.current().policy
+        breakers = rig.runtime.service.executor(active).breakers
+        for _ in range(active.execution.cooldown.failures):
+            breakers.record_failure("nova-micro")
+        # When a request is downgraded
+        status, body, _ = rig.call(load_event("chat-support-hard"))
+
+    # Then the cooling model is not tried: the downgrade decision saw the same cooldowns
+    assert status == 200, body
+    assert body["router"]["route"] == "budget-saver"
+    assert "nova-micro" not in [attempt["model"] for attempt in body["router"]["attempts"]]
+
+
 def test_over_budget_tenant_without_a_downgrade_route_gets_429(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given devtools (no over_budget_route) with a budget below one request's worst case
     router_environment(monkeypatch)

@@ -219,10 +219,12 @@ class RouterService:
         tenant_id: str,
         request_id: str,
         features: RequestFeatures,
+        *,
+        over_budget: bool = False,
     ) -> Decision:
         context = RequestContext.from_metadata(request_id, tenant_id, request.metadata)
         cooling = self.executor(active.policy).breakers.open_models()
-        context = dataclasses.replace(context, cooling_down=cooling)
+        context = dataclasses.replace(context, cooling_down=cooling, over_budget=over_budget)
         return decide(active.policy, request, context, features=features, policy_version=active.version)
 
     def _admit(
@@ -244,9 +246,10 @@ class RouterService:
                 self._telemetry.budget_rejected(tenant.id, decision.route)
                 if tenant.over_budget_route is None:
                     raise
-            context = RequestContext.from_metadata(decision.request_id, tenant.id, request.metadata)
-            context = dataclasses.replace(context, over_budget=True)
-            downgraded = decide(policy, request, context, features=features, policy_version=active.version)
+            # The same decision inputs (cooldowns included), now as over budget: the downgrade route.
+            downgraded = self._decide(
+                active, request, tenant.id, decision.request_id, features, over_budget=True
+            )
             amount = reserve_amount(downgraded, policy)
             return downgraded, self._budgets.reserve(tenant, amount, decision.request_id), amount
         except BudgetStoreUnavailableError:
