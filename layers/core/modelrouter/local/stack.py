@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -125,23 +126,17 @@ class LocalStack:
     def _start_servers(self) -> None:
         options = self.options
         if options.port is not None:
-            self.gateway = _bind(
-                "router API",
-                options.port,
-                lambda: Gateway(
-                    self.invoke_router, self.invoke_authorizer, host=options.host, port=options.port or 0
-                ),
-            )
+            with _port_errors("router API", options.port):
+                self.gateway = Gateway(
+                    self.invoke_router, self.invoke_authorizer, host=options.host, port=options.port
+                )
         if options.local_models:
             from modelrouter.local.model_server import ModelServer
 
-            self.models = _bind(
-                "model server",
-                options.models_port,
-                lambda: ModelServer(
+            with _port_errors("model server", options.models_port):
+                self.models = ModelServer(
                     host=options.host, port=options.models_port, latency_scale=options.latency_scale
-                ),
-            )
+                )
             self.models.start()
         self.aws = EmbeddedAws(host=options.host)
         self.aws.start()
@@ -270,9 +265,11 @@ class LocalStack:
         self._saved_env.clear()
 
 
-def _bind(what: str, port: int, factory: Any) -> Any:
+@contextlib.contextmanager
+def _port_errors(what: str, port: int) -> Iterator[None]:
+    """Binding failures as one-line :class:`LocalModeError` s (a port in use says which and what to do)."""
     try:
-        return factory()
+        yield
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise LocalModeError(
