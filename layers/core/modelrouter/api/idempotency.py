@@ -12,7 +12,8 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from modelrouter.errors import ModelRouterError
+from modelrouter.errors import InvalidRequestError, ModelRouterError
+from modelrouter.problems import Problem
 
 __all__ = [
     "IDEMPOTENCY_TTL_SECONDS",
@@ -54,9 +55,6 @@ def check_key(key: str) -> str:
     Raises:
         InvalidRequestError: naming the ``Idempotency-Key`` header.
     """
-    from modelrouter.errors import InvalidRequestError
-    from modelrouter.problems import Problem
-
     if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isascii() or not key.isprintable():
         problem = Problem("Idempotency-Key", f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
         raise InvalidRequestError([problem])
