@@ -1,71 +1,114 @@
 """Execute a decision: call candidates in order, retry inside the deadline, check answers, record attempts.
 
 Rules, in the order they apply to each candidate:
-- a candidate whose breaker is open, or whose window is no larger than one that already answered
-  ``context_too_long``, is skipped (recorded, no call);
-- no attempt starts with less than ``min_attempt_ms`` left, and each call gets the time that is left;
+- a candidate whose breaker is open, whose window is no larger than one that already answered
+  ``context_too_long``, or whose call would not fit what the reservation still covers, is skipped
+  (recorded, no call);
+- no attempt starts with less than ``min_attempt_ms`` left; each call gets its own timeout (the model's,
+  the route's or the policy's ``attempt_timeout_ms``, else the time left shared among the candidates
+  left, at most three shares), so a hung model falls back within the route's latency budget;
+- ``max_tokens`` is clamped to what the reservation still covers, so spending never passes it;
 - retryable errors are retried on the same model after a full-jitter backoff (``Retry-After`` is a
   floor); a longer wait than ``backoff_max_ms`` or one that would cross the deadline moves on instead;
+  a timed-out model is not retried while other candidates are left;
 - other errors move on at once; ``context_too_long`` moves on to a model with a larger window;
 - a failed check repairs (same model, errors fed back), escalates (next candidate) or fails, as the
   route's checks say; an answer that failed a check is never returned;
 - at most ``max_attempts_per_model`` calls per model and ``max_total_attempts`` per request.
+
+Every call holds a breaker :class:`~modelrouter.execution.breaker.Permit` that is concluded however the
+call ends. Every attempt goes into the caller's :class:`AttemptLog` the moment it ends, so whoever
+settles the request sees every call, whatever way execution stops; anything unexpected becomes an
+:class:`ExecutionCrashedError` carrying the attempts.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from modelrouter.checks.evaluate import Verdict, evaluate_answer
 from modelrouter.checks.json_answer import compile_schema
 from modelrouter.checks.types import GuardrailService
 from modelrouter.execution.backoff import backoff_delay
-from modelrouter.execution.breaker import CircuitBreakers
+from modelrouter.execution.breaker import CircuitBreakers, Permit
 from modelrouter.execution.clock import Clock, SystemClock
 from modelrouter.execution.deadline import Deadline
-from modelrouter.execution.limiter import ConcurrencyLimiter
+from modelrouter.execution.limiter import ConcurrencyLimiter, SlotUnavailableError
 from modelrouter.execution.records import (
     AllCandidatesFailedError,
     AnswerRejectedError,
     Attempt,
+    AttemptLog,
     CheckRecord,
     DeadlineExceededError,
+    ExecutionCrashedError,
+    ExecutionError,
     ExecutionResult,
 )
 from modelrouter.execution.repair import with_repair_turn
+from modelrouter.execution.spending import (
+    MIN_CLAMPED_OUTPUT_TOKENS,
+    affordable_output_tokens,
+    estimated_usage,
+)
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.common import ProviderKind
 from modelrouter.policy.document import Policy
 from modelrouter.pricing import usage_cost_usd
 from modelrouter.providers.errors import ContextTooLongError, ProviderError, ProviderTimeoutError
-from modelrouter.providers.types import Provider, ProviderCall, ProviderResult
+from modelrouter.providers.types import Provider, ProviderCall, ProviderResult, Usage
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Candidate, Decision
 
-__all__ = ["Executor"]
+__all__ = ["MAX_TIMEOUT_SHARES", "Executor"]
+
+MAX_TIMEOUT_SHARES = 3
+"""Without a configured timeout a call gets the time left divided by the candidates left, at most 3."""
 
 
-@dataclass
+class _CallCrashedError(ProviderError):
+    """What the attempt records when an adapter raised something that is not a provider error."""
+
+    code = "internal_error"
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One call about to be made: to whom, with what, and what it may spend."""
+
+    candidate: Candidate
+    model: ModelSpec
+    conversation: ChatRequest
+    max_tokens: int
+    prompt_tokens: int
+
+
 class _Run:
-    """Mutable bookkeeping of one request's execution."""
+    """Bookkeeping of one request's execution; its attempts live in the caller's log."""
 
-    deadline: Deadline
-    spend_limit_usd: float | None = None
-    attempts: list[Attempt] = field(default_factory=list)
-    smallest_too_long_window: int | None = None
+    def __init__(self, decision: Decision, deadline: Deadline, log: AttemptLog, limit: float | None) -> None:
+        self.decision = decision
+        self.deadline = deadline
+        self.log = log
+        self.spend_limit_usd = limit
+        self.smallest_too_long_window: int | None = None
+        self.candidate_index = 0
 
     @property
-    def calls(self) -> int:
-        return sum(1 for attempt in self.attempts if attempt.called)
+    def left_usd(self) -> float | None:
+        if self.spend_limit_usd is None:
+            return None
+        return self.spend_limit_usd - self.log.cost_usd
 
     @property
-    def spent_usd(self) -> float:
-        return sum(attempt.cost_usd for attempt in self.attempts)
+    def candidates_left(self) -> int:
+        return len(self.decision.candidates) - self.candidate_index
 
-    def affordable(self, candidate: Candidate) -> bool:
-        limit = self.spend_limit_usd
-        return limit is None or self.spent_usd + candidate.max_cost_usd <= limit + 1e-12
+
+def _repairs_done(run: _Run, model: ModelSpec) -> int:
+    return sum(1 for a in run.log.attempts if a.model == model.id and a.outcome == "check_failed")
 
 
 class Executor:
@@ -79,19 +122,22 @@ class Executor:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         guardrail: GuardrailService | None = None,
+        breakers: CircuitBreakers | None = None,
     ) -> None:
         self._providers = providers
         self._clock = clock or SystemClock()
         self._rng = rng or random.Random()
         self._guardrail = guardrail
-        self.breakers = CircuitBreakers(policy.execution.cooldown, self._clock)
-        """Per-model circuit breakers; pass ``breakers.open_models()`` to the decision's context."""
+        self.breakers = breakers or CircuitBreakers(policy.execution.cooldown, self._clock)
+        self.breakers.use_cooldown(policy.execution.cooldown)
+        """Per-model circuit breakers (shared with the service, which passes the open ones to decisions)."""
         self._limiter = ConcurrencyLimiter(policy.execution.max_concurrency_per_provider)
         self._policy = policy
 
     def use_policy(self, policy: Policy) -> None:
         """Switch to a new policy version (breaker state is kept)."""
         self._policy = policy
+        self.breakers.use_cooldown(policy.execution.cooldown)
 
     def execute(
         self,
@@ -99,128 +145,188 @@ class Executor:
         request: ChatRequest,
         deadline: Deadline,
         spend_limit_usd: float | None = None,
+        log: AttemptLog | None = None,
     ) -> ExecutionResult:
         """Run ``decision`` for ``request`` until an answer passes its checks.
 
-        With ``spend_limit_usd`` (what the budget reserved), no call starts whose worst case would take
-        the request's spending past the limit.
+        With ``spend_limit_usd`` (what the budget reserved), each call's ``max_tokens`` is clamped so
+        its worst case fits what is left, and no call starts that could not get a useful answer.
+        Attempts are appended to ``log`` as they end.
 
         Raises:
-            InvalidRequestError: the request's JSON Schema is itself invalid (before any call is made).
+            InvalidRequestError: the request's JSON Schema is unusable (before any call).
             AnswerRejectedError: a check failed and the route says ``fail``.
             DeadlineExceededError: the deadline passed first.
             AllCandidatesFailedError: every candidate failed or was skipped.
+            ExecutionCrashedError: anything unexpected (the attempts so far are on it and in ``log``).
         """
         if request.json_schema is not None:
-            compile_schema(request.json_schema)
-        run = _Run(deadline, spend_limit_usd=spend_limit_usd)
+            compile_schema(request.json_schema)  # cached; an unusable schema never reaches a model
+        run = _Run(decision, deadline, log if log is not None else AttemptLog(), spend_limit_usd)
+        try:
+            return self._execute(run, request)
+        except ExecutionError:
+            raise
+        except Exception as error:
+            raise ExecutionCrashedError(
+                f"execution stopped by an unexpected {type(error).__name__}", run.log.attempts
+            ) from error
+
+    def _execute(self, run: _Run, request: ChatRequest) -> ExecutionResult:
         limits = self._policy.execution
-        for candidate in decision.candidates:
-            if run.calls >= limits.max_total_attempts:
+        for index, candidate in enumerate(run.decision.candidates):
+            run.candidate_index = index
+            if run.log.calls >= limits.max_total_attempts:
                 break
             model = self._policy.model_by_id[candidate.model]
             if self._skip(run, candidate, model):
                 continue
-            result = self._try_candidate(run, decision, candidate, model, request)
+            result = self._try_candidate(run, candidate, model, request)
             if result is not None:
                 return result
+        attempts = run.log.attempts
         if run.deadline.remaining() * 1000 < limits.min_attempt_ms:
             raise DeadlineExceededError(
-                f"deadline of {run.deadline.budget_s * 1000:.0f} ms passed after {run.calls} attempts",
-                run.attempts,
+                f"deadline of {run.deadline.budget_s * 1000:.0f} ms passed after {run.log.calls} attempts",
+                attempts,
             )
-        raise AllCandidatesFailedError(f"all candidates failed after {run.calls} attempts", run.attempts)
+        raise AllCandidatesFailedError(f"all candidates failed after {run.log.calls} attempts", attempts)
 
     def _skip(self, run: _Run, candidate: Candidate, model: ModelSpec) -> bool:
         reason = None
-        if not run.affordable(candidate):
-            reason = (
-                "over_reservation",
-                f"worst case ${candidate.max_cost_usd:.6f} exceeds what is left reserved",
-            )
-        elif (
-            run.smallest_too_long_window is not None and model.context_window <= run.smallest_too_long_window
-        ):
+        if run.smallest_too_long_window is not None and model.context_window <= run.smallest_too_long_window:
             reason = ("context_too_small", f"window {model.context_window} ≤ one that was already too small")
         elif not self.breakers.allow(model.id):
             reason = ("cooling_down", "circuit breaker open")
         if reason is None:
             return False
-        run.attempts.append(
-            self._record(run, candidate, model, run.deadline.elapsed(), 0.0, outcome="skipped", skip=reason)
-        )
+        self._append(run, candidate, model, run.deadline.elapsed(), 0.0, outcome="skipped", skip=reason)
         return True
 
     def _try_candidate(
-        self, run: _Run, decision: Decision, candidate: Candidate, model: ModelSpec, request: ChatRequest
+        self, run: _Run, candidate: Candidate, model: ModelSpec, request: ChatRequest
     ) -> ExecutionResult | None:
         limits = self._policy.execution
         conversation = request
-        tries = repairs = 0
-        while tries < limits.max_attempts_per_model and run.calls < limits.max_total_attempts:
-            if run.deadline.remaining() * 1000 < limits.min_attempt_ms or not run.affordable(candidate):
+        tries = 0
+        while tries < limits.max_attempts_per_model and run.log.calls < limits.max_total_attempts:
+            if run.deadline.remaining() * 1000 < limits.min_attempt_ms:
+                return None
+            max_tokens, prompt_tokens = affordable_output_tokens(
+                model, conversation, candidate.max_output_tokens, run.left_usd
+            )
+            if max_tokens < min(MIN_CLAMPED_OUTPUT_TOKENS, candidate.max_output_tokens):
+                detail = f"an answer of {candidate.max_output_tokens} tokens no longer fits what is reserved"
+                self._append(run, candidate, model, run.deadline.elapsed(), 0.0, outcome="skipped",
+                             skip=("over_reservation", detail))  # fmt: skip
+                return None
+            permit = self.breakers.permit(model.id)
+            if permit is None:
+                self._append(run, candidate, model, run.deadline.elapsed(), 0.0, outcome="skipped",
+                             skip=("cooling_down", "circuit breaker open"))  # fmt: skip
                 return None
             tries += 1
-            started = run.deadline.elapsed()
-            try:
-                answer = self._call(model, candidate, conversation, run.deadline, decision.request_id)
-            except ProviderError as error:
-                duration = run.deadline.elapsed() - started
-                run.attempts.append(
-                    self._record(run, candidate, model, started, duration, outcome="error", error=error)
-                )
-                if not self._should_retry(run, model, error, tries):
+            plan = _Plan(candidate, model, conversation, max_tokens, prompt_tokens)
+            with permit:
+                step = self._attempt(run, plan, permit)
+            if isinstance(step, ExecutionResult):
+                return step
+            if isinstance(step, ProviderError):
+                if not self._should_retry(run, model, step, tries):
                     return None
                 continue
-            self.breakers.record_success(model.id)
-            duration = run.deadline.elapsed() - started
-            verdict = evaluate_answer(
-                decision.checks,
-                request,
-                answer,
-                repairs_done=repairs,
-                guardrail=self._guardrail,
-                guardrail_timeout_s=max(0.1, run.deadline.remaining()),
-            )
-            outcome = "success" if verdict.action in ("accept", "redact") else "check_failed"
-            run.attempts.append(
-                self._record(
-                    run, candidate, model, started, duration, outcome=outcome, answer=answer, verdict=verdict
-                )
-            )
-            if verdict.action in ("accept", "redact"):
-                return ExecutionResult(answer=verdict.answer, model=model.id, attempts=tuple(run.attempts))
+            verdict, answer = step
             if verdict.action == "fail":
-                raise AnswerRejectedError(f"answer from '{model.id}' rejected by checks", run.attempts)
+                raise AnswerRejectedError(f"answer from '{model.id}' rejected by checks", run.log.attempts)
             if verdict.action != "repair":
                 return None
-            repairs += 1
             conversation = with_repair_turn(conversation, answer, verdict.feedback or "")
         return None
 
-    def _call(
-        self,
-        model: ModelSpec,
-        candidate: Candidate,
-        request: ChatRequest,
-        deadline: Deadline,
-        request_id: str,
-    ) -> ProviderResult:
+    def _attempt(
+        self, run: _Run, plan: _Plan, permit: Permit
+    ) -> ExecutionResult | ProviderError | tuple[Verdict, ProviderResult]:
+        """One call and its checks; the permit is concluded and the attempt logged whatever happens."""
+        candidate, model = plan.candidate, plan.model
+        started = run.deadline.elapsed()
+        timeout_s = self._timeout_s(run, model)
+
+        def log(outcome: str, **details: Any) -> None:
+            duration = run.deadline.elapsed() - started
+            self._append(run, candidate, model, started, duration, outcome=outcome,
+                         max_tokens_sent=plan.max_tokens, timeout_ms=round(timeout_s * 1000, 3),
+                         **details)  # fmt: skip
+
+        try:
+            answer = self._call(run, plan, timeout_s)
+        except ProviderError as error:
+            if error.retryable and not isinstance(error, SlotUnavailableError):
+                permit.failed()
+            else:  # never called, or the model answered: a refusal says nothing about its health
+                permit.release()
+            log("error", error=error)
+            return error
+        except Exception:
+            # A bug, not a provider failure: the request may have been sent, so it is charged from the
+            # router's own estimate of the prompt; then execution stops (see ExecutionCrashedError).
+            permit.release()
+            crash = _CallCrashedError("the call failed unexpectedly", provider=model.provider.value)
+            log("error", error=crash, usage=estimated_usage(plan.prompt_tokens, None), estimated=True)
+            raise
+        permit.healthy()
+        usage, estimated = answer.usage, False
+        if usage == Usage():
+            usage, estimated = estimated_usage(plan.prompt_tokens, answer), True
+        try:
+            verdict = evaluate_answer(
+                run.decision.checks,
+                plan.conversation,
+                answer,
+                repairs_done=_repairs_done(run, model),
+                guardrail=self._guardrail,
+                guardrail_timeout_s=max(0.1, run.deadline.remaining()),
+            )
+        except Exception:
+            log("check_failed", answer=answer, usage=usage, estimated=estimated)
+            raise
+        outcome = "success" if verdict.action in ("accept", "redact") else "check_failed"
+        log(outcome, answer=answer, verdict=verdict, usage=usage, estimated=estimated)
+        if outcome == "success":
+            return ExecutionResult(answer=verdict.answer, model=model.id, attempts=tuple(run.log.attempts))
+        return verdict, answer
+
+    def _timeout_s(self, run: _Run, model: ModelSpec) -> float:
+        remaining = run.deadline.remaining()
+        configured = model.timeout_ms or run.decision.attempt_timeout_ms
+        if configured is not None:
+            return min(remaining, configured / 1000)
+        shares = max(1, min(run.candidates_left, MAX_TIMEOUT_SHARES))
+        floor = self._policy.execution.min_attempt_ms / 1000
+        return min(remaining, max(floor, remaining / shares))
+
+    def _call(self, run: _Run, plan: _Plan, timeout_s: float) -> ProviderResult:
+        model = plan.model
         provider = self._providers.get(model.provider)
         if provider is None:
             raise ProviderError(
                 f"no adapter configured for provider '{model.provider}'", provider=model.provider
             )
-        with self._limiter.slot(f"{model.provider}:{model.endpoint}", deadline.remaining()):
-            # Waiting for a slot used part of the budget: the call gets only what is left.
-            left = deadline.remaining()
+        waited_from = run.deadline.remaining()
+        with self._limiter.slot(f"{model.provider}:{model.endpoint}", timeout_s):
+            # Waiting for a slot used part of the budget: the call gets only what is left of it.
+            left = min(run.deadline.remaining(), timeout_s - (waited_from - run.deadline.remaining()))
             if left * 1000 < self._policy.execution.min_attempt_ms:
-                raise ProviderTimeoutError(
-                    "no time left after waiting for a call slot", provider=model.provider
-                )
-            return provider.complete(
-                ProviderCall(model, request, candidate.max_output_tokens, left, request_id)
+                raise SlotUnavailableError("no time left after a call slot freed", provider=model.provider)
+            first_byte = run.decision.first_byte_timeout_ms
+            call = ProviderCall(
+                model,
+                plan.conversation,
+                plan.max_tokens,
+                left,
+                run.decision.request_id,
+                first_byte_timeout_s=first_byte / 1000 if first_byte else None,
             )
+            return provider.complete(call)
 
     def _should_retry(self, run: _Run, model: ModelSpec, error: ProviderError, tries: int) -> bool:
         limits = self._policy.execution
@@ -228,10 +334,11 @@ class Executor:
             window = model.context_window
             run.smallest_too_long_window = max(window, run.smallest_too_long_window or 0)
             return False
-        if not error.retryable:
+        if not error.retryable or isinstance(error, SlotUnavailableError):
             return False
-        self.breakers.record_failure(model.id)
-        if tries >= limits.max_attempts_per_model or run.calls >= limits.max_total_attempts:
+        if isinstance(error, ProviderTimeoutError) and run.candidates_left > 1:
+            return False  # a hung model: the next candidate is a better use of the time left
+        if tries >= limits.max_attempts_per_model or run.log.calls >= limits.max_total_attempts:
             return False
         delay = backoff_delay(tries, limits, self._rng, error.retry_after_s)
         if delay is None or (delay + limits.min_attempt_ms / 1000) > run.deadline.remaining():
@@ -241,7 +348,7 @@ class Executor:
         self._clock.sleep(delay)
         return True
 
-    def _record(
+    def _append(
         self,
         run: _Run,
         candidate: Candidate,
@@ -254,29 +361,37 @@ class Executor:
         error: ProviderError | None = None,
         answer: ProviderResult | None = None,
         verdict: Verdict | None = None,
-    ) -> Attempt:
-        usage = answer.usage if answer is not None else None
-        return Attempt.model_validate(
-            {
-                "number": len(run.attempts) + 1,
-                "model": model.id,
-                "provider": model.provider.value,
-                "provider_model_id": candidate.provider_model_id,
-                "reported_model": answer.reported_model if answer is not None else None,
-                "started_ms": round(started * 1000, 3),
-                "duration_ms": round(duration * 1000, 3),
-                "outcome": outcome,
-                "error_code": error.code if error is not None else (skip[0] if skip else None),
-                "error_message": error.message[:300] if error is not None else (skip[1] if skip else None),
-                "retryable": error.retryable if error is not None else None,
-                "input_tokens": usage.input_tokens if usage else 0,
-                "output_tokens": usage.output_tokens if usage else 0,
-                "cache_read_tokens": usage.cache_read_tokens if usage else 0,
-                "cache_write_tokens": usage.cache_write_tokens if usage else 0,
-                "cost_usd": usage_cost_usd(model, usage) if usage else 0.0,
-                "checks": [
-                    CheckRecord(name=r.name, passed=r.passed, action=r.action, detail=r.detail)
-                    for r in (verdict.results if verdict else ())
-                ],
-            }
+        usage: Usage | None = None,
+        estimated: bool = False,
+        max_tokens_sent: int | None = None,
+        timeout_ms: float | None = None,
+    ) -> None:
+        run.log.attempts.append(
+            Attempt.model_validate(
+                {
+                    "number": len(run.log.attempts) + 1,
+                    "model": model.id,
+                    "provider": model.provider.value,
+                    "provider_model_id": candidate.provider_model_id,
+                    "reported_model": answer.reported_model if answer is not None else None,
+                    "started_ms": round(started * 1000, 3),
+                    "duration_ms": round(duration * 1000, 3),
+                    "outcome": outcome,
+                    "error_code": error.code if error is not None else (skip[0] if skip else None),
+                    "error_message": error.message[:300] if error else (skip[1] if skip else None),
+                    "retryable": error.retryable if error is not None else None,
+                    "input_tokens": usage.input_tokens if usage else 0,
+                    "output_tokens": usage.output_tokens if usage else 0,
+                    "cache_read_tokens": usage.cache_read_tokens if usage else 0,
+                    "cache_write_tokens": usage.cache_write_tokens if usage else 0,
+                    "cost_usd": usage_cost_usd(model, usage) if usage else 0.0,
+                    "usage_estimated": estimated,
+                    "max_tokens_sent": max_tokens_sent,
+                    "timeout_ms": timeout_ms,
+                    "checks": [
+                        CheckRecord(name=r.name, passed=r.passed, action=r.action, detail=r.detail)
+                        for r in (verdict.results if verdict else ())
+                    ],
+                }
+            )
         )

@@ -8,7 +8,13 @@ from contextlib import contextmanager
 
 from modelrouter.providers.errors import OverloadedError
 
-__all__ = ["ConcurrencyLimiter"]
+__all__ = ["ConcurrencyLimiter", "SlotUnavailableError"]
+
+
+class SlotUnavailableError(OverloadedError):
+    """No call slot freed in time: the model was never called, so its breaker learns nothing."""
+
+    code = "no_call_slot"
 
 
 class ConcurrencyLimiter:
@@ -25,7 +31,8 @@ class ConcurrencyLimiter:
         with self._lock:
             semaphore = self._slots.setdefault(endpoint, threading.BoundedSemaphore(self._max))
         if not semaphore.acquire(timeout=max(0.0, timeout_s)):
-            raise OverloadedError(f"all {self._max} call slots for {endpoint} are busy", provider="local")
+            busy = f"all {self._max} call slots for {endpoint} are busy"
+            raise SlotUnavailableError(busy, provider="local")
         try:
             yield
         finally:

@@ -14,8 +14,10 @@ __all__ = [
     "AllCandidatesFailedError",
     "AnswerRejectedError",
     "Attempt",
+    "AttemptLog",
     "CheckRecord",
     "DeadlineExceededError",
+    "ExecutionCrashedError",
     "ExecutionError",
     "ExecutionResult",
 ]
@@ -74,7 +76,14 @@ class Attempt(_Frozen):
     cache_write_tokens: int = 0
     """Prompt tokens written to cache."""
     cost_usd: float = 0.0
-    """Cost of this attempt from reported usage."""
+    """Cost of this attempt: from reported usage, or from the router's own estimate."""
+    usage_estimated: bool = False
+    """The provider reported no usage (or the call crashed): tokens and cost are the router's estimate
+    of what was sent and received, never zero for a call that may have reached the provider."""
+    max_tokens_sent: int | None = None
+    """``max_tokens`` sent with the call: the candidate's, clamped to what the reservation still covers."""
+    timeout_ms: float | None = None
+    """The time the call was given."""
     checks: tuple[CheckRecord, ...] = ()
     """Checks run on this attempt's answer."""
 
@@ -82,6 +91,28 @@ class Attempt(_Frozen):
     def called(self) -> bool:
         """Whether a provider call was made (skips are not calls)."""
         return self.outcome != "skipped"
+
+
+class AttemptLog:
+    """The attempts of one request, owned by whoever settles it.
+
+    The service creates it and hands it to the executor, so every attempt recorded is still there to
+    charge and record however execution ends: an answer, a typed failure, or an exception of any type.
+    """
+
+    def __init__(self) -> None:
+        self.attempts: list[Attempt] = []
+        """Attempts in order (calls and skips)."""
+
+    @property
+    def calls(self) -> int:
+        """How many provider calls were made."""
+        return sum(1 for attempt in self.attempts if attempt.called)
+
+    @property
+    def cost_usd(self) -> float:
+        """What the calls cost so far."""
+        return sum(attempt.cost_usd for attempt in self.attempts)
 
 
 class ExecutionResult(_Frozen):
@@ -136,3 +167,10 @@ class AnswerRejectedError(ExecutionError):
     """A check rejected an answer and the route says to fail rather than escalate."""
 
     code = "answer_rejected"
+
+
+class ExecutionCrashedError(ExecutionError):
+    """Something unexpected (a bug, not a provider failure) stopped execution; the attempts made so far
+    are still charged and recorded. Answered as a generic 500."""
+
+    code = "internal_error"

@@ -81,6 +81,9 @@ class ModelSpec(StrictModel):
     """Largest answer, in tokens."""
     typical_latency_ms: int | None = Field(default=None, ge=1)
     """Typical time to a full answer; routes with a tighter latency budget skip the model."""
+    timeout_ms: int | None = Field(default=None, ge=100)
+    """Longest one call to this model may take before the next candidate is tried (overrides the
+    route's and the policy's ``attempt_timeout_ms``)."""
     capabilities: frozenset[Capability] = frozenset()
     """What the model can do."""
     residency: str = Field(pattern=r"^[a-z]{2,12}$")

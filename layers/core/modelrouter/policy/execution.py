@@ -37,6 +37,13 @@ class Execution(StrictModel):
     """No attempt starts with less time left than this before the deadline."""
     default_deadline_ms: int = Field(default=30_000, ge=100)
     """Deadline of routes without ``limits.latency_budget_ms``."""
+    attempt_timeout_ms: int | None = Field(default=None, ge=100)
+    """Longest one model call may take (routes and models may override it); unset: the time left
+    shared among the candidates left, at most three shares."""
+    first_byte_timeout_ms: int | None = Field(default=None, ge=100)
+    """Longest wait for a provider's first byte (and between bytes) before a call counts as hung."""
+    default_max_tokens: int | None = Field(default=None, ge=1)
+    """``max_tokens`` for requests that set none, on routes without their own ``default_max_tokens``."""
     lambda_safety_margin_ms: int = Field(default=1_000, ge=0)
     """Time kept back from the Lambda's remaining time to answer and record provenance."""
     max_concurrency_per_provider: int = Field(default=32, ge=1)

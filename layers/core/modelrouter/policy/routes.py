@@ -148,6 +148,14 @@ class Limits(StrictModel):
     """Deadline for the whole request, fallbacks included; slower models are skipped."""
     output_format: AnswerFormat | None = None
     """Answers of this route must be in this format; the request must ask for it."""
+    attempt_timeout_ms: int | None = Field(default=None, ge=100)
+    """Longest one model call may take before the next candidate is tried; by default the time left
+    shared among the candidates left (at most three shares)."""
+    first_byte_timeout_ms: int | None = Field(default=None, ge=100)
+    """Longest wait for a provider's first byte (and between bytes) before the call counts as hung."""
+    default_max_tokens: int | None = Field(default=None, ge=1)
+    """``max_tokens`` for requests that set none (capped per model by its ``max_output_tokens``): what
+    is reserved from the budget and sent to the provider."""
 
 
 class Variant(StrictModel):

@@ -108,11 +108,14 @@ def post_json(
     *,
     provider: str = "",
     client: httpx.Client | None = None,
+    first_byte_timeout_s: float | None = None,
 ) -> HttpResponse:
     """POST ``body`` as JSON and read the whole response, whatever its status.
 
     The connect phase waits at most :data:`CONNECT_TIMEOUT_S`, every other phase at most
-    ``timeout_s``, and reading the body stops once ``timeout_s`` has passed in total.
+    ``timeout_s``, and reading the body stops once ``timeout_s`` has passed in total. With
+    ``first_byte_timeout_s``, a server that sends nothing (no headers, or no next byte) for that long
+    is given up on as hung, whatever time is left.
 
     Raises:
         ProviderTimeoutError: the call timed out.
@@ -127,7 +130,8 @@ def post_json(
     http = client if client is not None else shared_client()
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     all_headers = {"content-type": "application/json", "accept": "application/json", **headers}
-    timeout = httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s))
+    read_s = min(timeout_s, first_byte_timeout_s) if first_byte_timeout_s else timeout_s
+    timeout = httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s), read=read_s)
     deadline = time.monotonic() + timeout_s
     try:
         with http.stream("POST", url, content=payload, headers=all_headers, timeout=timeout) as response:

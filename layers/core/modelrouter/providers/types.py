@@ -28,6 +28,8 @@ class ProviderCall:
     """Seconds this call may take; adapters must not block longer."""
     request_id: str
     """The router's request id, passed to providers that accept metadata."""
+    first_byte_timeout_s: float | None = None
+    """Longest wait for the first byte of the answer (and between bytes); None: ``timeout_s``."""
 
 
 @dataclass(frozen=True, slots=True)

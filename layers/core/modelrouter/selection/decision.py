@@ -112,6 +112,10 @@ class Decision(_Frozen):
     """Models left out, each with its reason."""
     latency_budget_ms: int | None
     """The route's deadline for the whole request."""
+    attempt_timeout_ms: int | None = None
+    """The route's (or policy's) limit on one model call; None: derived from the time left."""
+    first_byte_timeout_ms: int | None = None
+    """The route's (or policy's) limit on waiting for a provider's first byte."""
     checks: Checks
     """Checks to run on each answer."""
     features: RequestFeatures

@@ -39,6 +39,8 @@ class Demand:
     """The route's limits."""
     cooling_down: frozenset[str]
     """Models whose circuit breaker is open."""
+    default_output_tokens: int | None = None
+    """``max_tokens`` for a request that sets none (the route's or policy's ``default_max_tokens``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +117,7 @@ def _capacity(model: ModelSpec, demand: Demand) -> tuple[ExclusionReason | None,
 
 def _size(model: ModelSpec, demand: Demand) -> Sizing | Exclusion:
     room = min(model.max_output_tokens, model.context_window - demand.prompt_tokens)
-    max_output = demand.requested_output_tokens or room
+    max_output = demand.requested_output_tokens or min(room, demand.default_output_tokens or room)
     expected = min(demand.expected_output_tokens, max_output)
     limit = demand.limits.max_cost_usd
     if limit is not None and cost_usd(model, demand.prompt_tokens, max_output) > limit:

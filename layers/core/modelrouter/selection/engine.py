@@ -70,6 +70,7 @@ def decide(
         expected_output_tokens=policy.defaults.expected_output_tokens,
         limits=route.limits,
         cooling_down=context.cooling_down,
+        default_output_tokens=route.limits.default_max_tokens or policy.execution.default_max_tokens,
     )
     catalog = policy.model_by_id
     if pinned_model is not None:
@@ -120,6 +121,8 @@ def decide(
         candidates=tuple(candidates),
         exclusions=tuple(exclusions),
         latency_budget_ms=route.limits.latency_budget_ms,
+        attempt_timeout_ms=route.limits.attempt_timeout_ms or policy.execution.attempt_timeout_ms,
+        first_byte_timeout_ms=route.limits.first_byte_timeout_ms or policy.execution.first_byte_timeout_ms,
         checks=route.checks,
         features=features,
         notes=tuple(notes),

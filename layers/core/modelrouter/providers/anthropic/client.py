@@ -43,7 +43,13 @@ class AnthropicProvider:
         target = endpoint(call.model, key)
         body = request_body(call)
         response = post_json(
-            target.url, target.headers, body, call.timeout_s, provider=PROVIDER, client=self._client
+            target.url,
+            target.headers,
+            body,
+            call.timeout_s,
+            provider=PROVIDER,
+            client=self._client,
+            first_byte_timeout_s=call.first_byte_timeout_s,
         )
         if not 200 <= response.status < 300:
             raise error_from_response(response.status, response.body, response.headers, secrets=(key,))

@@ -39,6 +39,7 @@ class OpenAIProvider:
             call.timeout_s,
             provider=PROVIDER,
             client=self._client,
+            first_byte_timeout_s=call.first_byte_timeout_s,
         )
         if not 200 <= response.status < 300:
             secrets = (key,) if key else ()
