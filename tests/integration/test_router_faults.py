@@ -231,7 +231,9 @@ def test_the_downgrade_route_also_skips_models_in_cooldown(monkeypatch: pytest.M
         active = rig.runtime.policies.current().policy
         breakers = rig.runtime.service.executor(active).breakers
         for _ in range(active.execution.cooldown.failures):
-            breakers.record_failure("nova-micro")
+            permit = breakers.permit("nova-micro")
+            assert permit is not None
+            permit.failed()
         # When a request is downgraded
         status, body, _ = rig.call(load_event("chat-support-hard"))
 

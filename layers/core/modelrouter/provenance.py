@@ -17,7 +17,10 @@ from modelrouter.policy.tenants import Tenant
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Decision
 
-__all__ = ["build_record", "prompt_sha256", "scrub"]
+__all__ = ["build_record", "fallback_record", "prompt_sha256", "refusal_record", "scrub"]
+
+DEFAULT_RETENTION_DAYS = 30
+"""Retention of records of requests whose tenant is not in the policy."""
 
 
 def prompt_sha256(request: ChatRequest) -> str:
@@ -62,6 +65,7 @@ def build_record(
     answered_by: str | None,
     reserved_usd: float,
     streamed: bool,
+    overage_usd: float = 0.0,
 ) -> dict[str, Any]:
     """The provenance record of one request, as plain JSON-able values (one DynamoDB item)."""
     final = next((a for a in reversed(attempts) if a.outcome == "success"), None)
@@ -102,6 +106,8 @@ def build_record(
         "output_tokens": sum(a.output_tokens for a in attempts),
         "cost_usd": sum(a.cost_usd for a in attempts),
         "reserved_usd": reserved_usd,
+        "overage_usd": overage_usd,
+        "usage_estimated": any(a.usage_estimated for a in attempts),
         "latency_ms": round(latency_ms, 3),
         "checks": [c.model_dump(mode="json") for c in final.checks] if final else [],
         "stream": streamed,
@@ -109,4 +115,87 @@ def build_record(
     }
     if tenant.store_prompts:
         record["prompt"] = [m.model_dump(mode="json", exclude_none=True) for m in request.messages]
+    return record
+
+
+def _envelope(
+    tenant_id: str, request_id: str, started: datetime, retention_days: int, policy: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "sort_key": f"{started.isoformat(timespec='milliseconds')}#{request_id}",
+        "request_id": request_id,
+        "created_at": started.isoformat(timespec="milliseconds"),
+        "expires_at": int((started + timedelta(days=retention_days)).timestamp()),
+        "policy": policy,
+    }
+
+
+def refusal_record(
+    *,
+    tenant_id: str,
+    tenant: Tenant | None,
+    request_id: str,
+    request: ChatRequest,
+    decision: Decision | None,
+    policy: dict[str, str],
+    started: datetime,
+    latency_ms: float,
+    error_code: str,
+    reason: str,
+    route: str | None,
+) -> dict[str, Any]:
+    """The record of a request refused before any model call (403, 422, 429 …): zero cost, and why."""
+    record = _envelope(
+        tenant_id, request_id, started, tenant.retention_days if tenant else DEFAULT_RETENTION_DAYS, policy
+    )
+    record.update(
+        {
+            "route": decision.route if decision else route,
+            "outcome": "refused",
+            "error_code": error_code,
+            "reason": scrub(reason[:500]),
+            "classification": decision.classification.value if decision else None,
+            "candidates": [c.model_dump(mode="json") for c in decision.candidates] if decision else [],
+            "exclusions": [e.model_dump(mode="json") for e in decision.exclusions] if decision else [],
+            "attempts": [],
+            "model": None,
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "cost_usd": 0.0,
+            "reserved_usd": 0.0,
+            "latency_ms": round(latency_ms, 3),
+            "stream": request.stream,
+            "prompt_sha256": prompt_sha256(request),
+        }
+    )
+    return record
+
+
+def fallback_record(
+    *,
+    tenant_id: str,
+    request_id: str,
+    started: datetime,
+    policy: dict[str, str],
+    attempts: tuple[Attempt, ...],
+    outcome: str,
+    error_code: str | None,
+    reserved_usd: float,
+) -> dict[str, Any]:
+    """A minimal record for when building the full one failed: who, what was called, what it cost."""
+    record = _envelope(tenant_id, request_id, started, DEFAULT_RETENTION_DAYS, policy)
+    record.update(
+        {
+            "outcome": outcome,
+            "error_code": error_code,
+            "record_incomplete": True,
+            "attempts": [
+                {"model": a.model, "outcome": a.outcome, "cost_usd": a.cost_usd, "error_code": a.error_code}
+                for a in attempts
+            ],
+            "cost_usd": sum(a.cost_usd for a in attempts),
+            "reserved_usd": reserved_usd,
+        }
+    )
     return record

@@ -7,7 +7,7 @@ replayed as server-sent events (valid for every streaming client; no token-by-to
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelrouter.execution.records import ExecutionResult
 from modelrouter.policy.document import Policy
@@ -15,7 +15,17 @@ from modelrouter.policy.tenants import Tenant
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Decision
 
-__all__ = ["STREAM_PIECE_CHARS", "completion", "model_list", "router_summary", "stream_events"]
+if TYPE_CHECKING:
+    from modelrouter.service import ChatOutcome
+
+__all__ = [
+    "STREAM_PIECE_CHARS",
+    "chat_response",
+    "completion",
+    "model_list",
+    "router_summary",
+    "stream_events",
+]
 
 STREAM_PIECE_CHARS = 64
 """Content is replayed in pieces of about this many characters."""
@@ -154,3 +164,15 @@ def model_list(policy: Policy, tenant: Tenant) -> dict[str, Any]:
         if model.enabled and tenant.allows_model(model.id, model.tags)
     ]
     return {"object": "list", "data": data}
+
+
+def chat_response(outcome: ChatOutcome) -> tuple[str, str]:
+    """The response to a chat request: ``(body, content type)``, a JSON completion or an event stream."""
+    summary = router_summary(outcome.decision, outcome.result, outcome.latency_ms, outcome.reserved_usd)
+    if outcome.closed.overage_usd > 0:
+        summary["overage_usd"] = round(outcome.closed.overage_usd, 9)
+    created = int(outcome.started.timestamp())
+    if outcome.request.stream:
+        return stream_events(outcome.result, summary, created, outcome.request), "text/event-stream"
+    body = completion(outcome.result, summary, created)
+    return json.dumps(body, ensure_ascii=False), "application/json"

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from modelrouter.api.idempotency import Idempotency
 from modelrouter.aws import aws_client
+from modelrouter.policy.execution import Cooldown
 from modelrouter.policy.store import PolicyStore
-from modelrouter.service import RouterService, Telemetry
+from modelrouter.ports import Telemetry
+from modelrouter.service import RouterService
 from modelrouter.settings import Settings
 
 if TYPE_CHECKING:
@@ -73,6 +75,12 @@ def build_runtime(
         on_event=telemetry.policy_event,
     )
 
+    from modelrouter.execution.breaker import CircuitBreakers
+    from modelrouter.execution.clock import SystemClock
+    from modelrouter.provenance_table import ProvenanceTable
+
+    breakers = CircuitBreakers(Cooldown(), SystemClock())  # the first policy's cooldown replaces it
+
     def make_executor(policy: Policy) -> Executor:
         if providers is not None:
             adapters = providers()
@@ -83,7 +91,7 @@ def build_runtime(
             adapters = build_providers(
                 key_resolver or PowertoolsKeyResolver(), bedrock_endpoint_url=settings.bedrock_endpoint_url
             )
-        return Executor(adapters, policy, guardrail=_guardrail(settings))
+        return Executor(adapters, policy, guardrail=_guardrail(settings), breakers=breakers)
 
     service = RouterService(
         policies,
@@ -91,6 +99,8 @@ def build_runtime(
         make_executor,
         settings.provenance_table,
         telemetry,
+        health=breakers,
+        provenance=ProvenanceTable(settings.provenance_table, dynamodb),
     )
     idempotency = Idempotency(settings.idempotency_table, dynamodb) if settings.idempotency_table else None
     return RouterRuntime(settings, service, idempotency, policies)

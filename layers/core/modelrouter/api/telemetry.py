@@ -112,6 +112,25 @@ class PowertoolsTelemetry:
         logged = {key: value for key, value in record.items() if key != "prompt"}
         self._logger.error("provenance record not stored", extra={"reason": reason, "provenance": logged})
 
+    def budget_overage(self, decision: Decision, model: str | None, overage_usd: float) -> None:
+        """A request cost more than it held: count the excess (it was charged all the same)."""
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self._dimensions(decision.route, model or NO_MODEL)
+        self._metrics.add_metric(name="BudgetOverageUSD", unit=MetricUnit.NoUnit, value=overage_usd)
+        self._logger.warning(
+            "request cost more than it reserved",
+            extra={"tenant_id": decision.tenant, "route": decision.route, "overage_usd": overage_usd},
+        )
+
+    def settlement_failed(self, record: dict[str, Any], reason: str) -> None:
+        """The charge did not reach the budget table: the record (with its cost) goes to the log in full."""
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self._metrics.add_metric(name="SettlementFailures", unit=MetricUnit.Count, value=1)
+        logged = {key: value for key, value in record.items() if key != "prompt"}
+        self._logger.error("request not settled", extra={"reason": reason, "provenance": logged})
+
     def policy_event(self, kind: str, detail: str) -> None:
         """A policy load, a rejected new version, or a failed refresh (metric + log)."""
         from aws_lambda_powertools.metrics import MetricUnit
