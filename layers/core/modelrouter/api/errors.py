@@ -1,43 +1,26 @@
 """Domain errors to HTTP, in one place: OpenAI-style error objects with the right status.
 
-Statuses by error code; anything unexpected is a 500 with a generic message (the traceback is logged,
-never returned).
+The status, OpenAI error type and whether the message may be shown come from the error's class (see
+:mod:`modelrouter.errors`), never from a table of codes. Errors whose message is internal answer with
+their ``public_message``; anything that is not a :class:`ModelRouterError` is the handlers' generic 500
+(the traceback is logged, never returned).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from modelrouter.errors import InvalidRequestError, ModelRouterError, NoEligibleModelError
 
-__all__ = ["HttpError", "error_body", "http_error"]
+__all__ = ["UPSTREAM_RETRY_AFTER_S", "HttpError", "error_body", "http_error", "retry_after_header"]
 
-# code -> (status, OpenAI error type)
-_STATUS: dict[str, tuple[int, str]] = {
-    "invalid_request": (400, "invalid_request_error"),
-    "prompt_too_long": (400, "invalid_request_error"),
-    "output_format_required": (400, "invalid_request_error"),
-    "unauthorized": (401, "authentication_error"),
-    "unknown_tenant": (403, "permission_error"),
-    "classification_not_allowed": (403, "permission_error"),
-    "pin_not_allowed": (403, "permission_error"),
-    "model_not_found": (404, "not_found_error"),
-    "not_found": (404, "not_found_error"),
-    "idempotency_in_progress": (409, "conflict_error"),
-    "request_too_large": (413, "invalid_request_error"),
-    "no_route": (422, "unprocessable_entity_error"),
-    "no_eligible_model": (422, "unprocessable_entity_error"),
-    "idempotency_key_reused": (422, "invalid_request_error"),
-    "budget_exhausted": (429, "insufficient_quota"),
-    "all_candidates_failed": (502, "upstream_error"),
-    "answer_rejected": (502, "upstream_error"),
-    "budget_store_unavailable": (503, "service_unavailable"),
-    "policy_unavailable": (503, "service_unavailable"),
-    "configuration_error": (503, "service_unavailable"),
-    "idempotency_unavailable": (503, "service_unavailable"),
-    "deadline_exceeded": (504, "timeout_error"),
-}
+UPSTREAM_RETRY_AFTER_S: Final = 1.0
+"""``Retry-After`` of a 502 or 504 whose error knows no better: the failure was upstream or slow, so an
+immediate retry is likely to meet the same; a short pause is enough for another model or a reopened
+circuit."""
+_ALWAYS_RETRY_AFTER: Final = frozenset({502, 504})
 
 
 @dataclass(frozen=True)
@@ -57,35 +40,49 @@ def error_body(message: str, error_type: str, code: str, param: str | None = Non
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
+def retry_after_header(seconds: float | None) -> dict[str, str]:
+    """``{"Retry-After": <whole seconds, at least 1>}``, or nothing when ``seconds`` is unknown."""
+    if seconds is None or not math.isfinite(seconds):
+        return {}
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
 def http_error(error: ModelRouterError) -> HttpError:
-    """The response for a domain error."""
-    status, error_type = _STATUS.get(error.code, (500, "server_error"))
-    param = getattr(error, "field", None) or None
-    body = error_body(error.message, error_type, error.code, param)
+    """The response for a domain error, from the attributes its class declares.
+
+    Clients see ``message`` only if the class exposes it, else its ``public_message`` and no router
+    details. ``Retry-After`` is sent whenever the error knows when to retry, and always on 502 and 504.
+    """
+    status = error.http_status
+    if not error.expose_message:
+        body = error_body(error.public_message, error.error_type, error.code)
+    else:
+        body = error_body(error.message, error.error_type, error.code, error.field or None)
+        _add_details(error, body)
+    retry_after = error.retry_after_s
+    if retry_after is None and status in _ALWAYS_RETRY_AFTER:
+        retry_after = UPSTREAM_RETRY_AFTER_S
+    return HttpError(status, body, retry_after_header(retry_after))
+
+
+def _add_details(error: ModelRouterError, body: dict[str, Any]) -> None:
     if isinstance(error, InvalidRequestError):
         body["error"]["problems"] = [{"param": p.path, "message": p.message} for p in error.problems]
     if isinstance(error, NoEligibleModelError):
-        body["router"] = {
-            "route": error.route,
-            "exclusions": [
+        body.setdefault("router", {}).update(
+            route=error.route,
+            exclusions=[
                 {"model": e.model, "reason": e.reason.value, "detail": e.detail} for e in error.exclusions
             ],
-        }
-    attempts = getattr(error, "attempts", None)
+        )
+    attempts = getattr(error, "attempts", None)  # execution errors
     if attempts:
-        body["router"] = {
-            "attempts": [
-                {
-                    "model": a.model,
-                    "outcome": a.outcome,
-                    "error_code": a.error_code,
-                    "duration_ms": a.duration_ms,
-                }
-                for a in attempts
-            ]
-        }
-    headers = {}
-    retry_after = getattr(error, "retry_after_s", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(max(1, int(retry_after + 0.999)))
-    return HttpError(status, body, headers)
+        body.setdefault("router", {})["attempts"] = [
+            {
+                "model": a.model,
+                "outcome": a.outcome,
+                "error_code": a.error_code,
+                "duration_ms": a.duration_ms,
+            }
+            for a in attempts
+        ]

@@ -35,18 +35,29 @@ class IdempotencyConflictError(ModelRouterError):
     """A request with the same ``Idempotency-Key`` is still being processed (409)."""
 
     code = "idempotency_in_progress"
+    http_status = 409
+    error_type = "conflict_error"
+    expose_message = True
 
 
 class IdempotencyKeyReusedError(ModelRouterError):
     """The ``Idempotency-Key`` was used before with a different body (422)."""
 
     code = "idempotency_key_reused"
+    http_status = 422
+    error_type = "invalid_request_error"
+    expose_message = True
 
 
 class IdempotencyUnavailableError(ModelRouterError):
     """The idempotency table cannot be reached, or this deployment has none (503)."""
 
     code = "idempotency_unavailable"
+    http_status = 503
+    error_type = "service_unavailable"
+    public_message = (
+        "idempotency is not available here; retry later, or send the request without an Idempotency-Key"
+    )
 
 
 def check_key(key: str) -> str:

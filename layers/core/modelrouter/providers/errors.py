@@ -34,6 +34,9 @@ class ProviderError(ModelRouterError):
     """A model call failed."""
 
     code = "provider_error"
+    http_status = 502
+    error_type = "upstream_error"
+    public_message = "a model provider failed; try again"
     retryable: ClassVar[bool] = False
     """Whether the same call may succeed if tried again later."""
 
