@@ -118,6 +118,9 @@ def not_found(_: Exception) -> Response[str]:
 @app.exception_handler(ModelRouterError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
 def domain_error(error: ModelRouterError) -> Response[str]:
     """Every domain error, mapped to its status and OpenAI error object."""
+    if not error.expose_message:  # clients read a public message; the detail belongs in the log
+        logger.error("request failed", extra={"error_code": error.code, "detail": error.message},
+                     exc_info=error.__cause__ is not None)  # fmt: skip
     return _respond(endpoints.error_response(error))
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from modelrouter.problems import Problem
 
@@ -44,18 +44,6 @@ __all__ = [
 
 GENERIC_MESSAGE: Final = "internal error; the request id identifies it in the logs"
 """What clients read for an error whose message is internal."""
-
-_CONTRACT_ATTRIBUTES: Final = ("http_status", "error_type", "expose_message")
-
-_UNDECLARED_CONTRACTS: Final[Mapping[str, tuple[int, str, bool]]] = {
-    # code -> (http_status, error_type, expose_message), for the classes defined outside the error
-    # modules that do not declare their contract yet; delete an entry once its class declares it.
-    "all_candidates_failed": (502, "upstream_error", True),  # execution/records.py
-    "answer_rejected": (502, "upstream_error", True),  # execution/records.py
-    "deadline_exceeded": (504, "timeout_error", True),  # execution/records.py
-    "configuration_error": (503, "service_unavailable", False),  # settings.py
-}
-
 
 class ModelRouterError(Exception):
     """Base class of every error modelrouter raises on purpose: by itself, a generic 500."""
@@ -78,17 +66,6 @@ class ModelRouterError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        declared = any(
-            name in vars(klass)
-            for klass in cls.__mro__
-            if issubclass(klass, ModelRouterError) and klass is not ModelRouterError
-            for name in _CONTRACT_ATTRIBUTES
-        )
-        if not declared and cls.code in _UNDECLARED_CONTRACTS:
-            cls.http_status, cls.error_type, cls.expose_message = _UNDECLARED_CONTRACTS[cls.code]
 
 
 class PolicyError(ModelRouterError):

@@ -22,6 +22,7 @@ _ENVIRONMENT = {
     "provider_secret_arn": "PROVIDER_SECRET_ARN",
     "max_body_bytes": "MAX_BODY_BYTES",
     "bedrock_endpoint_url": "BEDROCK_ENDPOINT_URL",
+    "hold_seconds": "HOLD_SECONDS",
 }
 
 
@@ -29,6 +30,8 @@ class ConfigurationError(ModelRouterError):
     """The function's environment is missing or has invalid settings."""
 
     code = "configuration_error"
+    http_status = 503
+    error_type = "service_unavailable"
 
 
 class Settings(BaseModel):
@@ -54,6 +57,9 @@ class Settings(BaseModel):
     """Larger request bodies get 413 (``MAX_BODY_BYTES``)."""
     bedrock_endpoint_url: str | None = None
     """Bedrock endpoint override, for local mode (``BEDROCK_ENDPOINT_URL``)."""
+    hold_seconds: int = Field(default=900, ge=61)
+    """How long a budget hold lasts before it may be returned as abandoned (``HOLD_SECONDS``); it must
+    exceed the function's timeout by at least 60 s (``BudgetStore`` checks this when told the timeout)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:

@@ -12,8 +12,10 @@ from typing import Any
 
 from modelrouter.api.errors import HttpError, http_error
 from modelrouter.api.idempotency import IdempotencyUnavailableError, check_key
+from modelrouter.api.openai_format import chat_response, model_list
 from modelrouter.api.runtime import RouterRuntime
 from modelrouter.errors import ModelRouterError
+from modelrouter.execution.spending import reserve_amount
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -37,12 +39,18 @@ class UnauthorizedError(ModelRouterError):
     """The request reached the function without an authenticated tenant (401)."""
 
     code = "unauthorized"
+    http_status = 401
+    error_type = "authentication_error"
+    expose_message = True
 
 
 class RequestTooLargeError(ModelRouterError):
     """The request body is larger than ``MAX_BODY_BYTES`` (413)."""
 
     code = "request_too_large"
+    http_status = 413
+    error_type = "invalid_request_error"
+    expose_message = True
 
 
 @dataclass(frozen=True)
@@ -96,9 +104,10 @@ def chat(
     _check_size(runtime, body)
 
     def execute() -> dict[str, Any]:
-        answer = runtime.service.chat(tenant, body, request_id, lambda_remaining_ms)
-        text = answer.body if isinstance(answer.body, str) else json.dumps(answer.body, ensure_ascii=False)
-        return {"content_type": answer.content_type, "body": text}
+        text, content_type = chat_response(
+            runtime.service.chat(tenant, body, request_id, lambda_remaining_ms)
+        )
+        return {"content_type": content_type, "body": text}
 
     key = next((value for name, value in headers.items() if name.lower() == IDEMPOTENCY_HEADER), None)
     if key is None:
@@ -124,9 +133,12 @@ def route(runtime: RouterRuntime, tenant_id: str | None, body: bytes, request_id
     """``POST /v1/route``: the decision, without calling a model or charging."""
     tenant = _require_tenant(tenant_id)
     _check_size(runtime, body)
-    return _json(200, runtime.service.route(tenant, body, request_id), {"x-request-id": request_id})
+    decision, policy = runtime.service.route(tenant, body, request_id)
+    answer = {"object": "router.decision", "reserve_usd": reserve_amount(decision, policy)}
+    answer.update(decision.model_dump(mode="json"))
+    return _json(200, answer, {"x-request-id": request_id})
 
 
 def list_models(runtime: RouterRuntime, tenant_id: str | None) -> HttpResponse:
     """``GET /v1/models``: what this tenant may name in ``model``."""
-    return _json(200, runtime.service.models(_require_tenant(tenant_id)))
+    return _json(200, model_list(*runtime.service.models(_require_tenant(tenant_id))))

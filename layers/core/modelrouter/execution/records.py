@@ -155,18 +155,27 @@ class AllCandidatesFailedError(ExecutionError):
     """Every candidate failed or was skipped."""
 
     code = "all_candidates_failed"
+    http_status = 502
+    error_type = "upstream_error"
+    expose_message = True
 
 
 class DeadlineExceededError(ExecutionError):
     """The request deadline passed before any answer passed its checks."""
 
     code = "deadline_exceeded"
+    http_status = 504
+    error_type = "timeout_error"
+    expose_message = True
 
 
 class AnswerRejectedError(ExecutionError):
     """A check rejected an answer and the route says to fail rather than escalate."""
 
     code = "answer_rejected"
+    http_status = 502
+    error_type = "upstream_error"
+    expose_message = True
 
 
 class ExecutionCrashedError(ExecutionError):
