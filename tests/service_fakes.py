@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from tests.fakes import FakeClock, ScriptedProvider
-
 from modelrouter.accounting.errors import BudgetExhaustedError, BudgetStoreUnavailableError
 from modelrouter.execution.breaker import CircuitBreakers
 from modelrouter.execution.executor import Executor
@@ -18,6 +16,7 @@ from modelrouter.policy import Policy, ProviderKind
 from modelrouter.policy.store import ActivePolicy
 from modelrouter.policy.tenants import Tenant
 from modelrouter.service import RouterService
+from tests.fakes import FakeClock, ScriptedProvider
 
 
 def _usd(value: float) -> Decimal:
@@ -151,7 +150,9 @@ class ServiceRig:
         return {**self.ledger.records, **self.provenance.records}
 
 
-def service_rig(policy: Policy, scripts: dict[str, list[Any]], limits: dict[str, float] | None = None) -> ServiceRig:
+def service_rig(
+    policy: Policy, scripts: dict[str, list[Any]], limits: dict[str, float] | None = None
+) -> ServiceRig:
     """A service for ``policy`` whose Bedrock models answer from ``scripts``."""
     clock = FakeClock()
     provider = ScriptedProvider(ProviderKind.BEDROCK, clock, scripts)

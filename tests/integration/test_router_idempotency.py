@@ -146,3 +146,24 @@ def test_an_unprintable_key_is_400(rig: RouterRig) -> None:
     status, body, _ = rig.call(event)
     assert status == 400
     assert body["error"]["param"] == "Idempotency-Key"
+
+
+def test_a_tenants_shorter_window_is_how_long_the_answer_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given acme-support keeps idempotent responses for 10 minutes only
+    import time
+
+    import yaml
+
+    from tests.helpers import EXAMPLE_POLICY
+
+    router_environment(monkeypatch)
+    policy = yaml.safe_load(EXAMPLE_POLICY.read_text())
+    next(t for t in policy["tenants"] if t["id"] == "acme-support")["idempotency_window_s"] = 600
+    with running_router(yaml.safe_dump(policy, sort_keys=False)) as rig:
+        # When a keyed request is answered
+        before = int(time.time())
+        status, _, _ = rig.call(_attempt(1))
+        # Then its stored response (answer text included) expires after the tenant's window, not 24 h
+        assert status == 200
+        (item,) = rig.dynamodb.scan(TableName=rig.tables["IdempotencyTable"])["Items"]
+        assert before + 600 <= int(item["expiration"]["N"]) <= int(time.time()) + 600

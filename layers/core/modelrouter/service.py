@@ -95,6 +95,15 @@ class RouterService:
         """The tenant in the active policy (403 ``unknown_tenant`` when it is not there)."""
         return _tenant(self._policies.current().policy, tenant_id)
 
+    def idempotency_window_s(self, tenant_id: str) -> int:
+        """How long the tenant's idempotent responses are kept (the default for unknown tenants)."""
+        tenant = self._policies.current().policy.tenant_by_id.get(tenant_id)
+        return (
+            tenant.idempotency_window_s
+            if tenant is not None
+            else Tenant.model_fields["idempotency_window_s"].default
+        )
+
     def models(self, tenant_id: str) -> tuple[Policy, Tenant]:
         """``GET /v1/models``: the policy and the tenant whose models are listed."""
         policy = self._policies.current().policy

@@ -124,7 +124,10 @@ def chat(
         executed = True
         return execute()
 
-    stored = runtime.idempotency.run(tenant, check_key(key), body, execute_once, lambda_context)
+    window = runtime.service.idempotency_window_s(tenant)
+    stored = runtime.idempotency.run(
+        tenant, check_key(key), body, execute_once, lambda_context=lambda_context, window_s=window
+    )
     extra = {"x-request-id": request_id, REPLAYED_HEADER: "false" if executed else "true"}
     return HttpResponse(200, stored["body"], stored["content_type"], extra)
 

@@ -26,7 +26,8 @@ __all__ = [
 ]
 
 IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-"""How long a stored response answers retries with the same key."""
+"""How long a stored response answers retries with the same key, unless the tenant's
+``idempotency_window_s`` is shorter."""
 MAX_KEY_LENGTH = 255
 """Longer keys are refused (400)."""
 
@@ -83,23 +84,28 @@ class Idempotency:
     def __init__(self, table_name: str, client: Any = None) -> None:
         self._table_name = table_name
         self._client = client
-        self._persistence: Any = None
-        self._config: Any = None
+        self._by_window: dict[int, tuple[Any, Any]] = {}
 
-    def _setup(self) -> None:
+    def _store(self, window_s: int) -> tuple[Any, Any]:
+        """The persistence layer and config for one replay window (Powertools configures a layer once)."""
+        found = self._by_window.get(window_s)
+        if found is not None:
+            return found
         from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 
         if self._client is None:
             from modelrouter.aws import aws_client
 
             self._client = aws_client("dynamodb")
-        self._persistence = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=self._client)
-        self._config = IdempotencyConfig(
+        persistence = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=self._client)
+        config = IdempotencyConfig(
             event_key_jmespath="[tenant_id, idempotency_key]",
             payload_validation_jmespath="body_sha256",
-            expires_after_seconds=IDEMPOTENCY_TTL_SECONDS,
+            expires_after_seconds=window_s,
             raise_on_no_idempotency_key=True,
         )
+        self._by_window[window_s] = (persistence, config)
+        return persistence, config
 
     def run(
         self,
@@ -107,9 +113,12 @@ class Idempotency:
         key: str,
         body: bytes,
         execute: Callable[[], dict[str, Any]],
+        *,
         lambda_context: Any = None,
+        window_s: int = IDEMPOTENCY_TTL_SECONDS,
     ) -> dict[str, Any]:
-        """``execute()`` once for this tenant and key; later calls get its stored result.
+        """``execute()`` once for this tenant and key; later calls within ``window_s`` get its stored
+        result (the response, answer text included, is kept in the table for that long).
 
         Raises:
             IdempotencyConflictError: the first request with this key is still running.
@@ -123,16 +132,15 @@ class Idempotency:
             IdempotencyValidationError,
         )
 
-        if self._persistence is None:
-            self._setup()
+        persistence, config = self._store(window_s)
         if lambda_context is not None:
-            self._config.register_lambda_context(lambda_context)
+            config.register_lambda_context(lambda_context)
 
         def run_once(request_key: dict[str, Any]) -> dict[str, Any]:
             return execute()
 
         once: Callable[..., dict[str, Any]] = idempotent_function(
-            data_keyword_argument="request_key", config=self._config, persistence_store=self._persistence
+            data_keyword_argument="request_key", config=config, persistence_store=persistence
         )(run_once)
         request_key = {
             "tenant_id": tenant_id,

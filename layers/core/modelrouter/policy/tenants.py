@@ -72,6 +72,9 @@ class Tenant(StrictModel):
     """How long provenance records of this tenant are kept."""
     store_prompts: bool = False
     """Keep the full prompt in provenance records; by default only its SHA-256 is kept."""
+    idempotency_window_s: int = Field(default=86_400, ge=60, le=86_400)
+    """How long a response to an ``Idempotency-Key`` request is kept to answer retries (its answer text
+    is stored in the idempotency table for this long, then expires)."""
 
     @model_validator(mode="after")
     def _default_within_max(self) -> Self:
