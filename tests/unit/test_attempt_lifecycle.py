@@ -310,3 +310,36 @@ def test_403_422_and_429_decisions_each_leave_one_refused_record() -> None:
         assert record["reason"]
         assert "4111" not in json.dumps(record)
     assert rig.provider.calls == []
+
+
+def test_a_reservation_counts_images_and_the_repair_turn() -> None:
+    # Given a JSON-schema route that repairs once, and a request with and without an image
+    from modelrouter.execution.spending import REPAIR_TURN_TOKENS, reserve_amount
+    from modelrouter.features import extract_features
+    from modelrouter.features.tokens import IMAGE_TOKENS
+    from modelrouter.request import parse_chat_request
+    from modelrouter.selection import RequestContext, decide
+
+    schema = {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}
+    fields = {
+        "max_tokens": 100,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
+    }
+    image = {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    plain = parse_chat_request({"messages": [{"role": "user", "content": "read it"}], **fields})
+    pictured = parse_chat_request(
+        {"messages": [{"role": "user", "content": [{"type": "text", "text": "read it"}, image]}], **fields}
+    )
+    active = policy({"models": ["m1"]})
+
+    def reserved(request: Any) -> float:
+        decision = decide(active, request, RequestContext("r", "t1"), features=extract_features(request))
+        return reserve_amount(decision, active)
+
+    # When each is reserved for (two calls, the second carrying the rejected answer and the feedback)
+    prompt = extract_features(plain).prompt_tokens
+    # Then the second call's prompt includes the repair turn, priced at $1/M in and $2/M out
+    expected = (prompt * 1 + 100 * 2 + (prompt + 100 + REPAIR_TURN_TOKENS) * 1 + 100 * 2) / 1e6
+    assert reserved(plain) == pytest.approx(expected)
+    # and an image adds its worst-case tokens to both calls
+    assert reserved(pictured) - reserved(plain) == pytest.approx(2 * IMAGE_TOKENS / 1e6, rel=0.01)

@@ -37,8 +37,10 @@ OTHER_SCRIPT_CHARS_PER_TOKEN = 2.0
 """Other non-Latin scripts (Cyrillic, Greek, Arabic, Hebrew, Devanagari, Thai …): two characters per token."""
 MESSAGE_OVERHEAD_TOKENS = 4
 """Role markers and separators the chat template adds around every message."""
-IMAGE_TOKENS = 765
-"""An image at ``auto`` or ``high`` detail (OpenAI's cost of a 1024×1024 image)."""
+IMAGE_TOKENS = 1_600
+"""An image at ``auto`` or ``high`` detail, at the most any provider bills for one after resizing
+(Anthropic: about 1,600 for a 1.15-megapixel image; OpenAI: up to 1,445 for a wide high-detail one).
+Budgets reserve from this estimate, so it errs high: a 1024×1024 image costs 765 at OpenAI."""
 LOW_DETAIL_IMAGE_TOKENS = 85
 """An image at ``low`` detail."""
 
