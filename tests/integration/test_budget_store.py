@@ -21,22 +21,9 @@ from modelrouter.accounting import (
     SettleOutcome,
     dynamodb_client,
 )
-from modelrouter.policy.tenants import Tenant
 from tests.aws import create_tables, serial_moto_server
 from tests.helpers import fake_aws_environment
-
-NOON = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
-LEDGER = {"route": "chat", "model": "oai", "outcome": "success"}
-
-
-class Clock:
-    """A settable wall clock."""
-
-    def __init__(self, now: datetime = NOON) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.integration.budget_rig import LEDGER, NOON, Clock, tenant
 
 
 @pytest.fixture(autouse=True)
@@ -62,10 +49,6 @@ def store(aws: tuple[Any, dict[str, str]], clock: Clock) -> BudgetStore:
     return BudgetStore(tables["BudgetTable"], client, now=clock, hold_seconds=900)
 
 
-def tenant(daily: float | None = 1.0, monthly: float | None = None) -> Tenant:
-    return Tenant.model_validate({"id": "acme", "budget": {"daily_usd": daily, "monthly_usd": monthly}})
-
-
 def provenance(request_id: str, **extra: Any) -> dict[str, Any]:
     return {
         "tenant_id": "acme",
@@ -81,7 +64,7 @@ def test_reserve_within_the_limit(store: BudgetStore) -> None:
     reservation = store.reserve(tenant(), 0.2, "r1")
     # Then the hold is recorded in the month item
     assert reservation.amount_usd == 0.2
-    assert (reservation.month_key, reservation.day_attribute) == ("budget#2025-01", "day_10_usd")
+    assert (reservation.month_key, reservation.day_attribute) == ("budget#2025-01", "day_10_nano_usd")
     state = store.state("acme")
     assert (state["month_usd"], state["day_usd"], state["open_holds"]) == (0.2, 0.2, 1)
 
@@ -113,7 +96,7 @@ def test_monthly_limit_spans_days(store: BudgetStore, clock: Clock) -> None:
     assert caught.value.period == "monthly"
     assert caught.value.retry_after_s == int((datetime(2025, 2, 1, tzinfo=UTC) - clock.now).total_seconds())
     # And a request that fits is admitted on today's day attribute
-    assert store.reserve(tenant(None, 1.0), 0.4, "r3").day_attribute == "day_11_usd"
+    assert store.reserve(tenant(None, 1.0), 0.4, "r3").day_attribute == "day_11_nano_usd"
 
 
 def test_request_larger_than_the_limit_is_refused(store: BudgetStore) -> None:
@@ -174,9 +157,11 @@ def test_expired_hold_is_released_lazily(store: BudgetStore, clock: Clock) -> No
     # Then the abandoned hold was released and the new one admitted
     state = store.state("acme")
     assert (state["month_usd"], state["open_holds"]) == (0.5, 1)
-    # And if the abandoned request settles after all, its real cost is charged in full
+    # And if the abandoned request settles after all, its real cost is charged in full, all of it overage
     outcome = store.settle(abandoned, 0.1, LEDGER, None, None)
-    assert outcome == SettleOutcome(charged_usd=0.1, provenance_written=False, already_settled=False)
+    assert outcome == SettleOutcome(
+        charged_usd=0.1, provenance_written=False, already_settled=False, overage_usd=0.1
+    )
     state = store.state("acme")
     assert (state["month_usd"], state["ledger_usd"], state["open_holds"]) == (0.6, 0.1, 1)
 
@@ -222,7 +207,7 @@ def test_missing_budget_table_is_unavailable(aws: tuple[Any, dict[str, str]]) ->
 def test_unreachable_endpoint_fails_fast() -> None:
     # Given a store whose endpoint refuses connections
     store = BudgetStore("budget", dynamodb_client("http://127.0.0.1:1", "us-east-1"))
-    reservation = Reservation("acme", "r1", 0.1, "budget#2025-01", "day_10_usd", "hold_r1", 0)
+    reservation = Reservation("acme", "r1", 0.1, "budget#2025-01", "day_10_nano_usd", "hold#r1", 0)
     started = time.monotonic()
     # When a request reserves, settles or releases
     # Then reserve and settle report the store unavailable within seconds, and release only logs

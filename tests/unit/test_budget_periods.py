@@ -18,6 +18,7 @@ from modelrouter.accounting.holds import limits_of, refusal
 from modelrouter.accounting.periods import (
     budget_sort_key,
     day_attribute,
+    hold_sort_key,
     ledger_prefix,
     month_expiry,
     month_key,
@@ -25,7 +26,7 @@ from modelrouter.accounting.periods import (
     seconds_until_next_day,
     seconds_until_next_month,
 )
-from modelrouter.accounting.records import Reservation, format_usd, hold_attribute, to_dynamo_item, usd
+from modelrouter.accounting.records import Reservation, format_usd, to_dynamo_item, usd
 from modelrouter.errors import ModelRouterError
 from modelrouter.policy.tenants import Tenant
 
@@ -42,7 +43,7 @@ def test_month_and_day_names() -> None:
     assert month_key(moment) == "2024-02"
     assert budget_sort_key(moment) == "budget#2024-02"
     assert ledger_prefix("2024-02") == "ledger#2024-02#"
-    assert day_attribute(moment) == "day_29_usd"
+    assert day_attribute(moment) == "day_29_nano_usd"
     assert seconds_until_next_day(moment) == 1
     assert seconds_until_next_month(moment) == 1
 
@@ -53,7 +54,7 @@ def test_other_timezones_are_converted_to_utc() -> None:
     # When the period names are computed
     # Then they follow the UTC calendar
     assert month_key(moment) == "2023-02"
-    assert day_attribute(moment) == "day_28_usd"
+    assert day_attribute(moment) == "day_28_nano_usd"
     assert seconds_until_next_day(moment) == 3600
 
 
@@ -67,7 +68,7 @@ def test_rollovers_are_within_their_period(moment: datetime) -> None:
     assert 0 < day_wait <= 86_400
     assert 0 < month_wait <= 31 * 86_400
     assert day_wait <= month_wait
-    assert day_attribute(moment) == f"day_{moment.day:02d}_usd"
+    assert day_attribute(moment) == f"day_{moment.day:02d}_nano_usd"
     after = moment + timedelta(seconds=month_wait)
     assert month_key(after) != month_key(moment)
     assert after.day == 1
@@ -103,13 +104,12 @@ def test_money_rounding_and_formatting() -> None:
         usd(float("nan"))
 
 
-def test_hold_attribute_names() -> None:
-    # Given a plain request id and two ids that sanitize to the same text
-    # When hold attribute names are derived
-    # Then plain ids are kept and different ids never share a name
-    assert hold_attribute("req-1.a_b") == "hold_req-1.a_b"
-    assert hold_attribute("a/b") != hold_attribute("a:b")
-    assert hold_attribute("a/b").startswith("hold_a_b_")
+def test_hold_sort_keys() -> None:
+    # Given a plain request id and one with separators
+    # When hold sort keys are derived
+    # Then each request has its own hold item, keyed by the whole id
+    assert hold_sort_key("req-1.a_b") == "hold#req-1.a_b"
+    assert hold_sort_key("a/b") != hold_sort_key("a:b")
 
 
 def test_provenance_records_become_dynamodb_items() -> None:
@@ -128,14 +128,15 @@ def test_refusal_names_the_limit() -> None:
     # Given a tenant with a $5 daily limit that has $4.98 committed today
     tenant = Tenant.model_validate({"id": "acme", "budget": {"daily_usd": 5.0, "monthly_usd": 100.0}})
     now = datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
-    reservation = Reservation("acme", "r1", 0.12, "budget#2025-01", "day_10_usd", "hold_r1", 0)
-    item = {"month_usd": {"N": "50"}, "day_10_usd": {"N": "4.98"}}
+    reservation = Reservation("acme", "r1", 0.12, "budget#2025-01", "day_10_nano_usd", "hold#r1", 0)
+    item = {"month_nano_usd": {"N": "50000000000"}, "day_10_nano_usd": {"N": "4980000000"}}
     # When a $0.12 hold is judged
     error = refusal(tenant, reservation, Decimal("0.12"), item=item, limits=limits_of(tenant), now=now)
-    # Then the daily limit refuses it until midnight UTC
+    # Then the daily limit refuses it until midnight UTC, saying what would still fit
     assert error is not None
     assert error.period == "daily"
     assert error.retry_after_s == 12 * 3600
+    assert (error.available_usd, error.limit_usd) == (0.02, 5.0)
     assert str(error) == (
         "tenant acme's daily budget of $5.00 would be exceeded: "
         "$4.98 committed, this request may cost up to $0.12"

@@ -9,7 +9,30 @@ from typing import Any
 
 from modelrouter.accounting.errors import BudgetStoreError, BudgetStoreUnavailableError
 
-__all__ = ["UNAVAILABLE_CODES", "client_error_code", "dynamodb_client", "store_error"]
+__all__ = [
+    "CANCELED",
+    "CONDITION_FAILED",
+    "CONFLICT",
+    "RETRYABLE_REASONS",
+    "UNAVAILABLE_CODES",
+    "cancellation_codes",
+    "cancellation_reasons",
+    "client_error_code",
+    "dynamodb_client",
+    "store_error",
+]
+
+CANCELED = "TransactionCanceledException"
+"""Error code of a transaction that wrote nothing; its cancellation reasons say why, item by item."""
+
+CONFLICT = "TransactionConflictException"
+"""Error code of a write that collided with a transaction in progress on the same item."""
+
+CONDITION_FAILED = "ConditionalCheckFailed"
+"""Cancellation reason of a transaction item whose condition was false."""
+
+RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+"""Cancellation reasons that go away when the same transaction is tried again a little later."""
 
 UNAVAILABLE_CODES = frozenset(
     {
@@ -46,6 +69,19 @@ def client_error_code(error: BaseException) -> str | None:
         return None
     code = response.get("Error", {}).get("Code")
     return str(code) if code is not None else None
+
+
+def cancellation_reasons(error: BaseException) -> list[dict[str, Any]]:
+    """The cancellation reasons of a canceled transaction, one per item (empty for other errors)."""
+    response = getattr(error, "response", None)
+    reasons = response.get("CancellationReasons") if isinstance(response, dict) else None
+    return [reason for reason in reasons or [] if isinstance(reason, dict)]
+
+
+def cancellation_codes(error: BaseException, count: int) -> list[str]:
+    """The cancellation reason code of each of ``count`` transaction items (``None`` when it was fine)."""
+    codes = [str(reason.get("Code") or "None") for reason in cancellation_reasons(error)]
+    return (codes + ["None"] * count)[:count]
 
 
 def store_error(error: Exception, table: str) -> BudgetStoreError | None:

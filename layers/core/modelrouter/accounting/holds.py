@@ -1,6 +1,7 @@
-"""Pure pieces of a reservation: the conditional hold update, and reading a refused budget item.
+"""Pure pieces of a reservation: the hold it opens, the limits it must fit, and why it was refused.
 
-Nothing here talks to DynamoDB; :mod:`modelrouter.accounting.store` sends what these build.
+Nothing here talks to DynamoDB; :mod:`modelrouter.accounting.store` sends what
+:mod:`modelrouter.accounting.items` builds from these.
 """
 
 from __future__ import annotations
@@ -10,30 +11,55 @@ from decimal import Decimal
 from typing import Any
 
 from modelrouter.accounting.errors import BudgetExhaustedError
-from modelrouter.accounting.periods import month_expiry, seconds_until_next_day, seconds_until_next_month
-from modelrouter.accounting.records import Reservation, dynamo_number, format_usd, usd
+from modelrouter.accounting.items import number
+from modelrouter.accounting.periods import (
+    MONTH_ATTRIBUTE,
+    budget_sort_key,
+    day_attribute,
+    hold_sort_key,
+    seconds_until_next_day,
+    seconds_until_next_month,
+    to_utc,
+)
+from modelrouter.accounting.records import Reservation, format_usd, from_nano, usd
 from modelrouter.policy.tenants import Tenant
 
-__all__ = [
-    "existing_reservation",
-    "expired_holds",
-    "hold_update",
-    "item_key",
-    "limits_of",
-    "number",
-    "refusal",
-]
+__all__ = ["HOLD_MARGIN_S", "check_hold_seconds", "limits_of", "new_reservation", "refusal", "rooms"]
+
+HOLD_MARGIN_S = 60
+"""A hold must outlast the router function's timeout by at least this many seconds."""
 
 
-def number(item: dict[str, Any], name: str) -> Decimal:
-    """Number attribute ``name`` of a low-level item (0 when absent)."""
-    value = item.get(name)
-    return Decimal(value["N"]) if isinstance(value, dict) and "N" in value else Decimal(0)
+def check_hold_seconds(hold_seconds: int, function_timeout_s: float | None = None) -> int:
+    """``hold_seconds`` if a hold that long cannot expire while its request may still run.
+
+    Raises :class:`ValueError` when it is not positive, or shorter than ``function_timeout_s`` (the
+    router function's timeout, when known) plus :data:`HOLD_MARGIN_S`.
+    """
+    if hold_seconds <= 0:
+        raise ValueError(f"hold_seconds must be positive, got {hold_seconds}")
+    if function_timeout_s is not None and hold_seconds < function_timeout_s + HOLD_MARGIN_S:
+        raise ValueError(
+            f"hold_seconds ({hold_seconds}) must be at least the function timeout ({function_timeout_s:g} s)"
+            f" + {HOLD_MARGIN_S} s, or holds could be returned while their request still runs"
+        )
+    return hold_seconds
 
 
-def item_key(tenant_id: str, sort_key: str) -> dict[str, Any]:
-    """The low-level key of one of a tenant's items."""
-    return {"pk": {"S": f"tenant#{tenant_id}"}, "sk": {"S": sort_key}}
+def new_reservation(
+    tenant_id: str, request_id: str, amount: Decimal, now: datetime, hold_seconds: int
+) -> Reservation:
+    """The reservation of ``amount`` for ``request_id`` made at ``now``, expiring ``hold_seconds`` later."""
+    utc = to_utc(now)
+    return Reservation(
+        tenant_id=tenant_id,
+        request_id=request_id,
+        amount_usd=float(amount),
+        month_key=budget_sort_key(utc),
+        day_attribute=day_attribute(utc),
+        hold_key=hold_sort_key(request_id),
+        expires_at=int(utc.timestamp()) + hold_seconds,
+    )
 
 
 def limits_of(tenant: Tenant) -> dict[str, Decimal]:
@@ -42,63 +68,9 @@ def limits_of(tenant: Tenant) -> dict[str, Decimal]:
     return {period: usd(limit) for period, limit in limits.items() if limit is not None}
 
 
-def hold_update(
-    table: str, reservation: Reservation, amount: Decimal, limits: dict[str, Decimal], now: datetime
-) -> dict[str, Any]:
-    """The ``UpdateItem`` arguments that add ``amount`` and record the hold only if every limit has room."""
-    conditions = ["attribute_not_exists(#hold)"]
-    values: dict[str, Any] = {
-        ":amount": dynamo_number(amount),
-        ":ttl": dynamo_number(month_expiry(now)),
-        ":hold": {
-            "M": {
-                "amount": dynamo_number(amount),
-                "day": {"S": reservation.day_attribute},
-                "expires_at": dynamo_number(reservation.expires_at),
-            }
-        },
-    }
-    if "daily" in limits:
-        conditions.append("(attribute_not_exists(#day) OR #day <= :day_room)")
-        values[":day_room"] = dynamo_number(limits["daily"] - amount)
-    if "monthly" in limits:
-        conditions.append("(attribute_not_exists(month_usd) OR month_usd <= :month_room)")
-        values[":month_room"] = dynamo_number(limits["monthly"] - amount)
-    return {
-        "TableName": table,
-        "Key": item_key(reservation.tenant_id, reservation.month_key),
-        "UpdateExpression": "ADD month_usd :amount, #day :amount SET #hold = :hold, expires_at = :ttl",
-        "ConditionExpression": " AND ".join(conditions),
-        "ExpressionAttributeNames": {"#day": reservation.day_attribute, "#hold": reservation.hold_attribute},
-        "ExpressionAttributeValues": values,
-        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-    }
-
-
-def existing_reservation(reservation: Reservation, item: dict[str, Any]) -> Reservation | None:
-    """The reservation already recorded in ``item`` for the same request id, if there is one."""
-    held = item.get(reservation.hold_attribute, {}).get("M")
-    if held is None:
-        return None
-    return Reservation(
-        tenant_id=reservation.tenant_id,
-        request_id=reservation.request_id,
-        amount_usd=float(number(held, "amount")),
-        month_key=reservation.month_key,
-        day_attribute=held.get("day", {}).get("S", reservation.day_attribute),
-        hold_attribute=reservation.hold_attribute,
-        expires_at=int(number(held, "expires_at")),
-    )
-
-
-def expired_holds(item: dict[str, Any], now: datetime) -> dict[str, dict[str, Any]]:
-    """The holds of ``item`` whose ``expires_at`` has passed, by attribute name."""
-    epoch = int(now.timestamp())
-    return {
-        name: value
-        for name, value in item.items()
-        if name.startswith("hold_") and "M" in value and number(value["M"], "expires_at") <= epoch
-    }
+def rooms(limits: dict[str, Decimal], amount: Decimal) -> dict[str, Decimal]:
+    """The most that may already be committed, per period, for a hold of ``amount`` to fit."""
+    return {period: limit - amount for period, limit in limits.items()}
 
 
 def refusal(
@@ -110,13 +82,18 @@ def refusal(
     limits: dict[str, Decimal],
     now: datetime,
 ) -> BudgetExhaustedError | None:
-    """The error for a hold of ``amount`` that does not fit the budget ``item``, else None.
+    """The error for a hold of ``amount`` that does not fit the month ``item``, else None.
 
     ``item`` None means the committed amounts are unknown (counted as 0, not quoted). The monthly
-    limit is reported first when both are exceeded: it is the longer wait.
+    limit is reported first when both are exceeded: it is the longer wait. The error's
+    ``available_usd`` is the least room left under any limit.
     """
     known = item if item is not None else {}
-    committed = {"daily": number(known, reservation.day_attribute), "monthly": number(known, "month_usd")}
+    committed = {
+        "daily": from_nano(number(known, reservation.day_attribute)),
+        "monthly": from_nano(number(known, MONTH_ATTRIBUTE)),
+    }
+    room = {period: max(Decimal(0), limit - committed[period]) for period, limit in limits.items()}
     for period in ("monthly", "daily"):
         limit = limits.get(period)
         if limit is None or committed[period] + amount <= limit:
@@ -127,5 +104,12 @@ def refusal(
             f"tenant {tenant.id}'s {period} budget of {format_usd(limit)} would be exceeded: "
             f"{spent}this request may cost up to {format_usd(amount)}"
         )
-        return BudgetExhaustedError(message, wait, tenant_id=tenant.id, period=period)
+        return BudgetExhaustedError(
+            message,
+            wait,
+            tenant_id=tenant.id,
+            period=period,
+            available_usd=float(min(room.values())),
+            limit_usd=float(limit),
+        )
     return None

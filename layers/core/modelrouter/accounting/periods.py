@@ -9,10 +9,13 @@ import math
 from datetime import UTC, datetime, timedelta
 
 __all__ = [
+    "HOLD_PREFIX",
     "LEDGER_PREFIX",
+    "MONTH_ATTRIBUTE",
     "RETENTION_DAYS",
     "budget_sort_key",
     "day_attribute",
+    "hold_sort_key",
     "ledger_prefix",
     "month_expiry",
     "month_key",
@@ -28,6 +31,12 @@ RETENTION_DAYS = 400
 
 LEDGER_PREFIX = "ledger#"
 """Sort-key prefix of ledger items."""
+
+HOLD_PREFIX = "hold#"
+"""Sort-key prefix of hold items (one item per open hold)."""
+
+MONTH_ATTRIBUTE = "month_nano_usd"
+"""Attribute of the month item holding everything committed this month, in whole nano-dollars."""
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -52,9 +61,14 @@ def ledger_prefix(month: str) -> str:
     return f"{LEDGER_PREFIX}{month}#"
 
 
+def hold_sort_key(request_id: str) -> str:
+    """Sort key of the hold item of ``request_id``: ``hold#<request id>``."""
+    return f"{HOLD_PREFIX}{request_id}"
+
+
 def day_attribute(moment: datetime) -> str:
-    """Name of the attribute holding the UTC day's spend in the month item: ``day_DD_usd``."""
-    return f"day_{to_utc(moment).day:02d}_usd"
+    """Attribute of the month item holding the UTC day's spend in nano-dollars: ``day_DD_nano_usd``."""
+    return f"day_{to_utc(moment).day:02d}_nano_usd"
 
 
 def next_day_start(moment: datetime) -> datetime:

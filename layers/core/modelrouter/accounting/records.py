@@ -6,11 +6,9 @@ number strings, so sums in the table are exact: no float drift between holds, ch
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal
 from typing import Any
 
 __all__ = [
@@ -19,16 +17,15 @@ __all__ = [
     "SettleOutcome",
     "dynamo_number",
     "format_usd",
-    "hold_attribute",
+    "from_nano",
+    "nano",
+    "parse_number",
     "to_dynamo_item",
     "usd",
 ]
 
 NANO = Decimal("0.000000001")
 """The money quantum: one nano-dollar."""
-
-_SAFE = re.compile(r"[^A-Za-z0-9_.-]")
-_MAX_ID = 128
 
 
 @dataclass(frozen=True)
@@ -42,13 +39,13 @@ class Reservation:
     amount_usd: float
     """Amount held (the request's worst case)."""
     month_key: str
-    """Sort key of the month item holding the hold: ``budget#YYYY-MM``."""
+    """Sort key of the month item the hold is counted in: ``budget#YYYY-MM``."""
     day_attribute: str
-    """Day attribute the hold was added to: ``day_DD_usd``."""
-    hold_attribute: str
-    """Name of the map attribute recording the hold: ``hold_<request id>``."""
+    """Day attribute of the month item the hold is counted in: ``day_DD_nano_usd``."""
+    hold_key: str
+    """Sort key of the hold's own item: ``hold#<request id>``."""
     expires_at: int
-    """Epoch seconds after which the hold counts as abandoned and may be released by anyone."""
+    """Epoch seconds after which the hold counts as abandoned and may be returned by anyone."""
 
 
 @dataclass(frozen=True)
@@ -56,11 +53,13 @@ class SettleOutcome:
     """What settling a reservation did."""
 
     charged_usd: float
-    """Amount charged by this call (0 when the reservation had already been settled)."""
+    """Amount charged by this call: the actual cost (0 when the reservation had already been settled)."""
     provenance_written: bool
     """Whether the provenance record was stored with the charge."""
     already_settled: bool
     """True when an earlier call settled this request; this call changed nothing."""
+    overage_usd: float = 0.0
+    """Charge beyond what was held: ``max(0, actual - held)``, the whole charge when the hold had expired."""
 
 
 def usd(amount: float | Decimal | str, *, round_up: bool = False) -> Decimal:
@@ -76,9 +75,44 @@ def usd(amount: float | Decimal | str, *, round_up: bool = False) -> Decimal:
 
 
 def dynamo_number(amount: Decimal | int) -> dict[str, str]:
-    """``amount`` as a low-level DynamoDB number value: shortest fixed-point notation (``0.2``, ``10``)."""
-    value = Decimal(amount).normalize()
-    return {"N": f"{value:f}" if value else "0"}
+    """``amount`` as a low-level DynamoDB number value: shortest fixed-point notation (``0.2``, ``10``).
+
+    Never exponent notation (``0E-9``, ``1E+1``), and zero of any exponent or sign is ``0``.
+    """
+    value = Decimal(amount)
+    if not value:
+        return {"N": "0"}
+    exact = Context(prec=len(value.as_tuple().digits))  # strips trailing zeros, never rounds
+    return {"N": f"{value.normalize(exact):f}"}
+
+
+def parse_number(text: str) -> Decimal:
+    """A DynamoDB number string in any notation (``0.2``, ``0E-9``, ``1.5e+3``) as an exact Decimal.
+
+    Raises :class:`ValueError` for text that is not a finite number.
+    """
+    try:
+        value = Decimal(text.strip())
+    except ArithmeticError:
+        raise ValueError(f"not a number: {text!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {text!r}")
+    return value
+
+
+def nano(amount: Decimal) -> int:
+    """Nano-dollar amount ``amount`` (already quantized by :func:`usd`) as whole nano-dollars.
+
+    Running totals are stored as integers: DynamoDB ``ADD`` of integers is exact in any store, while
+    decimal sums may be stored in exponent notation (moto stores ``0.000000002 - 0.000000002`` as
+    ``0E-9``, which its next ``ADD`` cannot parse).
+    """
+    return int(amount.scaleb(9).to_integral_value())
+
+
+def from_nano(count: int | Decimal) -> Decimal:
+    """Whole nano-dollars ``count`` as a nano-dollar USD Decimal (``200000000`` → ``0.2``)."""
+    return usd(Decimal(count).scaleb(-9))
 
 
 def format_usd(amount: Decimal | float) -> str:
@@ -90,19 +124,6 @@ def format_usd(amount: Decimal | float) -> str:
     text = f"{value:.{decimals}f}".rstrip("0")
     whole, _, fraction = text.partition(".")
     return f"${whole}.{fraction.ljust(2, '0')}"
-
-
-def hold_attribute(request_id: str) -> str:
-    """Attribute name of the hold for ``request_id``: ``hold_<id>``.
-
-    Characters outside ``[A-Za-z0-9_.-]`` become ``_``; when anything was replaced or the id is long,
-    a hash of the full id is appended so two different ids never share a hold.
-    """
-    safe = _SAFE.sub("_", request_id)
-    if safe == request_id and 0 < len(request_id) <= _MAX_ID:
-        return f"hold_{request_id}"
-    digest = hashlib.sha256(request_id.encode()).hexdigest()[:16]
-    return f"hold_{safe[:_MAX_ID]}_{digest}"
 
 
 def _plain(value: Any) -> Any:

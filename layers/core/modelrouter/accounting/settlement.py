@@ -1,48 +1,59 @@
-"""Settling one reservation: a single ``TransactWriteItems``, exactly once, provenance optional.
+"""Settling one reservation: a single ``TransactWriteItems`` charging the actual cost, exactly once.
 
-The transaction (1) adds ``actual - held`` to the month and the hold's day and removes the hold,
-on condition the hold exists; (2) puts the ledger item, on condition it does not exist yet; (3) puts
-the provenance record. Cancellation reasons decide what happens next:
+The transaction (1) adds ``actual - held`` to the month and day totals, (2) deletes the hold item on
+condition it exists (and is of the amount held), (3) puts the ledger item on condition it does not
+exist yet, (4) puts the provenance record. Cancellation reasons decide what happens next:
 
-* hold gone and ledger item present: settled before (a retry or redelivery), nothing is charged;
-* hold gone and no ledger item: the hold expired and was released by someone else, so the real cost
-  is charged in full (still guarded by the ledger item's condition);
+* ledger item present: settled before (a retry or redelivery), nothing is charged; a hold left over
+  by a repeated reservation of the same request is given back;
+* hold gone and no ledger item: the hold expired and was returned, so the actual cost is charged in
+  full (still guarded by the ledger item's condition) and all of it is overage;
 * only the provenance put failed (too large, invalid, missing table): retried without it;
-* transaction conflicts: retried after a short jittered pause.
+* conflicts and throttling: retried after a short jittered pause.
+
+The charge is never clamped to the hold: what the provider billed is what the tenant is charged.
+When the transaction cannot be written at all, the hold item is marked with ``charge_usd`` (one
+``UpdateItem``) before the error is raised, so it is charged, never given back, when it is swept.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import time
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from modelrouter.accounting.dynamo import client_error_code, store_error
-from modelrouter.accounting.errors import BudgetStoreUnavailableError
-from modelrouter.accounting.holds import item_key
-from modelrouter.accounting.periods import ledger_prefix, month_expiry
-from modelrouter.accounting.records import Reservation, SettleOutcome, dynamo_number, to_dynamo_item, usd
+from modelrouter.accounting.dynamo import (
+    CANCELED,
+    CONDITION_FAILED,
+    CONFLICT,
+    RETRYABLE_REASONS,
+    cancellation_codes,
+    client_error_code,
+    store_error,
+)
+from modelrouter.accounting.errors import BudgetStoreError, BudgetStoreUnavailableError
+from modelrouter.accounting.expiry import give_back
+from modelrouter.accounting.items import (
+    charge_mark,
+    hold_delete,
+    item_key,
+    ledger_put,
+    number,
+    totals_update,
+)
+from modelrouter.accounting.records import Reservation, SettleOutcome, to_dynamo_item, usd
 
 if TYPE_CHECKING:
     from modelrouter.accounting.store import BudgetStore
 
-__all__ = ["Settlement", "ledger_sort_key"]
+__all__ = ["Settlement"]
 
 _log = logging.getLogger(__name__)
 
-_CANCELED = "TransactionCanceledException"
-_FAILED = "ConditionalCheckFailed"
 _PROVENANCE_CODES = frozenset({"ValidationException", "ResourceNotFoundException"})
-_PASSTHROUGH = frozenset({_CANCELED, "TransactionConflictException", *_PROVENANCE_CODES})
-_ATTEMPTS = 5
-
-
-def ledger_sort_key(reservation: Reservation) -> str:
-    """Sort key of the reservation's ledger item: ``ledger#YYYY-MM#<request id>``."""
-    return f"{ledger_prefix(reservation.month_key.removeprefix('budget#'))}{reservation.request_id}"
+_PASSTHROUGH = frozenset({CANCELED, CONFLICT, *_PROVENANCE_CODES})
+_ATTEMPTS = 6
 
 
 class Settlement:
@@ -50,13 +61,13 @@ class Settlement:
 
     def __init__(self, store: BudgetStore, reservation: Reservation, actual: Decimal, now: datetime) -> None:
         self.store = store
-        """The store whose table holds the budget and ledger items."""
+        """The store whose table holds the budget, hold and ledger items."""
         self.reservation = reservation
         """The hold being settled."""
         self.actual = actual
-        """The request's real cost (nano-dollar Decimal)."""
-        self.held = usd(reservation.amount_usd)
-        """The amount held."""
+        """The request's actual cost (nano-dollar Decimal), charged in full."""
+        self.held: Decimal | None = usd(reservation.amount_usd)
+        """The amount of the hold this settlement deletes; None once the hold is known to be gone."""
         self.now = now
         """Settlement time (UTC)."""
 
@@ -64,34 +75,40 @@ class Settlement:
         self, ledger: dict[str, Any], provenance_item: dict[str, Any] | None, provenance_table: str | None
     ) -> SettleOutcome:
         """Settle, returning what was charged and whether the provenance record was stored."""
-        provenance = self._provenance(provenance_item, provenance_table)
-        with_hold = True
+        try:
+            return self._run(ledger, self._provenance(provenance_item, provenance_table))
+        except BudgetStoreError:
+            self._mark(ledger)
+            raise
+
+    def _run(self, ledger: dict[str, Any], provenance: dict[str, Any] | None) -> SettleOutcome:
         for attempt in range(_ATTEMPTS):
-            items = [self._budget_update(with_hold), self._ledger_put(ledger)]
+            items = self._items(ledger)
             if provenance is not None:
                 items.append(provenance)
             try:
                 self.store.call("transact_write_items", _PASSTHROUGH, TransactItems=items)
-                return SettleOutcome(float(self.actual), provenance is not None, already_settled=False)
+                held = self.held if self.held is not None else Decimal(0)
+                overage = max(Decimal(0), self.actual - held)
+                return SettleOutcome(float(self.actual), provenance is not None, False, float(overage))
             except Exception as error:
                 code = client_error_code(error)
                 if code is None:
                     raise
                 failure = error
-            reasons = [
-                str(r.get("Code", "None"))
-                for r in getattr(failure, "response", {}).get("CancellationReasons") or []
-            ]
-            if code == _CANCELED and _FAILED in reasons[:2]:
-                if self._ledger_exists():
-                    if with_hold and reasons[0] != _FAILED:
-                        self._release_quietly()
-                    return SettleOutcome(0.0, provenance_written=False, already_settled=True)
-                with_hold = with_hold and reasons[0] != _FAILED
+            codes = cancellation_codes(failure, len(items))
+            hold_index, ledger_index = (1, 2) if self.held is not None else (None, 1)
+            if code == CANCELED and codes[ledger_index] == CONDITION_FAILED:
+                if hold_index is not None and codes[hold_index] != CONDITION_FAILED:
+                    # a second hold of an already settled request (reserved again): give it back
+                    give_back(self.store, self.reservation, self.held or Decimal(0))
+                return SettleOutcome(0.0, provenance_written=False, already_settled=True)
+            if code == CANCELED and hold_index is not None and codes[hold_index] == CONDITION_FAILED:
+                self.held = self._stored_hold()
                 continue
             if provenance is not None and (
                 code in _PROVENANCE_CODES
-                or (code == _CANCELED and reasons[2:3] not in (["None"], ["TransactionConflict"], []))
+                or (code == CANCELED and codes[-1] not in {"None", *RETRYABLE_REASONS})
             ):
                 _log.warning(
                     "provenance put failed (%s); settling request %s without it",
@@ -100,53 +117,41 @@ class Settlement:
                 )
                 provenance = None
                 continue
-            if code in {_CANCELED, "TransactionConflictException"}:
-                time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
+            if code == CONFLICT or (code == CANCELED and set(codes) <= {"None", *RETRYABLE_REASONS}):
+                self.store.pause(attempt)
                 continue
-            raise store_error(failure, self.store.table_name) or failure
+            raise store_error(failure, self.store.table_name) or BudgetStoreError(
+                f"could not settle request {self.reservation.request_id}: {code}"
+            )
         raise BudgetStoreUnavailableError(
             f"could not settle request {self.reservation.request_id} of tenant {self.reservation.tenant_id}"
         )
 
-    def _budget_update(self, with_hold: bool) -> dict[str, Any]:
-        reservation = self.reservation
-        update: dict[str, Any] = {
-            "TableName": self.store.table_name,
-            "Key": item_key(reservation.tenant_id, reservation.month_key),
-            "UpdateExpression": "ADD month_usd :delta, #day :delta",
-            "ExpressionAttributeNames": {"#day": reservation.day_attribute},
-            "ExpressionAttributeValues": {":delta": dynamo_number(self.actual - self.held)},
-        }
-        if with_hold:
-            update["UpdateExpression"] += " REMOVE #hold"
-            update["ConditionExpression"] = "attribute_exists(#hold)"
-            update["ExpressionAttributeNames"]["#hold"] = reservation.hold_attribute
-        else:
-            update["ExpressionAttributeValues"][":delta"] = dynamo_number(self.actual)
-        return {"Update": update}
+    def _items(self, ledger: dict[str, Any]) -> list[dict[str, Any]]:
+        reservation, table = self.reservation, self.store.table_name
+        held = self.held if self.held is not None else Decimal(0)
+        items = [
+            totals_update(
+                table,
+                reservation,
+                self.actual - held,
+            )
+        ]
+        if self.held is not None:
+            items.append(hold_delete(table, reservation.tenant_id, reservation.hold_key, amount=self.held))
+        items.append(ledger_put(table, reservation, ledger, actual=self.actual, held=held, now=self.now))
+        return items
 
-    def _ledger_put(self, ledger: dict[str, Any]) -> dict[str, Any]:
+    def _stored_hold(self) -> Decimal | None:
+        """The amount of the reservation's hold item as stored now, None when it is gone."""
         reservation = self.reservation
-        year, month = reservation.month_key.removeprefix("budget#").split("-")
-        item: dict[str, Any] = {
-            str(name): {"S": str(value)} for name, value in ledger.items() if value is not None
-        }
-        item.update(
-            item_key(reservation.tenant_id, ledger_sort_key(reservation)),
-            tenant_id={"S": reservation.tenant_id},
-            request_id={"S": reservation.request_id},
-            actual_usd=dynamo_number(self.actual),
-            reserved_usd=dynamo_number(self.held),
-            settled_at={"S": self.now.isoformat(timespec="milliseconds")},
-            expires_at=dynamo_number(month_expiry(datetime(int(year), int(month), 1, tzinfo=UTC))),
-        )
-        return {
-            "Put": {
-                "TableName": self.store.table_name,
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(sk)",
-            }
-        }
+        found = self.store.call(
+            "get_item",
+            TableName=self.store.table_name,
+            Key=item_key(reservation.tenant_id, reservation.hold_key),
+            ConsistentRead=True,
+        ).get("Item")
+        return None if found is None else usd(number(found, "amount_usd"))
 
     def _provenance(self, record: dict[str, Any] | None, table: str | None) -> dict[str, Any] | None:
         if record is None or not table:
@@ -157,16 +162,23 @@ class Settlement:
             _log.warning("provenance record of %s is not storable: %s", self.reservation.request_id, error)
             return None
 
-    def _ledger_exists(self) -> bool:
+    def _mark(self, ledger: dict[str, Any]) -> None:
+        """Record on the hold item that ``actual`` is owed, so a sweep charges it (best effort, once)."""
         reservation = self.reservation
-        found = self.store.call(
-            "get_item",
-            TableName=self.store.table_name,
-            Key=item_key(reservation.tenant_id, ledger_sort_key(reservation)),
-            ConsistentRead=True,
-            ProjectionExpression="sk",
-        )
-        return "Item" in found
-
-    def _release_quietly(self) -> None:
-        self.store.release(self.reservation)  # best effort: never raises for store failures
+        try:
+            self.store.call(
+                "update_item",
+                **charge_mark(self.store.table_name, reservation, self.actual, ledger, self.now),
+            )
+        except Exception as error:  # the store is down: the hold stays and is released when it expires
+            _log.error(
+                "could not mark the hold of request %s of tenant %s with its charge of %s: %s",
+                reservation.request_id,
+                reservation.tenant_id,
+                self.actual,
+                error,
+            )
+        else:
+            _log.warning(
+                "settlement of request %s failed; its hold is marked to be charged", reservation.request_id
+            )

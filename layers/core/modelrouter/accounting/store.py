@@ -1,16 +1,15 @@
 """Per-tenant budgets in DynamoDB that hold under concurrency: reserve, settle exactly once, release.
 
-One item per tenant and UTC month (``pk = tenant#<id>``, ``sk = budget#YYYY-MM``) holds
-``month_usd`` (everything committed: charges and open holds), ``day_DD_usd`` per UTC day, and one map
-attribute per open hold, ``hold_<request id> = {amount, day, expires_at}``. A reservation is one
-conditional ``UpdateItem`` that adds the amount and records the hold only if every limit still has
-room, so concurrent containers can never overspend together. Settlement is one ``TransactWriteItems``
-(adjust to the real cost and drop the hold, put the ledger item, put the provenance record), made
-exactly-once by the hold's existence and the ledger item's ``attribute_not_exists`` condition.
+Each tenant has one month item (``sk = budget#YYYY-MM``) with the month's and each UTC day's
+committed total in whole nano-dollars, and one item per open hold (``sk = hold#<request id>``); see
+:mod:`modelrouter.accounting.items`. A reservation is one ``TransactWriteItems``: add the amount to
+the totals on condition every limit still has room, and put the hold item on condition the request
+has none. So concurrent containers never overspend together, and no item grows with the number of
+open holds. Settlement charges the actual cost and deletes the hold (:mod:`.settlement`), release
+gives the hold back, and a hold whose ``hold_until`` has passed is returned by a sweep
+(:mod:`.expiry`) — each deletes the hold on condition it exists, so exactly one of them counts.
 
-A hold whose ``expires_at`` has passed (its container died mid-request) is released lazily by the
-next reservation the limit refuses. If such a request settles late anyway, it finds its hold gone and
-no ledger item, and is charged its real cost in full.
+Expired holds are swept lazily, when a reservation is refused, or by calling :meth:`BudgetStore.sweep`.
 """
 
 from __future__ import annotations
@@ -24,19 +23,30 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from modelrouter.accounting.dynamo import client_error_code, dynamodb_client, store_error
-from modelrouter.accounting.errors import BudgetStoreError, BudgetStoreUnavailableError
-from modelrouter.accounting.holds import (
-    existing_reservation,
-    expired_holds,
-    hold_update,
-    item_key,
-    limits_of,
-    number,
-    refusal,
+from modelrouter.accounting.dynamo import (
+    CANCELED,
+    CONDITION_FAILED,
+    CONFLICT,
+    RETRYABLE_REASONS,
+    cancellation_codes,
+    cancellation_reasons,
+    client_error_code,
+    dynamodb_client,
+    store_error,
 )
-from modelrouter.accounting.periods import budget_sort_key, day_attribute, ledger_prefix, to_utc
-from modelrouter.accounting.records import Reservation, SettleOutcome, dynamo_number, hold_attribute, usd
+from modelrouter.accounting.errors import BudgetStoreError, BudgetStoreUnavailableError
+from modelrouter.accounting.expiry import give_back, return_hold
+from modelrouter.accounting.holds import check_hold_seconds, limits_of, new_reservation, refusal, rooms
+from modelrouter.accounting.items import hold_put, item_key, number, reservation_from_item, totals_update
+from modelrouter.accounting.periods import (
+    HOLD_PREFIX,
+    MONTH_ATTRIBUTE,
+    budget_sort_key,
+    day_attribute,
+    ledger_prefix,
+    to_utc,
+)
+from modelrouter.accounting.records import Reservation, SettleOutcome, dynamo_number, from_nano, usd
 from modelrouter.accounting.settlement import Settlement
 from modelrouter.policy.tenants import Tenant
 
@@ -44,9 +54,8 @@ __all__ = ["BudgetStore"]
 
 _log = logging.getLogger(__name__)
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
-_CONFLICT = "TransactionConflictException"
-_ATTEMPTS = 4
+_ATTEMPTS = 8
+_LAZY_SWEEP_INTERVAL_S = 5
 
 
 def _utc_now() -> datetime:
@@ -63,14 +72,17 @@ class BudgetStore:
         *,
         now: Callable[[], datetime] = _utc_now,
         hold_seconds: int = 900,
+        function_timeout_s: float | None = None,
     ) -> None:
+        """A store on ``table_name``; holds last ``hold_seconds``, at least ``function_timeout_s`` + 60 s."""
         self.table_name = table_name
         """Name of the DynamoDB budget table (keys ``pk``/``sk``, TTL ``expires_at``)."""
-        self.hold_seconds = hold_seconds
-        """How long a hold lasts before anyone may release it as abandoned."""
+        self.hold_seconds = check_hold_seconds(hold_seconds, function_timeout_s)
+        """How long a hold lasts before anyone may return it as abandoned."""
         self._client = client
         self._now = now
         self._lock = threading.Lock()
+        self._last_sweep: dict[str, float] = {}
 
     @property
     def client(self) -> Any:
@@ -93,58 +105,72 @@ class BudgetStore:
                 raise
             raise mapped from error
 
+    def transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """Write ``items`` in one transaction; None when done, the cancellation reasons if a condition failed.
+
+        Conflicts and throttling are retried after a jittered pause; other failures are budget store errors.
+        """
+        for attempt in range(_ATTEMPTS):
+            try:
+                self.call("transact_write_items", frozenset({CANCELED, CONFLICT}), TransactItems=items)
+                return None
+            except Exception as error:
+                code = client_error_code(error)
+                if code not in {CANCELED, CONFLICT}:
+                    raise
+                codes = cancellation_codes(error, len(items))
+                if code == CANCELED and CONDITION_FAILED in codes:
+                    reasons = cancellation_reasons(error)
+                    return reasons + [{"Code": "None"}] * (len(items) - len(reasons))
+                if code == CANCELED and not set(codes) <= {"None", *RETRYABLE_REASONS}:
+                    raise BudgetStoreError(
+                        f"budget table {self.table_name} refused a transaction: {codes}"
+                    ) from error
+            self.pause(attempt)
+        raise BudgetStoreUnavailableError(f"budget table {self.table_name} is under contention; try again")
+
+    def pause(self, attempt: int) -> None:
+        """Sleep a jittered, exponentially growing moment before retry ``attempt + 1``."""
+        time.sleep(0.005 + random.uniform(0, min(0.4, 0.01 * 2**attempt)))
+
     def reserve(self, tenant: Tenant, amount_usd: float, request_id: str) -> Reservation:
         """Hold ``amount_usd`` of ``tenant``'s budget for ``request_id`` (idempotent per request id).
 
-        Raises :class:`BudgetExhaustedError` when the hold would take the tenant past a limit, and
+        Raises :class:`BudgetExhaustedError` (with ``available_usd`` and ``limit_usd``) when the hold
+        would take the tenant past a limit even after expired holds are returned, and
         :class:`BudgetStoreUnavailableError` when the table cannot be used.
         """
         now = to_utc(self._now())
         amount = usd(amount_usd, round_up=True)
         if amount < 0:
             raise ValueError(f"cannot reserve a negative amount ({amount_usd})")
-        reservation = Reservation(
-            tenant_id=tenant.id,
-            request_id=request_id,
-            amount_usd=float(amount),
-            month_key=budget_sort_key(now),
-            day_attribute=day_attribute(now),
-            hold_attribute=hold_attribute(request_id),
-            expires_at=int(now.timestamp()) + self.hold_seconds,
-        )
+        reservation = new_reservation(tenant.id, request_id, amount, now, self.hold_seconds)
         limits = limits_of(tenant)
         too_big = refusal(tenant, reservation, amount, item=None, limits=limits, now=now)
-        if too_big is not None:
-            raise too_big
-        cleaned = False
-        for attempt in range(_ATTEMPTS):
-            update = hold_update(self.table_name, reservation, amount, limits, now)
-            try:
-                self.call("update_item", frozenset({_CONDITION_FAILED, _CONFLICT}), **update)
+        if too_big is not None:  # larger than a limit: nothing can make room; quote what is left
+            item = self._month_item_quietly(tenant.id, reservation.month_key)
+            raise refusal(tenant, reservation, amount, item=item, limits=limits, now=now) or too_big
+        swept = False
+        for _ in range(_ATTEMPTS):
+            items = [
+                totals_update(self.table_name, reservation, amount, rooms=rooms(limits, amount)),
+                hold_put(self.table_name, reservation, amount),
+            ]
+            reasons = self.transact(items)
+            if reasons is None:
                 return reservation
-            except Exception as error:
-                code = client_error_code(error)
-                if code == _CONFLICT:  # a settlement transaction is writing the item right now
-                    time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-                    continue
-                if code != _CONDITION_FAILED:
-                    raise
-                item = getattr(error, "response", {}).get("Item") or self._item(
-                    tenant.id, reservation.month_key
-                )
-            existing = existing_reservation(reservation, item)
-            if existing is not None:
-                return existing
-            expired = expired_holds(item, now)
-            if expired and not cleaned:
-                cleaned = True
-                for name, hold in expired.items():
-                    self.release_hold(tenant.id, reservation.month_key, name, hold)
-                    _log.warning("released abandoned budget hold %s of tenant %s", name, tenant.id)
+            if reasons[1].get("Code") == CONDITION_FAILED:
+                existing = reasons[1].get("Item") or self._get(tenant.id, reservation.hold_key)
+                if existing:
+                    return reservation_from_item(existing)
                 continue
+            item = reasons[0].get("Item") or self._get(tenant.id, reservation.month_key)
             refused = refusal(tenant, reservation, amount, item=item, limits=limits, now=now)
-            if refused is not None:
+            if refused is None:
+                continue
+            if swept or not self._sweep_lazily(tenant.id, now):
                 raise refused
+            swept = True
         raise BudgetStoreUnavailableError(f"budget of tenant {tenant.id} is under contention; try again")
 
     def settle(
@@ -155,92 +181,116 @@ class BudgetStore:
         provenance_item: dict[str, Any] | None,
         provenance_table: str | None,
     ) -> SettleOutcome:
-        """Charge ``actual_usd`` instead of the hold, write the ledger and provenance, exactly once.
+        """Charge exactly ``actual_usd`` (not clamped to the hold), write the ledger and provenance, once.
 
-        A repeated call for the same reservation returns ``already_settled=True`` and charges nothing.
-        If only the provenance record cannot be stored (too large, invalid, missing table), the charge
-        and ledger are written without it and ``provenance_written`` is False.
+        A repeated call returns ``already_settled=True`` and charges nothing. After the hold expired and
+        was returned, the whole actual cost is charged (and is all overage). If only the provenance
+        record cannot be stored, the charge and ledger are written without it (``provenance_written``
+        False). If nothing can be written, the hold is marked with the charge (a sweep charges it
+        later) and :class:`BudgetStoreUnavailableError` or :class:`BudgetStoreError` is raised.
         """
-        return Settlement(self, reservation, usd(actual_usd), to_utc(self._now())).run(
+        actual = usd(actual_usd)
+        if actual < 0:
+            raise ValueError(f"cannot charge a negative amount ({actual_usd})")
+        return Settlement(self, reservation, actual, to_utc(self._now())).run(
             ledger, provenance_item, provenance_table
         )
 
     def release(self, reservation: Reservation) -> None:
-        """Give the hold back uncharged, best effort: it never raises for store failures.
+        """Give the hold back uncharged (no call reached a provider), once; never raises for store failures.
 
-        A hold already settled or released is left alone. When the table cannot be used the failure
-        is logged and the hold stays until ``hold_seconds`` pass; a later reservation then releases it.
+        A hold already settled, released, swept or marked for charging is left alone. When the table
+        cannot be used the failure is logged and the hold stays until it expires and is swept.
         """
-        hold = {
-            "M": {
-                "amount": dynamo_number(usd(reservation.amount_usd)),
-                "day": {"S": reservation.day_attribute},
-            }
-        }
         try:
-            self.release_hold(reservation.tenant_id, reservation.month_key, reservation.hold_attribute, hold)
+            give_back(self, reservation, usd(reservation.amount_usd))
         except BudgetStoreError as error:
             _log.warning("could not release the hold of request %s: %s", reservation.request_id, error)
 
-    def release_hold(self, tenant_id: str, month_key: str, name: str, hold: dict[str, Any]) -> bool:
-        """Remove hold attribute ``name`` and subtract its amount; False when it was already gone."""
-        fields = hold["M"]
-        negative = dynamo_number(-number(fields, "amount"))
-        try:
-            self.call(
-                "update_item",
-                frozenset({_CONDITION_FAILED}),
-                TableName=self.table_name,
-                Key=item_key(tenant_id, month_key),
-                UpdateExpression="ADD month_usd :neg, #day :neg REMOVE #hold",
-                ConditionExpression="attribute_exists(#hold)",
-                ExpressionAttributeNames={"#day": fields["day"]["S"], "#hold": name},
-                ExpressionAttributeValues={":neg": negative},
-            )
-        except Exception as error:
-            if client_error_code(error) != _CONDITION_FAILED:
-                raise
-            return False
-        return True
+    def sweep(self, tenant_id: str) -> int:
+        """Return the tenant's expired holds: release them, or charge those marked with ``charge_usd``.
+
+        Returns how many this call returned (holds another path returned first are not counted).
+        """
+        now = to_utc(self._now())
+        returned = 0
+        for item in self.hold_items(tenant_id, expired_by=now):
+            outcome = return_hold(self, item, now)
+            if outcome != "gone":
+                returned += 1
+                _log.warning("%s expired budget hold %s of tenant %s", outcome, item["sk"]["S"], tenant_id)
+        return returned
 
     def state(self, tenant_id: str) -> dict[str, Any]:
         """The tenant's current month: committed month and day spend, open holds, ledger total."""
         now = to_utc(self._now())
         month = budget_sort_key(now)
-        item = self._item(tenant_id, month)
-        holds = [value["M"] for name, value in item.items() if name.startswith("hold_")]
-        total, entries = Decimal(0), 0
+        item = self._get(tenant_id, month) or {}
+        holds = self.hold_items(tenant_id)
+        ledger = self._query(tenant_id, ledger_prefix(month.removeprefix("budget#")))
+        return {
+            "tenant_id": tenant_id,
+            "month": month.removeprefix("budget#"),
+            "month_usd": float(from_nano(number(item, MONTH_ATTRIBUTE))),
+            "day_usd": float(from_nano(number(item, day_attribute(now)))),
+            "open_holds": len(holds),
+            "held_usd": float(sum((number(hold, "amount_usd") for hold in holds), Decimal(0))),
+            "ledger_usd": float(sum((number(entry, "actual_usd") for entry in ledger), Decimal(0))),
+            "ledger_entries": len(ledger),
+        }
+
+    def _sweep_lazily(self, tenant_id: str, now: datetime) -> bool:
+        """Sweep the tenant's expired holds for a refused reservation (at most every few seconds)."""
+        moment = now.timestamp()
+        with self._lock:
+            if moment - self._last_sweep.get(tenant_id, float("-inf")) < _LAZY_SWEEP_INTERVAL_S:
+                return False
+            self._last_sweep[tenant_id] = moment
+        try:
+            return self.sweep(tenant_id) > 0
+        except BudgetStoreError as error:
+            _log.warning("could not sweep the expired holds of tenant %s: %s", tenant_id, error)
+            return False
+
+    def _month_item_quietly(self, tenant_id: str, month_key: str) -> dict[str, Any] | None:
+        try:
+            return self._get(tenant_id, month_key) or {}
+        except BudgetStoreError:
+            return None
+
+    def _get(self, tenant_id: str, sort_key: str) -> dict[str, Any] | None:
+        found = self.call(
+            "get_item", TableName=self.table_name, Key=item_key(tenant_id, sort_key), ConsistentRead=True
+        )
+        item: dict[str, Any] | None = found.get("Item")
+        return item
+
+    def hold_items(self, tenant_id: str, *, expired_by: datetime | None = None) -> list[dict[str, Any]]:
+        """The tenant's open hold items (low-level), or only those whose ``hold_until`` is ``expired_by``."""
+        if expired_by is None:
+            return self._query(tenant_id, HOLD_PREFIX)
+        due = {":due": dynamo_number(int(expired_by.timestamp()))}
+        return self._query(tenant_id, HOLD_PREFIX, "hold_until <= :due", due)
+
+    def _query(
+        self, tenant_id: str, prefix: str, condition: str | None = None, values: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         arguments: dict[str, Any] = {
             "TableName": self.table_name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": {
                 ":pk": {"S": f"tenant#{tenant_id}"},
-                ":prefix": {"S": ledger_prefix(month.removeprefix("budget#"))},
+                ":prefix": {"S": prefix},
+                **(values or {}),
             },
             "ConsistentRead": True,
         }
+        if condition is not None:
+            arguments["FilterExpression"] = condition
+        found: list[dict[str, Any]] = []
         while True:
             page = self.call("query", **arguments)
-            for entry in page.get("Items", []):
-                total += number(entry, "actual_usd")
-                entries += 1
+            found.extend(page.get("Items", []))
             if "LastEvaluatedKey" not in page:
-                break
+                return found
             arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return {
-            "tenant_id": tenant_id,
-            "month": month.removeprefix("budget#"),
-            "month_usd": float(number(item, "month_usd")),
-            "day_usd": float(number(item, day_attribute(now))),
-            "open_holds": len(holds),
-            "held_usd": float(sum((number(hold, "amount") for hold in holds), Decimal(0))),
-            "ledger_usd": float(total),
-            "ledger_entries": entries,
-        }
-
-    def _item(self, tenant_id: str, month_key: str) -> dict[str, Any]:
-        found = self.call(
-            "get_item", TableName=self.table_name, Key=item_key(tenant_id, month_key), ConsistentRead=True
-        )
-        item: dict[str, Any] = found.get("Item", {})
-        return item
