@@ -18,12 +18,12 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from modelrouter.execution.spending import reserve_amount
 from modelrouter.policy import parse_policy
 from modelrouter.providers.types import ProviderCall, ProviderResult
 from modelrouter.request import parse_chat_request
 from modelrouter.selection.context import RequestContext
 from modelrouter.selection.engine import decide
-from modelrouter.service import reserve_amount
 from tests.aws import serial_moto_server
 from tests.fakes import EchoProvider
 from tests.helpers import load_event, minimal_policy
@@ -104,11 +104,14 @@ def test_two_hundred_concurrent_requests_never_overspend(monkeypatch: pytest.Mon
             assert Decimal(str(state["day_usd"])) <= limit
             assert abs(state["ledger_usd"] - state["month_usd"]) < 1e-9
             assert state["ledger_entries"] == statuses[200]
-            # and every accepted request has exactly one provenance record
-            records = Counter(item["request_id"] for item in rig.provenance_items("t1"))
+            # and every request has exactly one provenance record: the refusals audited at zero cost
+            items = rig.provenance_items("t1")
+            records = Counter(item["request_id"] for item in items)
             accepted = {body["router"]["request_id"] for status, body in results if status == 200}  # type: ignore[index]
-            assert set(records) == accepted
+            assert set(records) == {f"req-{number:03d}" for number in range(REQUESTS)}
             assert set(records.values()) == {1}
+            assert {i["request_id"] for i in items if i["outcome"] == "success"} == accepted
+            assert all(i["cost_usd"] == 0 for i in items if i["outcome"] == "refused")
             assert rig.model_calls() == statuses[200]
 
 

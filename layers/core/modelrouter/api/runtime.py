@@ -95,7 +95,7 @@ def build_runtime(
 
     service = RouterService(
         policies,
-        BudgetStore(settings.budget_table, dynamodb),
+        BudgetStore(settings.budget_table, dynamodb, hold_seconds=settings.hold_seconds),
         make_executor,
         settings.provenance_table,
         telemetry,
