@@ -15,7 +15,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 SAM_ENV   := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 PATH="$(abspath $(SAM_VENV))/bin:$$PATH"
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit lint format bench demo serve schema sam-validate sam-build clean
+.PHONY: help setup test unit lint format bench chaos demo serve schema sam-validate sam-build clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ unit: $(STAMP) ## unit tests only
 
 bench: $(STAMP) ## benchmarks, printed as a table
 	$(PY) benchmarks/run.py
+
+chaos: $(STAMP) ## serve under random faults and hostile bodies, 2,000 requests; prints the figures (not in test)
+	$(PY) benchmarks/chaos.py
 
 demo: $(STAMP) ## the router end to end on this machine: embedded AWS, simulated models, the openai package
 	$(VENV)/bin/modelrouter demo

@@ -52,15 +52,16 @@ def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_serve_answers_then_ctrl_c_stops_everything_and_frees_the_ports() -> None:
-    # Given serve on free ports
-    port, models_port = _free_port(), _free_port()
+    # Given serve on free ports, the embedded AWS on one of our choosing, two containers per function
+    port, models_port, aws_port = _free_port(), _free_port(), _free_port()
     process = subprocess.Popen(
-        [*COMMAND, "serve", "--port", str(port), "--models-port", str(models_port)],
+        [*COMMAND, "serve", "--port", str(port), "--models-port", str(models_port),
+         "--aws-port", str(aws_port), "--containers", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
-    )
+    )  # fmt: skip
     try:
         assert process.stdout is not None
         banner = []
@@ -72,7 +73,12 @@ def test_serve_answers_then_ctrl_c_stops_everything_and_frees_the_ports() -> Non
                 break
         text = "".join(banner)
         assert f"http://127.0.0.1:{port}/v1" in text, text
+        assert f"http://127.0.0.1:{aws_port}" in text
+        assert "router ×2" in text
+        assert "authorizer ×2" in text
         key = next(line.split()[1] for line in banner if line.startswith("  acme-support "))
+        containers = _children(process.pid)
+        assert len(containers) == 4
 
         # When the openai package calls it with the printed key
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0)
@@ -88,9 +94,42 @@ def test_serve_answers_then_ctrl_c_stops_everything_and_frees_the_ports() -> Non
         if process.poll() is None:
             process.kill()
             process.wait()
-    # Then nothing is left bound
+    # Then nothing is left bound, and no container process is left running
     assert _port_is_free(port)
     assert _port_is_free(models_port)
+    assert _port_is_free(aws_port)
+    assert not [pid for pid in containers if Path(f"/proc/{pid}").exists() and not _is_zombie(pid)]
+
+
+def _children(parent: int) -> list[int]:
+    """Container processes started by ``parent``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent and b"container_main" in command:
+                found.append(int(entry.name))
+    return found
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return (Path(f"/proc/{pid}") / "stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def test_serve_with_an_embedded_aws_port_in_use_is_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _one_line_error(_run("serve", "--port", "0", "--models-port", "0", "--aws-port", str(port)))
+    assert f"port {port} is in use (embedded AWS)" in line
 
 
 def test_serve_with_a_missing_policy_file_is_one_line() -> None:

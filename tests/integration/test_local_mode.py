@@ -1,14 +1,19 @@
 """Local mode end to end: the openai package against the local stack (embedded AWS, simulated models,
-the real handlers behind the API Gateway stand-in), then DynamoDB checked for budgets and provenance."""
+the real handlers in simulated Lambda containers behind the API Gateway stand-in), then DynamoDB checked
+for budgets and provenance, CloudWatch Logs for each function's logs."""
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema
 import openai
 import pytest
@@ -22,8 +27,11 @@ from tests.helpers import load_event, minimal_policy
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    with LocalStack(StackOptions(port=0, models_port=0, latency_scale=0.0)) as running:
+    with LocalStack(StackOptions(port=0, models_port=0, latency_scale=0.0, containers=CONTAINERS)) as running:
         yield running
+
+
+CONTAINERS = 2
 
 
 def _client(stack: LocalStack, tenant: str) -> openai.OpenAI:
@@ -100,9 +108,14 @@ def test_local_mode_serves_the_openai_package_and_records_everything(stack: Loca
     assert refused.code == "budget_exhausted"
     assert int(refused.response.headers["retry-after"]) > 0
 
-    # Then DynamoDB holds one provenance record per answered request, and budgets that add up
-    records = Counter(record["request_id"] for record in _provenance(stack))
-    assert records == request_ids
+    # Then DynamoDB holds one provenance record per request (refusals too), and budgets that add up
+    records = _provenance(stack)
+    per_request = Counter(record["request_id"] for record in records)
+    assert set(per_request.values()) == {1}
+    assert set(request_ids) <= set(per_request)
+    assert all(
+        record["outcome"] == "refused" for record in records if record["request_id"] not in request_ids
+    )
     store = BudgetStore(stack.resources.tables["BudgetTable"], stack.client("dynamodb"))
     for tenant in ("acme-support", "trial"):
         state = store.state(tenant)
@@ -111,18 +124,71 @@ def test_local_mode_serves_the_openai_package_and_records_everything(stack: Loca
     assert store.state("trial")["day_usd"] <= 0.015
 
 
-def test_logs_go_to_the_embedded_cloudwatch_logs(stack: LocalStack) -> None:
+def _log_lines(stack: LocalStack, function: str) -> list[str]:
+    assert stack.resources is not None
+    group = next(g for g in stack.resources.log_groups if g.endswith(function))
+    events = stack.client("logs").filter_log_events(logGroupName=group)["events"]
+    return [event["message"] for event in events]
+
+
+def test_each_function_logs_to_its_own_group(stack: LocalStack) -> None:
     # Given a request served
     _client(stack, "devtools").models.list()
-    assert stack.resources is not None
 
-    # Then the router's log group holds its structured logs and EMF metrics
-    logs = stack.client("logs")
-    group = next(g for g in stack.resources.log_groups if g.endswith("RouterFunction"))
-    events = logs.filter_log_events(logGroupName=group)["events"]
-    lines = [json.loads(e["message"]) for e in events]
-    assert any("_aws" in line for line in lines)
-    assert any(line.get("service") == "modelrouter" for line in lines)
+    # Then the router's group holds its structured logs and EMF metrics, and Lambda's REPORT lines
+    router = _log_lines(stack, "RouterFunction")
+    documents = [json.loads(line) for line in router if line.startswith("{")]
+    assert any("_aws" in document for document in documents)
+    assert {d.get("function_name") for d in documents if "level" in d} == {"modelrouter-local-RouterFunction"}
+    assert any(line.startswith("REPORT RequestId:") and "Max Memory Used" in line for line in router)
+    # And the authorizer's group holds the authorizer's, and only those
+    authorizer = _log_lines(stack, "AuthorizerFunction")
+    documents = [json.loads(line) for line in authorizer if line.startswith("{")]
+    assert any(document.get("message") == "api key accepted" for document in documents)
+    assert {d.get("function_name") for d in documents if "level" in d} == {
+        "modelrouter-local-AuthorizerFunction"
+    }
+
+
+def test_requests_run_in_parallel_containers_each_with_its_own_process(stack: LocalStack) -> None:
+    # Given a model that takes a second before its first byte
+    assert stack.models is not None
+    stack.models.inject("local-medium", "slow_first_byte", delay_ms=1_000)
+    body = {"model": "local-medium", "messages": [{"role": "user", "content": "Hello there"}]}
+    try:
+        # When as many requests as there are containers arrive at once
+        started = time.monotonic()
+        with ThreadPoolExecutor(CONTAINERS) as pool:
+            answers = list(pool.map(lambda _: _client(stack, "devtools").chat.completions.create(**body),
+                                    range(CONTAINERS)))  # fmt: skip
+        elapsed = time.monotonic() - started
+    finally:
+        stack.models.clear()
+
+    # Then they ran side by side, not one after the other, each in a container process of its own
+    assert all(answer.model == "local-medium" for answer in answers)
+    assert elapsed < CONTAINERS * 1.0, elapsed
+    containers = stack.containers()["router"]
+    assert len({container["pid"] for container in containers}) == CONTAINERS
+    assert all(container["alive"] and container["invocations"] >= 1 for container in containers)
+
+
+def test_a_hundred_concurrent_connections_are_all_answered(stack: LocalStack) -> None:
+    # Given a hundred clients connecting at the same moment (the gateway used to reset a third of them)
+    key = stack.api_keys["devtools"]
+    barrier = threading.Barrier(100)
+
+    def list_models(_: int) -> int:
+        with httpx.Client(timeout=60) as http:
+            barrier.wait()
+            return http.get(f"{stack.url}/v1/models", headers={"authorization": f"Bearer {key}"}).status_code
+
+    # When each sends a request
+    with ThreadPoolExecutor(100) as pool:
+        statuses = Counter(pool.map(list_models, range(100)))
+
+    # Then every one is answered
+    assert statuses == {200: 100}
 
 
 def test_a_policy_pointing_at_real_endpoints_runs_unchanged(tmp_path: Path) -> None:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import httpx
 
 from modelrouter.local.events import authorizer_event, proxy_event
 from modelrouter.local.gateway import MAX_REQUEST_BYTES, Gateway
@@ -94,3 +99,65 @@ def test_oversized_requests_are_refused_over_http() -> None:
         response = connection.getresponse()
         assert response.status == 413
         connection.close()
+
+
+class _Invoker:
+    """A function the gateway may call from many threads at once (as a container pool is)."""
+
+    def __init__(self, delay_s: float = 0.0, fail: BaseException | None = None) -> None:
+        self.delay_s, self.fail = delay_s, fail
+        self.in_flight = self.most_in_flight = 0
+        self.lock = threading.Lock()
+
+    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.fail is not None:
+                raise self.fail
+            time.sleep(self.delay_s)
+            return {"statusCode": 200, "body": "ok"}
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def test_invokers_are_called_concurrently_with_a_deep_backlog() -> None:
+    # Given the gateway over an invoker (not a plain handler, which runs one request at a time)
+    router = _Invoker(delay_s=0.3)
+    gateway = Gateway(router, _allow)
+    assert gateway.server.request_queue_size >= 128
+    # When eight requests arrive together
+    with gateway.running() as url, ThreadPoolExecutor(8) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: httpx.get(f"{url}/v1/models", headers={"authorization": "Bearer good"}).status_code,
+                range(8),
+            )
+        )
+    # Then all are answered, and they overlapped
+    assert statuses == [200] * 8
+    assert router.most_in_flight > 1
+
+
+def test_no_answer_in_time_is_503_and_a_function_error_500() -> None:
+    # Given functions that time out or fail
+    slow = Gateway(_Invoker(fail=TimeoutError("integration timeout")), _allow)
+    failing = Gateway(_Invoker(fail=RuntimeError("secret detail")), _allow)
+    broken_authorizer = Gateway(_router, _Invoker(fail=RuntimeError("secret detail")))
+    headers = {"Authorization": "Bearer good"}
+    try:
+        # Then API Gateway's own answers come back, without detail
+        assert slow.handle("GET", "/v1/models", headers, b"")[::2] == (
+            503,
+            b'{"message": "Service Unavailable"}',
+        )
+        assert failing.handle("GET", "/v1/models", headers, b"")[::2] == (
+            500,
+            b'{"message": "Internal Server Error"}',
+        )
+        assert broken_authorizer.handle("GET", "/v1/models", headers, b"")[0] == 500
+    finally:
+        for gateway in (slow, failing, broken_authorizer):
+            gateway.server.server_close()

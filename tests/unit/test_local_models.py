@@ -261,3 +261,51 @@ def test_faults_are_checked() -> None:
     board.inject("local-large", "timeout")
     board.clear()
     assert board.fault("local-large") is None
+
+
+def test_a_fault_with_a_probability_hits_about_that_share_of_calls() -> None:
+    # Given a server error on 30 % of the calls (a seeded board, so the run is repeatable)
+    board = FaultBoard(seed=7)
+    board.inject("local-medium", "server_error", probability=0.3)
+    # When the model is called 1,000 times
+    taken = [board.take("local-medium") for _ in range(1_000)]
+    # Then about 300 calls fail, every call is counted, and the fault stays
+    assert 240 <= taken.count("server_error") <= 360
+    assert board.calls("local-medium") == 1_000
+    assert board.fault("local-medium") == {"fault": "server_error", "times": None, "probability": 0.3}
+
+
+def test_times_counts_faulted_calls_when_a_probability_is_set() -> None:
+    # Given a rate limit on half the calls, for three faulted calls
+    board = FaultBoard(seed=1)
+    board.inject("local-small", "rate_limit", times=3, probability=0.5, retry_after_s=9)
+    # When the model is called until the fault is used up
+    drawn = [board.draw("local-small") for _ in range(200)]
+    # Then exactly three calls were faulted, each with its Retry-After
+    faulted = [injection for injection in drawn if injection is not None]
+    assert len(faulted) == 3
+    assert {injection.retry_after_s for injection in faulted} == {9}
+    assert board.fault("local-small") is None
+
+
+def test_control_documents_set_faults_with_options_and_refuse_bad_ones() -> None:
+    board = FaultBoard()
+    # A slow first byte with its delay, and a hang, are set from control documents
+    assert board.apply("local-large", {"fault": "slow_first_byte", "delay_ms": 250}) == {
+        "fault": "slow_first_byte",
+        "times": None,
+        "delay_ms": 250,
+    }
+    assert board.apply("local-small", {"fault": "hang", "times": 2}) == {"fault": "hang", "times": 2}
+    # null clears
+    assert board.apply("local-small", {"fault": None}) is None
+    # Unknown options, out-of-range probabilities and negative delays are refused
+    for bad in (
+        {"fault": "hang", "seconds": 3},
+        {"fault": "server_error", "probability": 0},
+        {"fault": "server_error", "probability": 1.5},
+        {"fault": "slow_first_byte", "delay_ms": -1},
+        ["hang"],
+    ):
+        with pytest.raises(ValueError):  # noqa: PT011  # each message is checked over HTTP
+            board.apply("local-small", bad)

@@ -1,7 +1,7 @@
 """``modelrouter serve``, ``invoke`` and ``demo``: the router on this machine, on embedded AWS.
 
-Every failure is one line on stderr and a non-zero exit; Ctrl-C stops every server and releases every
-port (they all run in this one process).
+Every failure is one line on stderr and a non-zero exit; Ctrl-C stops every server and simulated
+container and releases every port.
 """
 
 from __future__ import annotations
@@ -26,6 +26,14 @@ def add_parsers(commands: Any) -> None:
     serve = commands.add_parser("serve", help="run the whole router locally: embedded AWS, simulated models")
     _stack_arguments(serve)
     serve.add_argument("--port", type=int, default=8080, help="router API port (default 8080; 0: any free)")
+    serve.add_argument(
+        "--containers",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="simulated Lambda containers (processes) per function (default 2-4, one per core; "
+        "0: in this process, one request at a time)",
+    )
     serve.add_argument("--verbose", action="store_true", help="handler logs and metrics on stdout too")
 
     invoke = commands.add_parser("invoke", help="run one events/ file through its handler (sam local invoke)")
@@ -40,6 +48,7 @@ def add_parsers(commands: Any) -> None:
 def _stack_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", type=Path, help="policy file (default policies/local.yaml)")
     parser.add_argument("--models-port", type=int, default=8081, help="simulated model server port (0: any)")
+    parser.add_argument("--aws-port", type=int, default=0, help="embedded AWS port (default 0: any free)")
     parser.add_argument(
         "--no-local-models",
         action="store_true",
@@ -47,13 +56,23 @@ def _stack_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _options(args: argparse.Namespace, port: int | None, latency_scale: float = 1.0) -> Any:
-    from modelrouter.local.stack import StackOptions
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
+
+def _options(args: argparse.Namespace, port: int | None, latency_scale: float = 1.0) -> Any:
+    from modelrouter.local.stack import DEFAULT_CONTAINERS, StackOptions
+
+    containers = getattr(args, "containers", None)
     return StackOptions(
         policy=args.policy,
         port=port,
         models_port=getattr(args, "models_port", 0),
+        aws_port=getattr(args, "aws_port", 0),
+        containers=DEFAULT_CONTAINERS if containers is None else containers,
         local_models=not getattr(args, "no_local_models", False),
         latency_scale=latency_scale,
         verbose=getattr(args, "verbose", False),
@@ -90,6 +109,17 @@ def _banner(stack: Any) -> str:
         lines.append(
             f"  local models  {stack.models.url}        (simulated: local-small, local-medium, local-large)"
         )
+    containers = stack.containers()
+    if any(containers.values()):
+        described = ", ".join(
+            f"{name} ×{len(each)} (pids {' '.join(str(c['pid']) for c in each)})"
+            for name, each in containers.items()
+        )
+        lines.append(f"  containers    {described}")
+    else:
+        lines.append("  containers    none: the handlers run in this process, one request at a time")
+    groups = [group for group in stack.resources.log_groups if group.startswith("/aws/lambda/")]
+    lines.append(f"  logs          {', '.join(groups)} (embedded CloudWatch Logs)")
     lines += [
         f"  policy        {stack.policy_path} → s3://{stack.resources.bucket}/policies/active.yaml"
         f" (version {stack.policy_version[:12]})",

@@ -4,13 +4,19 @@
 DynamoDB applies each conditional write atomically. moto does not lock its tables, so two threads of
 a threaded moto server can interleave a condition check and a write. :class:`EmbeddedAws` handles one
 request at a time, which gives the same per-request atomicity the real service has, while clients
-still race each other over real HTTP.
+(the simulated containers, each a process) still race each other over real HTTP.
+
+DynamoDB stores numbers in a canonical form (``0.001 - 0.001`` is ``0``); moto keeps what Python's
+``Decimal`` prints (``0E-12``), which its own next ``ADD`` cannot parse. :class:`EmbeddedAws` makes
+moto store numbers as DynamoDB does.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass
+from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +152,46 @@ def create_stack(clients: dict[str, Any], stack_name: str = "modelrouter-local")
     return StackResources(bucket, tables, secret_name, tuple(log_groups))
 
 
+_NUMBER_CONTEXT = Context(prec=38)
+"""DynamoDB numbers have up to 38 significant digits."""
+
+
+def canonical_number(text: str) -> str:
+    """``text`` as DynamoDB stores a number: no exponent, no trailing zeros, ``0`` for any zero."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return text
+    if not value.is_finite():
+        return text
+    if value.is_zero():
+        return "0"
+    return format(value.normalize(_NUMBER_CONTEXT), "f")
+
+
+def _store_numbers_as_dynamodb_does() -> None:
+    """Make moto keep every number it stores (written or computed) in DynamoDB's canonical form."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if getattr(DynamoType, "_modelrouter_canonical", False):
+        return
+    original = DynamoType.__init__
+
+    def canonical_init(self: DynamoType, type_as_dict: Any) -> None:
+        original(self, type_as_dict)
+        if self.type == "N" and isinstance(self.value, str):
+            self.value = canonical_number(self.value)
+
+    DynamoType.__init__ = canonical_init  # type: ignore[method-assign]
+    DynamoType._modelrouter_canonical = True  # type: ignore[attr-defined]
+
+
 class EmbeddedAws:
-    """moto's server on ``host:port`` (0: a free port), handling one request at a time."""
+    """moto's server on ``host:port`` (0: a free port), handling one request at a time.
+
+    Raises:
+        OSError: the port cannot be bound (e.g. ``EADDRINUSE``).
+    """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -157,14 +201,22 @@ class EmbeddedAws:
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 """Requests are not logged."""
 
+        _store_numbers_as_dynamodb_does()
         application = DomainDispatcherApplication(create_backend_app)
-        self._server = make_server(host, port, application, threaded=False, request_handler=QuietHandler)
+        # Bound here, not by werkzeug, which prints and exits the process when the port is taken.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((host, port))
+            listener.listen(128)
+            self._server = make_server(
+                host, port, application, threaded=False, request_handler=QuietHandler, fd=listener.fileno()
+            )
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         """Endpoint URL for every service."""
-        return f"http://{self._server.host}:{self._server.server_port}"
+        return f"http://{self._server.host}:{self._server.port}"
 
     def start(self) -> str:
         """Serve in a background thread, starting empty; returns :attr:`url`.

@@ -3,8 +3,13 @@
 It does what the deployed API does for our routes and nothing more: a request without the identity
 header gets 401, an unauthorized one 403 (API Gateway's own ``{"message": …}`` bodies), an authorized
 one becomes a payload 2.0 proxy event with the authorizer's context, and the handler's response is
-written back (text or base64 bodies, headers, status). Each function runs as one container would: one
-invocation at a time.
+written back (text or base64 bodies, headers, status).
+
+Requests are served concurrently (a thread each, a listen backlog of 128). Each function is either an
+:class:`Invoker` — local mode's :class:`~modelrouter.local.pool.ContainerPool`, one process per
+simulated container, so requests run in parallel as in Lambda — or a plain handler, run in this process
+one invocation at a time (tests). A function error is API Gateway's 500, no answer within the
+integration timeout (30 s for the router, as in ``template.yaml``) its 503.
 """
 
 from __future__ import annotations
@@ -15,31 +20,49 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.events import authorizer_event, proxy_event
 
-__all__ = ["MAX_REQUEST_BYTES", "Gateway", "LocalLambdaContext"]
+__all__ = ["INTEGRATION_TIMEOUT_S", "MAX_REQUEST_BYTES", "Gateway", "Invoker", "LocalLambdaContext"]
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 """A Lambda handler: ``(event, context) -> response``."""
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
 """API Gateway's payload limit for HTTP APIs (10 MB); larger requests get 413 before any Lambda runs."""
+INTEGRATION_TIMEOUT_S = 30.0
+"""The routes' ``TimeoutInMillis`` in ``template.yaml``: no answer by then is a 503."""
+BACKLOG = 128
+"""Listen backlog: concurrent clients queue instead of being reset."""
 
 
-class _Function:
-    """One function container: invocations are serialized, as Lambda does per execution environment."""
+@runtime_checkable
+class Invoker(Protocol):
+    """A function that can be invoked from any thread (e.g. a pool of containers)."""
+
+    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
+        """The function's response to ``event``; TimeoutError when none comes within ``timeout_s``."""
+        ...
+
+
+class _InProcess:
+    """A handler run in this process, one invocation at a time, as one execution environment would."""
 
     def __init__(self, name: str, handler: Handler, timeout_s: float) -> None:
         self._name, self._handler, self._timeout_s = name, handler, timeout_s
         self._lock = threading.Lock()
 
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
         with self._lock:
             context = LocalLambdaContext(self._name, self._timeout_s)
             return self._handler(event, context)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = BACKLOG
 
 
 def _gateway_error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
@@ -51,15 +74,18 @@ class Gateway:
 
     def __init__(
         self,
-        router: Handler,
-        authorizer: Handler,
+        router: Handler | Invoker,
+        authorizer: Handler | Invoker,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
         router_timeout_s: float = 60.0,
+        integration_timeout_s: float = INTEGRATION_TIMEOUT_S,
     ) -> None:
-        self._router = _Function("modelrouter-router", router, router_timeout_s)
-        self._authorizer = _Function("modelrouter-authorizer", authorizer, 10.0)
+        self.integration_timeout_s = integration_timeout_s
+        """How long a request waits for a function before it is answered 503."""
+        self._router = _function("modelrouter-router", router, router_timeout_s)
+        self._authorizer = _function("modelrouter-authorizer", authorizer, 10.0)
         gateway = self
 
         class RequestHandler(BaseHTTPRequestHandler):
@@ -87,8 +113,7 @@ class Gateway:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the handlers log each request themselves."""
 
-        self.server = ThreadingHTTPServer((host, port), RequestHandler)
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), RequestHandler)
         self._thread: threading.Thread | None = None
 
     @property
@@ -104,12 +129,14 @@ class Gateway:
         event = proxy_event(method, raw_path, headers, body, source_ip=source_ip)
         if "authorization" not in event["headers"]:
             return _gateway_error(401, "Unauthorized")
-        verdict = self._authorizer.invoke(authorizer_event(event))
-        if not verdict.get("isAuthorized"):
-            return _gateway_error(403, "Forbidden")
-        event["requestContext"]["authorizer"] = {"lambda": dict(verdict.get("context") or {})}
         try:
-            response = self._router.invoke(event)
+            verdict = self._authorizer.invoke(authorizer_event(event), self.integration_timeout_s)
+            if not verdict.get("isAuthorized"):
+                return _gateway_error(403, "Forbidden")
+            event["requestContext"]["authorizer"] = {"lambda": dict(verdict.get("context") or {})}
+            response = self._router.invoke(event, self.integration_timeout_s)
+        except TimeoutError:
+            return _gateway_error(503, "Service Unavailable")
         except Exception:  # a crashed function is API Gateway's 500, never a traceback to the client
             return _gateway_error(500, "Internal Server Error")
         return _http_response(response)
@@ -139,6 +166,10 @@ class Gateway:
             yield self.start()
         finally:
             self.stop()
+
+
+def _function(name: str, function: Handler | Invoker, timeout_s: float) -> Invoker:
+    return function if isinstance(function, Invoker) else _InProcess(name, function, timeout_s)
 
 
 def _http_response(response: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:

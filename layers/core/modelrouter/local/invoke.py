@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.stack import LocalStack
 
 __all__ = ["API_KEY_PLACEHOLDER", "EventFileError", "event_kind", "invoke_event"]
@@ -45,13 +44,11 @@ def event_kind(event: Any) -> str:
 
 def invoke_event(stack: LocalStack, event: Any) -> dict[str, Any]:
     """The handler's response to ``event``, with a JSON body parsed for reading."""
-    kind = event_kind(event)
-    context = LocalLambdaContext(f"modelrouter-{kind}")
-    if kind == "authorizer":
+    if event_kind(event) == "authorizer":
         token = next(iter(stack.api_keys.values()), "")
         text = json.dumps(event).replace(API_KEY_PLACEHOLDER, token)
-        return stack.invoke_authorizer(json.loads(text), context)
-    response = stack.invoke_router(event, context)
+        return stack.invoke_authorizer(json.loads(text))
+    response = stack.invoke_router(event)
     body = response.get("body")
     headers = {str(name).lower(): str(value) for name, value in (response.get("headers") or {}).items()}
     if isinstance(body, str) and "json" in headers.get("content-type", ""):

@@ -11,27 +11,24 @@ The router's own adapters run against it unchanged:
   clears), the same as :meth:`ModelServer.inject` and :meth:`ModelServer.clear`.
 
 Any model id containing ``small``, ``medium`` or ``large`` is that model (``local.small-v1:0``,
-``local-small-2026-01-01``); others get the protocol's 404. Faults (:data:`FAULTS`) apply per model,
-``times`` calls or until cleared: ``rate_limit`` (429), ``server_error`` (500), ``timeout`` (no answer
-for ``hang_seconds``, then a 504 / ``ModelTimeoutException``; released at once by :meth:`stop`) and
-``invalid_json`` (a JSON answer that is not JSON, else a malformed response body).
+``local-small-2026-01-01``); others get the protocol's 404. Faults (:data:`FAULTS`, described in
+:mod:`modelrouter.local.model_faults`) apply per model, for ``times`` calls or until cleared, each call
+with a ``probability``. Held requests (``timeout``, ``hang``, ``slow_first_byte``) are released at once
+by :meth:`ModelServer.stop`, and a ``hang`` also as soon as its client closes the connection.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import unquote
 
-from modelrouter.local.model_faults import FAULTS, Fault, FaultBoard, model_name
+from modelrouter.local.model_faults import FAULTS, Fault, FaultBoard, Injection, model_name
+from modelrouter.local.model_http import Gone, ModelHttpServer, never_gone
 from modelrouter.local.model_wire import (
     FailureKind,
     Reply,
@@ -49,6 +46,8 @@ __all__ = ["DEFAULT_HANG_SECONDS", "FAULTS", "Fault", "ModelServer"]
 
 DEFAULT_HANG_SECONDS = 30.0
 """How long a ``timeout`` fault holds a request before answering 504."""
+MAX_HANG_SECONDS = 600.0
+"""A ``hang`` whose client never gives up is closed, unanswered, after this long."""
 
 _JSON = {"content-type": "application/json"}
 _MALFORMED_BODY = b'{"id": "chatcmpl-broken", "object": "chat.completion", "choices": [{"message": {"con'
@@ -88,12 +87,10 @@ class ModelServer:
         """How long a ``timeout`` fault holds a request."""
         self.faults = FaultBoard()
         """Injected faults and call counts."""
-        self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._connections: dict[threading.Thread, socket.socket] = {}
         self._thread: threading.Thread | None = None
         self._serving = False
-        self._server = _Server((host, port), _handler_class(self))
+        self._server = ModelHttpServer((host, port), self.handle, _THREAD_NAME)
 
     @property
     def url(self) -> str:
@@ -118,13 +115,7 @@ class ModelServer:
         self._stopping.set()
         if self._serving:
             self._server.shutdown()
-        with self._lock:
-            connections = dict(self._connections)
-        for connection in connections.values():
-            with contextlib.suppress(OSError):  # already closed by the client
-                connection.shutdown(socket.SHUT_RDWR)
-        for thread in connections:
-            thread.join(_JOIN_TIMEOUT_S)
+        self._server.close_connections(_JOIN_TIMEOUT_S)
         self._server.server_close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(_JOIN_TIMEOUT_S)
@@ -137,14 +128,16 @@ class ModelServer:
     ) -> None:
         self.stop()
 
-    def inject(self, model: str, fault: Fault, times: int | None = None) -> None:
+    def inject(self, model: str, fault: Fault, times: int | None = None, **options: Any) -> None:
         """Make ``model`` fail with ``fault`` for its next ``times`` calls (None: until cleared).
+
+        ``options``: ``probability``, ``delay_ms``, ``retry_after_s`` (see :meth:`FaultBoard.inject`).
 
         Raises:
             KeyError: no simulated model matches ``model``.
-            ValueError: an unknown fault, or ``times`` below 1.
+            ValueError: an unknown fault, ``times`` below 1, or an invalid option.
         """
-        self.faults.inject(model, fault, times)
+        self.faults.inject(model, fault, times, **options)
 
     def clear(self, model: str | None = None) -> None:
         """Clear the fault of ``model``, or of every model."""
@@ -154,14 +147,17 @@ class ModelServer:
         """How many calls reached ``model``, faulted ones included."""
         return self.faults.calls(model)
 
-    def handle(self, method: str, path: str, body: bytes) -> Reply | None:
-        """One HTTP request: ``(status, headers, body)``, or None to close without answering."""
+    def handle(self, method: str, path: str, body: bytes, gone: Gone = never_gone) -> Reply | None:
+        """One HTTP request: ``(status, headers, body)``, or None to close without answering.
+
+        ``gone`` tells whether the client has hung up (a ``hang`` waits for that).
+        """
         path = path.split("?", 1)[0]
         if method == "POST" and path.endswith("/chat/completions"):
-            return self._call("openai", "", body)
+            return self._call("openai", "", body, gone)
         parts = path.strip("/").split("/")
         if method == "POST" and len(parts) == 3 and parts[0] == "model" and parts[2] == "converse":
-            return self._call("bedrock", unquote(parts[1]), body)
+            return self._call("bedrock", unquote(parts[1]), body, gone)
         if method == "GET" and path == "/_local/models":
             return _control(200, {"models": self.faults.describe()})
         if method == "PUT" and path.startswith(_CONTROL_FAULTS):
@@ -171,7 +167,7 @@ class ModelServer:
             return _control(200, {"object": "list", "data": data})
         return _control(404, {"error": f"no route for {method} {path}"})
 
-    def _call(self, protocol: _Wire, path_model: str, body: bytes) -> Reply | None:
+    def _call(self, protocol: _Wire, path_model: str, body: bytes, gone: Gone) -> Reply | None:
         """A model call in ``protocol``; ``path_model`` is the model id in a Bedrock URL."""
         failure = openai_failure if protocol == "openai" else bedrock_failure
         forced_tool: str | None = None
@@ -185,9 +181,12 @@ class ModelServer:
         profile = profile_for(model_id)
         if profile is None:
             return failure("not_found", f"The model '{model_id}' does not exist.")
-        fault = self.faults.take(profile.name)
-        if fault in ("rate_limit", "server_error", "timeout"):
-            return self._fail(fault, failure)
+        injection = self.faults.draw(profile.name)
+        fault = injection.fault if injection is not None else None
+        if injection is not None and injection.fault in ("rate_limit", "server_error", "timeout", "hang"):
+            return self._fail(injection, protocol, gone)
+        if fault == "slow_first_byte" and injection and self._wait(injection.delay_ms / 1000, gone):
+            return None
         tokens = count_tokens(request.prompt_chars)
         if tokens > profile.context_window:
             return failure("context", _TOO_LONG.format(window=profile.context_window, tokens=tokens))
@@ -206,85 +205,41 @@ class ModelServer:
             document = bedrock_output(answer, forced_tool, round(delay * 1000))
         return 200, {**_JSON, **headers}, json.dumps(document, ensure_ascii=False).encode()
 
-    def _fail(self, fault: Fault, failure: Callable[[FailureKind, str], Reply]) -> Reply | None:
-        """The reply of a ``rate_limit``, ``server_error`` or ``timeout`` fault (None: stopped meanwhile)."""
-        if fault == "timeout":
-            if self._stopping.wait(self.hang_seconds):
+    def _fail(self, injection: Injection, protocol: _Wire, gone: Gone) -> Reply | None:
+        """The reply of a failing fault (None: no answer, the stop or the client came first)."""
+        if injection.fault == "hang":
+            self._wait(MAX_HANG_SECONDS, gone)
+            return None
+        if injection.fault == "timeout":
+            if self._wait(self.hang_seconds, gone):
                 return None
-            return failure("timeout", "Model has timed out in processing the request.")
-        if fault == "rate_limit":
-            return failure("rate_limit", "Rate limit reached for requests; please slow down.")
-        return failure("server_error", "The server had an error while processing your request.")
+            kind: FailureKind = "timeout"
+            message = "Model has timed out in processing the request."
+        elif injection.fault == "rate_limit":
+            kind, message = "rate_limit", "Rate limit reached for requests; please slow down."
+        else:
+            kind, message = "server_error", "The server had an error while processing your request."
+        if protocol == "openai":
+            return openai_failure(kind, message, retry_after_s=injection.retry_after_s)
+        return bedrock_failure(kind, message, retry_after_s=injection.retry_after_s)
+
+    def _wait(self, seconds: float, gone: Gone) -> bool:
+        """Wait ``seconds``; True when the server stops or the client hangs up first."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self._stopping.wait(min(left, _POLL_INTERVAL_S)) or gone():
+                return True
+        return False
 
     def _put_fault(self, model: str, body: bytes) -> Reply:
         try:
-            document = json.loads(body or b"{}")
-            fault, times = document.get("fault"), document.get("times")
-            if fault is None:
-                self.clear(model)
-            else:
-                self.inject(model, fault, times)
+            fault = self.faults.apply(model, json.loads(body or b"{}"))
         except KeyError:
             return _control(404, {"error": f"no simulated model matches {model!r}"})
-        except (ValueError, TypeError, AttributeError) as error:
-            return _control(
-                400, {"error": f"expected {{'fault': one of {list(FAULTS)} or null, 'times': n}}: {error}"}
-            )
-        return _control(200, {"model": model_name(model), "fault": self.faults.fault(model)})
+        except (ValueError, TypeError) as error:
+            expected = f"{{'fault': one of {list(FAULTS)} or null, 'times': n, 'probability': p, …}}"
+            return _control(400, {"error": f"expected {expected}: {error}"})
+        return _control(200, {"model": model_name(model), "fault": fault})
 
     def _serve(self) -> None:
         self._server.serve_forever(poll_interval=_POLL_INTERVAL_S)
-
-    def _track(self, connection: socket.socket | None) -> None:
-        with self._lock:
-            if connection is None:
-                self._connections.pop(threading.current_thread(), None)
-            else:
-                self._connections[threading.current_thread()] = connection
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Quiet: clients that hang up (timeouts) are expected."""
-
-
-def _handler_class(owner: ModelServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            threading.current_thread().name = f"{_THREAD_NAME}-connection"
-            owner._track(self.connection)
-
-        def finish(self) -> None:
-            owner._track(None)
-            with contextlib.suppress(OSError):
-                super().finish()
-
-        def _serve(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
-            reply = owner.handle(self.command, self.path, body)
-            if reply is None:
-                self.close_connection = True
-                return
-            status, headers, payload = reply
-            try:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-            except OSError:  # the client gave up (its timeout fired)
-                self.close_connection = True
-
-        do_GET = do_POST = do_PUT = _serve  # noqa: N815
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-    return Handler

@@ -127,12 +127,12 @@ def openai_completion(model_id: str, answer: SimAnswer, created: int) -> dict[st
     }
 
 
-def openai_failure(kind: FailureKind, message: str) -> Reply:
-    """An OpenAI error response."""
+def openai_failure(kind: FailureKind, message: str, *, retry_after_s: int = RETRY_AFTER_S) -> Reply:
+    """An OpenAI error response (a rate limit with ``retry-after``)."""
     status, error_type, code = _OPENAI_ERRORS[kind]
     headers = {"content-type": _JSON}
     if kind == "rate_limit":
-        headers["retry-after"] = str(RETRY_AFTER_S)
+        headers["retry-after"] = str(retry_after_s)
     body = {"error": {"message": message, "type": error_type, "param": None, "code": code}}
     return status, headers, json.dumps(body).encode()
 
@@ -223,10 +223,12 @@ def bedrock_output(answer: SimAnswer, forced_tool: str | None, latency_ms: int) 
     }
 
 
-def bedrock_failure(kind: FailureKind, message: str) -> Reply:
-    """A Bedrock (rest-json) error response."""
+def bedrock_failure(kind: FailureKind, message: str, *, retry_after_s: int | None = None) -> Reply:
+    """A Bedrock (rest-json) error response (a throttle with ``retry-after`` when given)."""
     status, code = _BEDROCK_ERRORS[kind]
     headers = {"content-type": _JSON, "x-amzn-ErrorType": f"{code}:{_BEDROCK_ERROR_NAMESPACE}"}
+    if kind == "rate_limit" and retry_after_s is not None:
+        headers["retry-after"] = str(retry_after_s)
     return status, headers, json.dumps({"message": message}).encode()
 
 

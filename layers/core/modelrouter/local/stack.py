@@ -3,7 +3,10 @@ local API Gateway stand-in. ``modelrouter serve``, ``modelrouter invoke`` and th
 
 The handlers configure themselves from the environment exactly as in Lambda; this module provides that
 environment (the stack's names, and endpoint overrides that send S3, DynamoDB, Secrets Manager and
-CloudWatch Logs to the embedded AWS, and Bedrock to the model server when it runs).
+CloudWatch Logs to the embedded AWS, and Bedrock to the model server when it runs). With
+``containers`` ≥ 1 (the default), each function runs in that many simulated Lambda containers, one
+process each (:mod:`modelrouter.local.pool`), so concurrent requests run in parallel with their own
+breakers and caches; with 0 (``invoke``, some tests) the handlers run in this process, one at a time.
 """
 
 from __future__ import annotations
@@ -12,23 +15,25 @@ import contextlib
 import errno
 import json
 import os
-import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from modelrouter.errors import ModelRouterError
 from modelrouter.local.aws import EmbeddedAws, StackResources, create_stack
-from modelrouter.local.functions import load_function, project_root
-from modelrouter.local.gateway import Gateway
+from modelrouter.local.environment import POLICY_KEY, function_environment
+from modelrouter.local.functions import project_root
+from modelrouter.local.gateway import Gateway, Invoker
+from modelrouter.local.inprocess import InProcessFunction
 from modelrouter.local.logs import LogShipper
+from modelrouter.local.pool import ContainerError, ContainerPool, FunctionSpec
 
 __all__ = [
+    "DEFAULT_CONTAINERS",
     "DEFAULT_MODELS_ADDRESS",
     "DEFAULT_POLICY",
+    "FUNCTIONS",
     "LocalModeError",
     "LocalStack",
     "StackOptions",
@@ -38,13 +43,12 @@ DEFAULT_POLICY = Path("policies") / "local.yaml"
 """The policy serve uses without ``--policy`` (relative to the project)."""
 DEFAULT_MODELS_ADDRESS = "http://127.0.0.1:8081"
 """Where policies/local.yaml expects the model server; rewritten to the real address on upload."""
+DEFAULT_CONTAINERS = max(2, min(4, os.cpu_count() or 2))
+"""Simulated containers per function: 2 to 4, one per CPU core."""
+FUNCTIONS = {"router": ("RouterFunction", 60.0), "authorizer": ("AuthorizerFunction", 10.0)}
+"""Each function's ``template.yaml`` logical id and timeout (seconds)."""
 STACK_NAME = "modelrouter-local"
-POLICY_KEY = "policies/active.yaml"
 LOCAL_PROVIDER_KEYS = {"openai": "local-model-server-key", "anthropic": "local-model-server-key"}
-_AWS_SERVICES = ("S3", "DYNAMODB", "SECRETS_MANAGER", "CLOUDWATCH_LOGS")
-
-
-_INVOCATIONS = threading.Lock()
 
 
 class LocalModeError(ModelRouterError):
@@ -65,6 +69,10 @@ class StackOptions:
     """Router API port (0: any free port; None: no HTTP API, for ``invoke``)."""
     models_port: int = 8081
     """Simulated model server port (0: any free port)."""
+    aws_port: int = 0
+    """Embedded AWS port (0: any free port)."""
+    containers: int = DEFAULT_CONTAINERS
+    """Simulated Lambda containers (processes) per function; 0 runs the handlers in this process."""
     local_models: bool = True
     """Run the simulated models (off when the policy points at real endpoints only)."""
     latency_scale: float = 1.0
@@ -73,6 +81,18 @@ class StackOptions:
     """How often the router re-checks S3 for a pushed policy."""
     verbose: bool = False
     """Handler logs and EMF metrics to stdout as well (they always go to embedded CloudWatch Logs)."""
+
+
+class _Slot:
+    """A function the gateway can be bound to before the function itself is running."""
+
+    def __init__(self) -> None:
+        self.target: Invoker | None = None
+
+    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
+        if self.target is None:
+            raise ContainerError("the function is not running")
+        return self.target.invoke(event, timeout_s)
 
 
 @dataclass
@@ -87,10 +107,12 @@ class LocalStack:
     api_keys: dict[str, str] = field(default_factory=dict)
     policy_version: str = ""
     policy_path: Path = DEFAULT_POLICY
-    router: ModuleType | None = None
-    authorizer: ModuleType | None = None
+    functions: dict[str, InProcessFunction | ContainerPool] = field(default_factory=dict)
+    """``router`` and ``authorizer``: container pools, or in-process handlers."""
+    environment: dict[str, str] = field(default_factory=dict)
+    """What the functions' environment adds: names, endpoints, credentials."""
+    _slots: dict[str, _Slot] = field(default_factory=lambda: {name: _Slot() for name in FUNCTIONS})
     _saved_env: dict[str, str | None] = field(default_factory=dict)
-    _shippers: list[tuple[ModuleType, LogShipper]] = field(default_factory=list)
 
     def __enter__(self) -> LocalStack:
         return self.start()
@@ -102,7 +124,7 @@ class LocalStack:
         """Start everything; on any failure, stop what started and raise.
 
         Raises:
-            LocalModeError: a port is in use or the policy file is missing.
+            LocalModeError: a port is in use, the policy file is missing or a function cannot start.
             PolicyError: the policy is invalid (nothing is started).
         """
         from modelrouter.policy.loader import parse_policy
@@ -118,6 +140,9 @@ class LocalStack:
         try:
             self._start_servers()
             self._provision(text, [tenant.id for tenant in loaded.policy.tenants])
+        except ContainerError as error:
+            self.stop()
+            raise LocalModeError(str(error)) from None
         except BaseException:
             self.stop()
             raise
@@ -128,7 +153,7 @@ class LocalStack:
         if options.port is not None:
             with _port_errors("router API", options.port):
                 self.gateway = Gateway(
-                    self.invoke_router, self.invoke_authorizer, host=options.host, port=options.port
+                    self._slots["router"], self._slots["authorizer"], host=options.host, port=options.port
                 )
         if options.local_models:
             from modelrouter.local.model_server import ModelServer
@@ -138,7 +163,8 @@ class LocalStack:
                     host=options.host, port=options.models_port, latency_scale=options.latency_scale
                 )
             self.models.start()
-        self.aws = EmbeddedAws(host=options.host)
+        with _port_errors("embedded AWS", options.aws_port):
+            self.aws = EmbeddedAws(host=options.host, port=options.aws_port)
         self.aws.start()
 
     def _provision(self, policy_text: str, tenants: list[str]) -> None:
@@ -154,11 +180,11 @@ class LocalStack:
             Bucket=resources.bucket, Key=POLICY_KEY, Body=policy_text.encode()
         )
         self.policy_version = str(response.get("VersionId", ""))
-        self._set_environment(resources)
-        self.router, self.authorizer = load_function("router"), load_function("authorizer")
-        self.router.set_runtime(None)
-        self.authorizer.set_key_store(None)
-        self._ship_logs(clients["logs"], resources)
+        models_url = self.models.url if self.models is not None else None
+        self.environment = function_environment(
+            resources, self.aws.url, models_url, self.options.policy_refresh_seconds
+        )
+        self._start_functions(clients["logs"], resources)
         from modelrouter.keys import KeyStore
 
         keys = KeyStore(resources.tables["ApiKeyTable"], client=clients["dynamodb"])
@@ -166,64 +192,50 @@ class LocalStack:
         if self.gateway is not None:
             self.gateway.start()
 
-    def _set_environment(self, resources: StackResources) -> None:
-        assert self.aws is not None
-        environment = {
-            "POLICY_BUCKET": resources.bucket,
-            "POLICY_KEY": POLICY_KEY,
-            "POLICY_REFRESH_SECONDS": str(self.options.policy_refresh_seconds),
-            "BUDGET_TABLE": resources.tables["BudgetTable"],
-            "PROVENANCE_TABLE": resources.tables["ProvenanceTable"],
-            "IDEMPOTENCY_TABLE": resources.tables["IdempotencyTable"],
-            "API_KEY_TABLE": resources.tables["ApiKeyTable"],
-            "PROVIDER_SECRET_ARN": resources.secret_name,
-            "POWERTOOLS_SERVICE_NAME": "modelrouter",
-            "POWERTOOLS_METRICS_NAMESPACE": "ModelRouterLocal",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-            **{f"AWS_ENDPOINT_URL_{service}": self.aws.url for service in _AWS_SERVICES},
-        }
-        if self.models is not None:
-            environment["BEDROCK_ENDPOINT_URL"] = self.models.url
-        if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
-            # moto accepts any credentials; real Bedrock (no local models) needs the user's own.
-            environment |= {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
-        for name, value in environment.items():
-            self._set(name, value)
-
-    def _ship_logs(self, logs_client: Any, resources: StackResources) -> None:
-        assert self.router is not None
-        assert self.authorizer is not None
+    def _start_functions(self, logs_client: Any, resources: StackResources) -> None:
+        """Container pools (all started at once), or the handlers in this process."""
         groups = {group.rsplit("-", 1)[-1]: group for group in resources.log_groups}
-        for module, suffix in ((self.router, "RouterFunction"), (self.authorizer, "AuthorizerFunction")):
-            shipper = LogShipper(logs_client, groups[suffix], echo=self.options.verbose)
-            handler = module.logger.registered_handler
-            # Assigned, not setStream(): that flushes the old stream, which a test harness may have closed.
-            shipper.previous_stream, handler.stream = handler.stream, shipper
-            self._shippers.append((module, shipper))
+        in_process = self.options.containers < 1 or self.options.port is None
+        if in_process:
+            for name, value in self.environment.items():
+                self._set(name, value)
+        pools = []
+        for name, (logical_id, timeout_s) in FUNCTIONS.items():
+            function_name = f"{STACK_NAME}-{logical_id}"
+            if in_process:
+                shipper = LogShipper(logs_client, groups[logical_id], echo=self.options.verbose)
+                self.functions[name] = InProcessFunction(name, function_name, timeout_s, shipper)
+            else:
+                spec = FunctionSpec(
+                    name, function_name, timeout_s, self.environment, groups[logical_id], self.options.verbose
+                )
+                pools.append(pool := ContainerPool(spec, self.options.containers))
+                self.functions[name] = pool
+        for pool in pools:  # every process starts importing at once
+            pool.spawn()
+        for pool in pools:
+            pool.start()
+        for name, function in self.functions.items():
+            self._slots[name].target = function
 
     def _set(self, name: str, value: str) -> None:
         self._saved_env.setdefault(name, os.environ.get(name))
         os.environ[name] = value
 
-    def _invoke(self, module: ModuleType | None, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        """Run a handler with its stdout (EMF metrics) going where its logs go, as in Lambda.
-
-        Swapping ``sys.stdout`` is process-wide, so handler invocations take turns (one lock for both).
-        """
-        assert module is not None
-        shipper = next((s for m, s in self._shippers if m is module), None)
-        with _INVOCATIONS, contextlib.redirect_stdout(shipper or sys.stdout):
-            response: dict[str, Any] = module.handler(event, context)
-        return response
-
-    def invoke_router(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def invoke_router(self, event: dict[str, Any]) -> dict[str, Any]:
         """Run the router handler on ``event``."""
-        return self._invoke(self.router, event, context)
+        return self._slots["router"].invoke(event)
 
-    def invoke_authorizer(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def invoke_authorizer(self, event: dict[str, Any]) -> dict[str, Any]:
         """Run the authorizer handler on ``event``."""
-        return self._invoke(self.authorizer, event, context)
+        return self._slots["authorizer"].invoke(event)
+
+    def containers(self) -> dict[str, list[dict[str, Any]]]:
+        """Each function's containers (number, pid, invocations); empty lists when run in-process."""
+        return {
+            name: function.describe() if isinstance(function, ContainerPool) else []
+            for name, function in self.functions.items()
+        }
 
     @property
     def url(self) -> str:
@@ -239,21 +251,18 @@ class LocalStack:
         return self.aws.client(service)
 
     def stop(self) -> None:
-        """Stop every server, flush logs, release every port and restore the environment."""
+        """Stop every server and container, flush logs, release every port and restore the env."""
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None
+        for slot in self._slots.values():
+            slot.target = None
+        for function in self.functions.values():
+            function.stop() if isinstance(function, ContainerPool) else function.close()
+        self.functions.clear()
         if self.models is not None:
             self.models.stop()
             self.models = None
-        for module, shipper in self._shippers:
-            shipper.close()
-            module.logger.registered_handler.stream = shipper.previous_stream or sys.stdout
-        self._shippers.clear()
-        if self.router is not None:
-            self.router.set_runtime(None)
-        if self.authorizer is not None:
-            self.authorizer.set_key_store(None)
         if self.aws is not None:
             self.aws.stop()
             self.aws = None

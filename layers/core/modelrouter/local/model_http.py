@@ -1,0 +1,108 @@
+"""The simulated models' HTTP plumbing: a threaded server that tracks its connections, so a stop can
+close every one of them, and tells a request handler whether its client has hung up."""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from modelrouter.local.model_wire import Reply
+
+__all__ = ["Gone", "Handle", "ModelHttpServer", "never_gone"]
+
+Gone = Callable[[], bool]
+"""Whether the client has closed its connection."""
+Handle = Callable[[str, str, bytes, Gone], Reply | None]
+"""``(method, path, body, gone) -> (status, headers, body)``, or None to close without answering."""
+
+
+def never_gone() -> bool:
+    """A client that never hangs up (direct calls, tests)."""
+    return False
+
+
+def _hung_up(connection: socket.socket) -> bool:
+    """Whether the peer closed ``connection`` (readable with nothing to read)."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and not connection.recv(1, socket.MSG_PEEK)
+    except (OSError, ValueError):
+        return True
+
+
+class ModelHttpServer(ThreadingHTTPServer):
+    """HTTP/1.1 on ``address``, a thread per connection named ``thread_name``, each request to ``handle``."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handle: Handle, thread_name: str) -> None:
+        self._lock = threading.Lock()
+        self._connections: dict[threading.Thread, socket.socket] = {}
+        super().__init__(address, _handler_class(self, handle, thread_name))
+
+    def track(self, connection: socket.socket | None) -> None:
+        """Remember (or, with None, forget) the calling thread's connection."""
+        with self._lock:
+            if connection is None:
+                self._connections.pop(threading.current_thread(), None)
+            else:
+                self._connections[threading.current_thread()] = connection
+
+    def close_connections(self, join_timeout_s: float) -> None:
+        """Shut every open connection down and wait for their threads."""
+        with self._lock:
+            connections = dict(self._connections)
+        for connection in connections.values():
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
+        for thread in connections:
+            thread.join(join_timeout_s)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: clients that hang up (timeouts) are expected."""
+
+
+def _handler_class(server: ModelHttpServer, handle: Handle, thread_name: str) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            threading.current_thread().name = f"{thread_name}-connection"
+            server.track(self.connection)
+
+        def finish(self) -> None:
+            server.track(None)
+            with contextlib.suppress(OSError):
+                super().finish()
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            reply = handle(self.command, self.path, body, lambda: _hung_up(self.connection))
+            if reply is None:
+                self.close_connection = True
+                return
+            status, headers, payload = reply
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except OSError:  # the client gave up (its timeout fired)
+                self.close_connection = True
+
+        do_GET = do_POST = do_PUT = _serve  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    return Handler
