@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,6 +63,37 @@ def test_features_hold_no_prompt_text_or_personal_data() -> None:
     # Then neither the data nor the prompt text is in it
     assert "jane.doe@example.com" not in dumped
     assert "charged twice" not in dumped
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {
+            "tools": [
+                {"type": "function", "function": {"name": "pay", "description": "Card 4111.1111.1111.1111"}}
+            ]
+        },
+        {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": {"const": "4111 1111 1111 1111"}},
+            }
+        },
+        {"stop": ["4111-1111-1111-1111"]},
+    ],
+    ids=["tool-description", "schema-const", "stop"],
+)
+def test_personal_data_outside_the_messages_is_a_feature_too(fields: dict[str, Any]) -> None:
+    # Given a card number only in a tool, the answer's schema or a stop sequence
+    request = parse_chat_request({"messages": [{"role": "user", "content": "Hello"}], **fields})
+
+    # When extracted
+    features = extract_features(request)
+
+    # Then it is found, outside any message, and explained like any other
+    assert features.pii_kinds == {PiiKind.PAYMENT_CARD}
+    assert [finding.message_index for finding in features.pii] == [None]
+    assert "pii: payment_card×1" in features.explain()
 
 
 def test_explain_has_one_line_per_feature() -> None:

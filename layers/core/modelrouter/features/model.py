@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "Difficulty",
@@ -40,12 +40,25 @@ class PiiFinding(_Frozen):
 
     kind: PiiKind
     """What kind of data."""
-    message_index: int = Field(ge=0)
-    """Index of the message in ``messages``."""
+    message_index: int | None = Field(default=None, ge=0)
+    """Index of the message in ``messages`` the text belongs to; None for text outside the messages
+    (tool definitions, the answer's schema, ``stop``)."""
+    location: str | None = None
+    """Which text, as a path into the request, when it is not the message's scanned text (its content
+    and tool call arguments): ``tools[0].function.description``, ``messages[2].name``,
+    ``response_format.json_schema.schema.properties.*.const``, ``stop[1]``. Property names and other
+    keys chosen by the caller show as ``*`` and a finding in a key ends in ``.<key>``, so the path never
+    quotes the request."""
     start: int = Field(ge=0)
-    """Offset of the first character within that message's text."""
+    """Offset of the first character within that text."""
     end: int = Field(ge=0)
     """Offset one past the last character."""
+
+    @model_validator(mode="after")
+    def _placed(self) -> PiiFinding:
+        if self.message_index is None and self.location is None:
+            raise ValueError("a finding needs a message_index, a location or both")
+        return self
 
 
 class LanguageGuess(_Frozen):
