@@ -85,24 +85,19 @@ _IBAN_RUN_OF_LETTERS = 4
 # One character class is tested first (most digits follow a digit); then at least ten letters or digits
 # must follow, and no five letters in a row among the first nine (words: "at 12 people").
 _LETTER, _SEP, _GAP = rb"[A-Za-z]", rb"[ \-.]", rb"[ \-.]{0,2}+"
-_AFTER_COUNTRY = (
-    rb"(?<=[A-Za-z \-.]0)(?:"
-    + b"|".join(
-        b"(?<=" + body + b"0)(?<![A-Za-z0-9]" + body + b"0)"
-        for body in (
-            _LETTER + _LETTER,
-            _LETTER + _LETTER + _SEP,
-            _LETTER + _SEP + _LETTER,
-            _LETTER + _SEP + _LETTER + _SEP,
-        )
-    )
-    + b")(?=(?:"
-    + _GAP
-    + b"[A-Za-z0]){10})(?!(?:"
-    + _GAP
-    + b"[A-Za-z0]){0,4}(?:"
-    + _GAP
-    + b"[A-Za-z]){5})"
+_COUNTRY_FORMS = (
+    _LETTER + _LETTER,
+    _LETTER + _LETTER + _SEP,
+    _LETTER + _SEP + _LETTER,
+    _LETTER + _SEP + _LETTER + _SEP,
+)
+_AFTER_COUNTRY = b"".join(
+    [
+        rb"(?<=[A-Za-z \-.]0)(?:",
+        b"|".join(b"(?<=" + body + b"0)(?<![A-Za-z0-9]" + body + b"0)" for body in _COUNTRY_FORMS),
+        b")(?=(?:" + _GAP + b"[A-Za-z0]){10})",
+        b"(?!(?:" + _GAP + b"[A-Za-z0]){0,4}(?:" + _GAP + b"[A-Za-z]){5})",
+    ]
 )
 _IBAN_START = re.compile(b"0" + _AFTER_COUNTRY)
 # One scan for both: a digit that starts a run long enough for a card, or follows a country code.
