@@ -121,3 +121,57 @@ def test_a_broken_new_version_keeps_the_last_good_one(s3: tuple[Any, Stubber]) -
     assert kind == "rejected"
     assert "v2" in detail
     assert "nowhere" in detail
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"version: 1\nmodels: " + b"[" * 400 + b"]" * 400,  # deep: RecursionError before the limits
+        b"name: " + b"x" * 1_000_001,  # over the size limit
+    ],
+    ids=["nested-400-deep", "too-large"],
+)
+def test_a_hostile_new_version_is_rejected_not_a_crash(s3: tuple[Any, Stubber], body: bytes) -> None:
+    client, stubber = s3
+    clock, events = Clock(), []
+    store = _store(client, clock, events)
+    stubber.add_response("get_object", _object(minimal_policy(), "v1", "e1"), {"Bucket": BUCKET, "Key": KEY})
+    store.current()
+    # Given a new version that is nested 400 deep or too large
+    clock.now += 61
+    stubber.add_response(
+        "get_object",
+        {"Body": _body(body), "ETag": '"e2"', "VersionId": "v2"},
+        {"Bucket": BUCKET, "Key": KEY, "IfNoneMatch": "e1"},
+    )
+    # When the store refreshes, Then v1 keeps serving and v2 is reported as rejected
+    assert store.current().version == "v1"
+    kind, detail = events[-1]
+    assert kind == "rejected"
+    assert "v2" in detail
+
+
+def test_any_exception_while_loading_a_version_rejects_it(
+    s3: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, stubber = s3
+    clock, events = Clock(), []
+    store = _store(client, clock, events)
+    stubber.add_response("get_object", _object(minimal_policy(), "v1", "e1"), {"Bucket": BUCKET, "Key": KEY})
+    store.current()
+    # Given loading the next version fails with something other than a PolicyError
+    from modelrouter.policy import store as store_module
+
+    def broken(_body: bytes, _source: str) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(store_module, "parse_policy", broken)
+    clock.now += 61
+    stubber.add_response(
+        "get_object",
+        _object(minimal_policy(), "v2", "e2"),
+        {"Bucket": BUCKET, "Key": KEY, "IfNoneMatch": "e1"},
+    )
+    # When the store refreshes, Then it does not raise: v1 keeps serving and v2 is rejected
+    assert store.current().version == "v1"
+    assert events[-1] == ("rejected", "version v2: could not be loaded: RecursionError")

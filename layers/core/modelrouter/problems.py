@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
-__all__ = ["Problem", "format_path", "problems_from_validation_error"]
+__all__ = ["MAX_PATH_CHARS", "Problem", "format_path", "problems_from_validation_error"]
+
+MAX_PATH_CHARS = 200
+"""A rendered path longer than this is cut (ending in ``…``): a path into input nested 400 deep is
+not worth echoing whole."""
 
 # pydantic adds these pseudo-locations for unions and wrapped validators; they mean nothing to a user.
 _PSEUDO_LOCATIONS = frozenset({"function-after", "function-before", "function-wrap", "function-plain"})
@@ -40,16 +44,20 @@ class Problem:
 
 
 def format_path(location: Sequence[str | int]) -> str:
-    """Render a location tuple as ``a.b[2].c``."""
-    rendered = ""
+    """Render a location tuple as ``a.b[2].c`` (cut to :data:`MAX_PATH_CHARS`)."""
+    parts: list[str] = []
+    length = 0
     for part in location:
         if isinstance(part, int):
-            rendered += f"[{part}]"
+            parts.append(f"[{part}]")
         elif part in _PSEUDO_LOCATIONS:
             continue
         else:
-            rendered += f".{part}" if rendered else part
-    return rendered
+            parts.append(f".{part}" if parts else part)
+        length += len(parts[-1])
+        if length > MAX_PATH_CHARS:
+            return "".join(parts)[: MAX_PATH_CHARS - 1] + "…"
+    return "".join(parts)
 
 
 def _readable_message(error_type: str, message: str, value_repr: str) -> str:
@@ -73,19 +81,37 @@ def _readable_message(error_type: str, message: str, value_repr: str) -> str:
 def problems_from_validation_error(error: ValidationError, prefix: Iterable[str | int] = ()) -> list[Problem]:
     """Turn a pydantic ``ValidationError`` into problems with readable paths and messages.
 
-    Problems that render to the same path and message are reported once.
+    Problems that render to the same path and message are reported once. When the members of a union
+    fail at different depths (``content`` is not a string, and ``content[1].image_url.url`` is not
+    allowed), only the deeper problem is kept: it is the one the client meant to fix.
     """
     base = tuple(prefix)
     problems: dict[tuple[str, str], Problem] = {}
+    from_union: set[tuple[str, str]] = set()
     for detail in error.errors(include_url=False):
-        location = _without_union_noise(base + tuple(detail["loc"]))
+        full = base + tuple(detail["loc"])
+        location = _without_union_noise(full)
         value = detail.get("input")
         value_repr = type(value).__name__ if isinstance(value, dict | list) else repr(value)
         if len(value_repr) > 60:
             value_repr = value_repr[:57] + "..."
         problem = Problem(format_path(location), _readable_message(detail["type"], detail["msg"], value_repr))
         problems.setdefault((problem.path, problem.message), problem)
-    return list(problems.values())
+        if len(location) != len(full):
+            from_union.add((problem.path, problem.message))
+    paths = {problem.path for problem in problems.values()}
+    return [
+        problem
+        for key, problem in problems.items()
+        if key not in from_union or not any(_is_inside(path, problem.path) for path in paths)
+    ]
+
+
+def _is_inside(path: str, parent: str) -> bool:
+    """``path`` is strictly below ``parent`` (``a.b[1]`` is inside ``a.b`` and ``a``, not ``a.bc``)."""
+    if not parent:
+        return bool(path)
+    return len(path) > len(parent) and path.startswith(parent) and path[len(parent)] in ".["
 
 
 # Segments pydantic inserts for union members: the member's type name for plain unions

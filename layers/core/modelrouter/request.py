@@ -2,8 +2,10 @@
 
 This is the one internal contract every provider maps from, so prompts and tool contracts stay the
 same whichever model answers. Unknown fields are rejected (as OpenAI does) so that a typo never
-silently changes behaviour. Use :func:`parse_chat_request` to turn untrusted JSON into a
-:class:`ChatRequest`; it raises :class:`~modelrouter.errors.InvalidRequestError` naming the field.
+silently changes behaviour, and types are strict (as OpenAI's are): ``"100"`` or ``true`` is not a
+``max_tokens``. Use :func:`parse_chat_request` to turn untrusted JSON into a :class:`ChatRequest`; it
+raises :class:`~modelrouter.errors.InvalidRequestError` naming the field. Untrusted input stays inside:
+nesting is limited, lone surrogates are refused, and images are only ``https:`` URLs or ``data:`` URIs.
 """
 
 from __future__ import annotations
@@ -12,10 +14,23 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from modelrouter.errors import InvalidRequestError
+from modelrouter.jsonlimits import MAX_REQUEST_DEPTH, MAX_SCHEMA_DEPTH, json_depth, json_value_problems
 from modelrouter.problems import Problem, problems_from_validation_error
+from modelrouter.request_messages import (
+    AssistantMessage,
+    DeveloperMessage,
+    ImagePart,
+    Message,
+    StrictModel,
+    SystemMessage,
+    TextPart,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+)
 
 __all__ = [
     "AssistantMessage",
@@ -36,145 +51,13 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _schema_within_depth(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None and json_depth(value, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH:
+        raise ValueError(f"JSON Schema nested deeper than {MAX_SCHEMA_DEPTH} levels")
+    return value
 
 
-class TextPart(_Strict):
-    """A text content part."""
-
-    type: Literal["text"]
-    """Always ``text``."""
-    text: str
-    """The text."""
-
-
-class ImageUrl(_Strict):
-    """Where an image is: an ``https://`` URL or a ``data:image/...;base64,`` URI."""
-
-    url: str = Field(min_length=1)
-    """The image URL or data URI."""
-    detail: Literal["auto", "low", "high"] = "auto"
-    """OpenAI's detail hint; providers without it ignore it."""
-
-
-class ImagePart(_Strict):
-    """An image content part."""
-
-    type: Literal["image_url"]
-    """Always ``image_url``."""
-    image_url: ImageUrl
-    """The image."""
-
-
-ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
-
-
-class FunctionCall(_Strict):
-    """The function an assistant asked to call, with JSON-encoded arguments."""
-
-    name: str
-    """Function name."""
-    arguments: str
-    """Arguments as a JSON string, exactly as the model produced them."""
-
-
-class ToolCall(_Strict):
-    """A tool call made by the assistant in an earlier turn."""
-
-    id: str
-    """Identifier the matching tool message refers to."""
-    type: Literal["function"] = "function"
-    """Always ``function``."""
-    function: FunctionCall
-    """The call."""
-
-
-class _MessageBase(_Strict):
-    name: str | None = None
-    """Optional participant name."""
-
-    def text(self) -> str:
-        """All text of this message, parts joined by newlines (images contribute nothing)."""
-        content: Any = getattr(self, "content", None)
-        if content is None:
-            return ""
-        if isinstance(content, str):
-            return content
-        return "\n".join(part.text for part in content if isinstance(part, TextPart))
-
-    def images(self) -> int:
-        """How many image parts this message carries."""
-        content: Any = getattr(self, "content", None)
-        if isinstance(content, list):
-            return sum(1 for part in content if isinstance(part, ImagePart))
-        return 0
-
-
-class SystemMessage(_MessageBase):
-    """Instructions from the application."""
-
-    role: Literal["system"]
-    """Always ``system``."""
-    content: str | list[TextPart]
-    """Text, or text parts."""
-
-
-class DeveloperMessage(_MessageBase):
-    """OpenAI's newer name for system instructions; treated like ``system``."""
-
-    role: Literal["developer"]
-    """Always ``developer``."""
-    content: str | list[TextPart]
-    """Text, or text parts."""
-
-
-class UserMessage(_MessageBase):
-    """A user turn: text and images."""
-
-    role: Literal["user"]
-    """Always ``user``."""
-    content: str | list[ContentPart]
-    """Text, or text and image parts."""
-
-
-class AssistantMessage(_MessageBase):
-    """An earlier assistant turn: text, tool calls, or both."""
-
-    role: Literal["assistant"]
-    """Always ``assistant``."""
-    content: str | list[TextPart] | None = None
-    """Text, if the turn had any."""
-    tool_calls: list[ToolCall] | None = None
-    """Tool calls the assistant made."""
-    refusal: str | None = None
-    """A refusal message, if the model refused."""
-
-    @model_validator(mode="after")
-    def _has_content_or_calls(self) -> AssistantMessage:
-        if self.content is None and not self.tool_calls:
-            raise ValueError("an assistant message needs content or tool_calls")
-        return self
-
-
-class ToolMessage(_MessageBase):
-    """The result of a tool call, sent back to the model."""
-
-    role: Literal["tool"]
-    """Always ``tool``."""
-    content: str | list[TextPart]
-    """The tool's output."""
-    tool_call_id: str = Field(min_length=1)
-    """The ``id`` of the tool call this answers."""
-
-
-Message = Annotated[
-    SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage,
-    Field(discriminator="role"),
-]
-
-
-class FunctionDefinition(_Strict):
+class FunctionDefinition(StrictModel):
     """A function the model may call."""
 
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
@@ -182,12 +65,14 @@ class FunctionDefinition(_Strict):
     description: str | None = None
     """What the function does, for the model."""
     parameters: dict[str, Any] | None = None
-    """JSON Schema of the arguments."""
+    """JSON Schema of the arguments (at most :data:`~modelrouter.jsonlimits.MAX_SCHEMA_DEPTH` deep)."""
     strict: bool | None = None
     """OpenAI structured-outputs flag, passed through where supported."""
 
+    _parameters_depth = field_validator("parameters")(_schema_within_depth)
 
-class ToolDefinition(_Strict):
+
+class ToolDefinition(StrictModel):
     """A tool (function) offered to the model."""
 
     type: Literal["function"]
@@ -196,14 +81,14 @@ class ToolDefinition(_Strict):
     """The function."""
 
 
-class NamedToolChoiceFunction(_Strict):
+class NamedToolChoiceFunction(StrictModel):
     """Names the function the model must call."""
 
     name: str
     """Function name."""
 
 
-class NamedToolChoice(_Strict):
+class NamedToolChoice(StrictModel):
     """Forces a call of one named function."""
 
     type: Literal["function"]
@@ -212,36 +97,40 @@ class NamedToolChoice(_Strict):
     """Which function."""
 
 
-class JsonSchemaSpec(_Strict):
+class JsonSchemaSpec(StrictModel):
     """The schema an answer must follow (``response_format.json_schema``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
 
     name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
     """Schema name."""
     description: str | None = None
     """What the answer is for."""
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
-    """The JSON Schema (Draft 2020-12) itself, under the key ``schema``."""
+    """The JSON Schema (Draft 2020-12) itself, under the key ``schema``; at most
+    :data:`~modelrouter.jsonlimits.MAX_SCHEMA_DEPTH` deep (its size and references are checked when
+    it is compiled: :func:`~modelrouter.checks.json_answer.compile_schema`)."""
     strict: bool | None = None
     """OpenAI structured-outputs flag."""
 
+    _schema_depth = field_validator("json_schema")(_schema_within_depth)
 
-class ResponseFormatText(_Strict):
+
+class ResponseFormatText(StrictModel):
     """Plain text answers (the default)."""
 
     type: Literal["text"]
     """Always ``text``."""
 
 
-class ResponseFormatJsonObject(_Strict):
+class ResponseFormatJsonObject(StrictModel):
     """Any JSON object."""
 
     type: Literal["json_object"]
     """Always ``json_object``."""
 
 
-class ResponseFormatJsonSchema(_Strict):
+class ResponseFormatJsonSchema(StrictModel):
     """A JSON answer that must validate against a schema."""
 
     type: Literal["json_schema"]
@@ -255,14 +144,14 @@ ResponseFormat = Annotated[
 ]
 
 
-class StreamOptions(_Strict):
+class StreamOptions(StrictModel):
     """Options for streamed responses."""
 
     include_usage: bool | None = None
     """Send a final chunk with token usage."""
 
 
-class ChatRequest(_Strict):
+class ChatRequest(StrictModel):
     """A chat completion request, as an OpenAI client sends it."""
 
     model: str = Field(default="auto", min_length=1)
@@ -291,8 +180,8 @@ class ChatRequest(_Strict):
     """Return server-sent events."""
     stream_options: StreamOptions | None = None
     """Streaming options."""
-    n: Literal[1] = 1
-    """Number of choices; only 1 is supported."""
+    n: int = Field(default=1, ge=1, le=1)
+    """Number of choices; only 1 is supported (an int: ``true`` and ``1.0`` are not accepted)."""
     seed: int | None = None
     """Sampling seed, where the provider supports one."""
     user: str | None = Field(default=None, max_length=256)
@@ -353,16 +242,23 @@ def parse_chat_request(body: bytes | str | Mapping[str, Any]) -> ChatRequest:
     """Validate an untrusted request body into a :class:`ChatRequest`.
 
     Raises:
-        InvalidRequestError: the body is not JSON, not an object, or does not validate; the error's
-            ``problems`` name each field at fault (``messages[1].role``).
+        InvalidRequestError: the body is not JSON, not an object, nested deeper than
+            :data:`~modelrouter.jsonlimits.MAX_REQUEST_DEPTH`, has a string with a lone surrogate, or
+            does not validate; the error's ``problems`` name each field at fault (``messages[1].role``).
     """
+    too_deep = Problem("", f"request body is nested deeper than {MAX_REQUEST_DEPTH} levels")
     if isinstance(body, bytes | str):
         try:
             body = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise InvalidRequestError([Problem("", f"request body is not valid JSON: {error}")]) from None
+        except RecursionError:  # the decoder recursed out of stack: far deeper than the limit
+            raise InvalidRequestError([too_deep]) from None
     if not isinstance(body, Mapping):
         raise InvalidRequestError([Problem("", "request body must be a JSON object")])
+    problems = json_value_problems(body, max_depth=MAX_REQUEST_DEPTH, what="request body")
+    if problems:
+        raise InvalidRequestError(problems)
     try:
         return ChatRequest.model_validate(body)
     except ValidationError as error:

@@ -2,6 +2,11 @@
 
 YAML is read strictly: duplicate keys are errors (PyYAML would silently keep the last), and only
 ``true``/``false`` are booleans, so a language code ``no`` or a region ``on`` stays a string.
+
+A policy document is checked before it is built: at most :data:`MAX_POLICY_BYTES`, nested at most
+:data:`MAX_POLICY_DEPTH` deep, and at most :data:`MAX_POLICY_NODES` values once aliases are expanded
+(so neither a deep document nor an alias bomb reaches code that recurses). Whatever goes wrong while
+reading one is a :class:`~modelrouter.errors.PolicyError`, never another exception.
 """
 
 from __future__ import annotations
@@ -20,7 +25,21 @@ from modelrouter.policy.document import Policy
 from modelrouter.policy.references import check_references
 from modelrouter.problems import Problem, problems_from_validation_error
 
-__all__ = ["LoadedPolicy", "load_policy_file", "parse_policy"]
+__all__ = [
+    "MAX_POLICY_BYTES",
+    "MAX_POLICY_DEPTH",
+    "MAX_POLICY_NODES",
+    "LoadedPolicy",
+    "load_policy_file",
+    "parse_policy",
+]
+
+MAX_POLICY_BYTES = 1_000_000
+"""Largest policy document accepted, in bytes (the example policy is about 15 KB)."""
+MAX_POLICY_DEPTH = 64
+"""Deepest nesting of mappings and sequences a policy may have (the policy schema needs about 8)."""
+MAX_POLICY_NODES = 200_000
+"""Most values a policy may have once YAML aliases are expanded."""
 
 _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -70,11 +89,27 @@ def parse_policy(text: str | bytes, source: str = "policy") -> LoadedPolicy:
         PolicyError: malformed YAML (with line), unknown keys, wrong types or broken references; each
             problem names its path and, where known, its line.
     """
-    raw = text.encode() if isinstance(text, str) else text
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if len(raw) > MAX_POLICY_BYTES:
+        message = f"the policy is {len(raw):,} bytes; at most {MAX_POLICY_BYTES:,} are accepted"
+        raise PolicyError([Problem("", message)], source)
+    try:
+        return _parse(raw, source)
+    except PolicyError:
+        raise
+    except Exception as error:  # RecursionError, or a bug: still a rejected document, never a crash
+        message = f"the policy could not be read: {type(error).__name__}: {str(error)[:200]}"
+        raise PolicyError([Problem("", message)], source) from None
+
+
+def _parse(raw: bytes, source: str) -> LoadedPolicy:
     digest = "sha256:" + hashlib.sha256(raw).hexdigest()
-    loader = _StrictLoader(raw.decode("utf-8", errors="replace") if isinstance(text, bytes) else text)
+    loader = _StrictLoader(raw.decode("utf-8", errors="replace"))
     try:
         root = loader.get_single_node()
+        size_problem = _size_problem(root)
+        if size_problem is not None:
+            raise PolicyError([size_problem], source)
         data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as error:
         raise PolicyError([_yaml_problem(error)], source) from None
@@ -108,6 +143,60 @@ def load_policy_file(path: str | Path) -> LoadedPolicy:
             [Problem("", f"cannot read policy file: {error.strerror or error}")], str(file)
         ) from None
     return parse_policy(text, str(file))
+
+
+def _size_problem(root: yaml.Node | None) -> Problem | None:
+    """Why the document is too deep or too large once aliases are expanded; ``None`` when it is not.
+
+    Walks the node graph with an explicit stack; a node shared through an alias is walked again
+    only when reached deeper than before, so the walk is bounded even for an alias bomb or a cycle.
+    """
+    if root is None:
+        return None
+    deepest: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, yaml.CollectionNode) or deepest.get(id(node), 0) >= depth:
+            continue
+        if depth > MAX_POLICY_DEPTH:
+            return Problem(
+                "", f"the policy is nested deeper than {MAX_POLICY_DEPTH} levels", node.start_mark.line + 1
+            )
+        deepest[id(node)] = depth
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((part, depth + 1) for pair in node.value for part in pair)
+        else:
+            stack.extend((child, depth + 1) for child in node.value)
+    if _expanded_size(root) > MAX_POLICY_NODES:
+        return Problem("", f"the policy has more than {MAX_POLICY_NODES:,} values once aliases are expanded")
+    return None
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes the document has with every alias expanded (the graph is acyclic and shallow
+    here: the depth check ran first); capped just past :data:`MAX_POLICY_NODES`."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes:
+            continue
+        if not isinstance(node, yaml.CollectionNode):
+            sizes[id(node)] = 1
+            continue
+        children = (
+            [part for pair in node.value for part in pair]
+            if isinstance(node, yaml.MappingNode)
+            else node.value
+        )
+        if children_done:
+            total = 1 + sum(sizes[id(child)] for child in children)
+            sizes[id(node)] = min(total, MAX_POLICY_NODES + 1)
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+    return sizes[id(root)]
 
 
 def _yaml_problem(error: yaml.YAMLError) -> Problem:

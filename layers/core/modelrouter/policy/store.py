@@ -2,7 +2,9 @@
 
 A new object is parsed and checked before it replaces the active policy; a broken or missing new
 version leaves the last good one serving, and is reported through ``on_event`` (a metric and an error
-log in the Lambda). The S3 version id (or ETag) identifies the policy in every provenance record.
+log in the Lambda). Any exception while loading a version (not only a ``PolicyError``) rejects
+that version: a policy document can never turn every request into a 500. The S3 version id (or
+ETag) identifies the policy in every provenance record.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ class PolicyUnavailableError(ModelRouterError):
     """No valid policy could be loaded at all (cold start with a missing or broken object)."""
 
     code = "policy_unavailable"
+    http_status = 503
+    error_type = "service_unavailable"
+    public_message = "no routing policy is available; try again later"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,9 +134,11 @@ class PolicyStore:
         try:
             loaded = parse_policy(body, f"s3://{self._bucket}/{self._key}@{version}")
         except PolicyError as error:
-            self._on_event(
-                "rejected", f"version {version}: {len(error.problems)} problems; first: {error.problems[0]}"
-            )
+            first = error.problems[0] if error.problems else error.message
+            self._on_event("rejected", f"version {version}: {len(error.problems)} problems; first: {first}")
+            return
+        except Exception as error:  # parse_policy should only raise PolicyError; a bug must not be a 500
+            self._on_event("rejected", f"version {version}: could not be loaded: {type(error).__name__}")
             return
         self._active = ActivePolicy(loaded.policy, version, etag, loaded.digest)
         self._on_event("loaded", f"version {version} ({loaded.digest[:19]})")
