@@ -17,6 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelrouter.checks.safe_patterns import pattern_budget, safe_validator_class
 from modelrouter.checks.schema_refs import local_registry, reference_problems
 from modelrouter.errors import InvalidRequestError
 from modelrouter.jsonlimits import MAX_SCHEMA_DEPTH, json_value_problems
@@ -104,7 +105,7 @@ def _compile(schema: Any) -> Validator:
     problems = reference_problems(schema, _SCHEMA_LOCATION)
     if problems:
         raise InvalidRequestError(problems)
-    validator: Validator = Draft202012Validator(
+    validator: Validator = safe_validator_class()(
         schema, registry=local_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
     )
     return validator
@@ -172,7 +173,8 @@ def json_problems(content: str | None, schema: dict[str, Any] | None) -> list[Js
             return []
         return [JsonProblem("$", "type", f"expected a JSON object, got {type(document).__name__}")]
     try:
-        return _schema_problems(compile_schema(schema), document)
+        with pattern_budget():
+            return _schema_problems(compile_schema(schema), document)
     except InvalidRequestError as error:
         return [JsonProblem("$", "schema", f"the schema cannot be used: {error.message}")]
     except RecursionError:
