@@ -63,16 +63,29 @@ def _policy_figures(path: Path) -> tuple[dict[str, float], float, dict[str, dict
 
 
 class FaultMonkey(threading.Thread):
-    """Switches random faults on and off on the simulated models until :meth:`stop`."""
+    """Switches random faults on and off on the simulated models until :meth:`stop`, then clears them.
+
+    A control request that fails is counted and the monkey carries on: it must never leave a fault on.
+    """
 
     def __init__(self, models_url: str, seed: int) -> None:
         super().__init__(name="fault-monkey", daemon=True)
         self._url, self._rng, self._done = models_url, random.Random(seed), threading.Event()
         self.injected: dict[str, int] = {}
+        self.failed_puts = 0
+        self.slowest_put_s = 0.0
 
-    def _put(self, http: httpx.Client, model: str, document: dict[str, Any]) -> None:
-        response = http.put(f"{self._url}/_local/faults/{model}", json=document)
-        response.raise_for_status()
+    def _put(self, http: httpx.Client, model: str, document: dict[str, Any]) -> bool:
+        started = time.monotonic()
+        try:
+            http.put(f"{self._url}/_local/faults/{model}", json=document).raise_for_status()
+        except httpx.HTTPError as error:
+            self.failed_puts += 1
+            print(f"  fault control request failed ({type(error).__name__}); carrying on", file=sys.stderr)
+            return False
+        finally:
+            self.slowest_put_s = max(self.slowest_put_s, time.monotonic() - started)
+        return True
 
     def _random_fault(self) -> dict[str, Any]:
         rng = self._rng
@@ -85,20 +98,25 @@ class FaultMonkey(threading.Thread):
         return document
 
     def run(self) -> None:
-        with httpx.Client(timeout=10) as http:
+        with httpx.Client(timeout=30) as http:
             while not self._done.wait(self._rng.uniform(0.5, 1.5)):
                 model = self._rng.choice(FAULTED)
                 document = {"fault": None} if self._rng.random() < 0.35 else self._random_fault()
-                self._put(http, model, document)
-                if document["fault"]:
+                if self._put(http, model, document) and document["fault"]:
                     self.injected[document["fault"]] = self.injected.get(document["fault"], 0) + 1
-            for model in FAULTED:
-                self._put(http, model, {"fault": None})
 
     def stop(self) -> None:
-        """Clear every fault and stop."""
+        """Stop switching, then clear every fault (retrying until the model server takes it)."""
         self._done.set()
         self.join()
+        with httpx.Client(timeout=30) as http:
+            for model in FAULTED:
+                for _ in range(10):
+                    if self._put(http, model, {"fault": None}):
+                        break
+                    time.sleep(1)
+                else:
+                    raise RuntimeError(f"could not clear the fault of {model}")
 
 
 def _send(http: httpx.Client, serve: Serve, request: Request) -> Outcome:
@@ -159,9 +177,11 @@ def _warm_up(serve: Serve, containers: int) -> None:
             list(pool.map(lambda _: _send(http, serve, _pinned(model)), range(containers)))  # noqa: B023
 
 
-def _recovery(serve: Serve, containers: int, cap_s: float) -> dict[str, float | None]:
-    """Seconds from the faults' end to the start of 2 × containers successive good answers, per model."""
+def _recovery(serve: Serve, containers: int, cap_s: float) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Seconds from the faults' end to the start of 2 × containers successive good answers, per model,
+    and the last failure each model's probes saw."""
     started, recovered = time.monotonic(), dict.fromkeys(PROBED)
+    last_failure = dict.fromkeys(PROBED, "-")
     needed = 2 * containers
 
     def probe(model: str) -> None:
@@ -177,11 +197,13 @@ def _recovery(serve: Serve, containers: int, cap_s: float) -> dict[str, float | 
                         return
                 else:
                     streak = 0
+                    answer = f"{outcome.status} {outcome.code or outcome.model or ''}".strip()
+                    last_failure[model] = f"{answer} at {sent:.1f} s"
                     time.sleep(0.2)
 
     with ThreadPoolExecutor(len(PROBED)) as pool:
         list(pool.map(probe, PROBED))
-    return recovered
+    return recovered, last_failure
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2_000)
     parser.add_argument("--threads", type=int, default=8)
-    parser.add_argument("--containers", type=int, default=4)
+    parser.add_argument("--containers", type=int, default=8, help="per function (default: one per thread)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--policy", type=Path, default=POLICY)
     args = parser.parse_args(argv)
@@ -204,12 +226,14 @@ def main(argv: list[str] | None = None) -> int:
         baseline = {pid: (function, rss_kb(pid)) for pid, function in serve.containers().items()}
         monkey = FaultMonkey(serve.models_url, args.seed)
         monkey.start()
+        cpu = serve.cpu_seconds()
         started = time.monotonic()
         outcomes = _load(serve, requests, args.threads, timeout_s=max(budgets.values()) + 30)
         elapsed = time.monotonic() - started
+        cpu_after = serve.cpu_seconds()
         monkey.stop()
         print("faults stopped; probing every model …", file=sys.stderr, flush=True)
-        recovered = _recovery(serve, args.containers, cap_s=pause + 30)
+        recovered, last_failure = _recovery(serve, args.containers, cap_s=pause + 30)
         after = {pid: (function, rss_kb(pid)) for pid, function in serve.containers().items()}
         client, tables = serve.dynamodb(), serve.tables()
         money = ledger_and_provenance(client, tables)
@@ -219,10 +243,12 @@ def main(argv: list[str] | None = None) -> int:
         end = after.get(pid, (function, None))[1]
         growth[f"{function} pid {pid}"] = None if kb is None or end is None else (end - kb) / 1024
     run = Run(outcomes, budgets, pause, money, states, limits, recovered, growth, listener.connections)
+    run.last_failure, run.cpu_s = last_failure, {name: end - cpu[name] for name, end in cpu_after.items()}
     injected = ", ".join(f"{fault} ×{count}" for fault, count in sorted(monkey.injected.items()))
     summary = (
         f"  {len(outcomes)} requests in {elapsed:.0f} s ({len(outcomes) / elapsed:.1f}/s) from {args.threads}"
-        f" threads, {args.containers} containers per function; faults switched on: {injected}"
+        f" threads, {args.containers} containers per function; faults switched on: {injected}; slowest fault"
+        f" control request {monkey.slowest_put_s:.1f} s ({monkey.failed_puts} failed)"
     )
     checks = verdicts(run)
     print_report(outcomes, [("Run", summary), *context_tables(run)], checks)

@@ -78,6 +78,10 @@ class Run:
     """RSS growth of each container (None: replaced during the run)."""
     ref_connections: int
     """Connections the ``$ref`` listener received."""
+    last_failure: dict[str, str] = field(default_factory=dict)
+    """The last failed recovery probe of each model."""
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    """CPU seconds spent during the load: serve's own process, router and authorizer containers."""
 
 
 def _no_500(run: Run) -> Check:
@@ -93,21 +97,32 @@ def _latency(run: Run) -> Check:
         if o.status.startswith("error") or o.latency_s > run.budgets.get(o.route or "", worst) + 1
     ]
     slowest = max(run.outcomes, key=lambda outcome: outcome.latency_s)
-    notes = [f"{len(late)} requests over their route's budget + 1 s, or unanswered"] if late else []
+    notes = []
+    if late:
+        by_status = Counter(f"{o.status} {o.code or ''}".strip() for o in late)
+        notes.append(
+            f"{len(late)} requests over their route's budget + 1 s, or unanswered: {dict(by_status)}"
+        )
+        for o in sorted(late, key=lambda outcome: -outcome.latency_s)[:3]:
+            notes.append(
+                f"{o.latency_s:.1f} s: {o.tenant} {o.kind} → {o.status} {o.code or ''} {o.route or ''}"
+            )
     value = f"{slowest.latency_s:.2f} s ({slowest.route or slowest.kind}, {slowest.status})"
     return Check("max latency", value, f"route budget + 1 s (≤ {worst + 1:.0f} s)", not late, notes)
 
 
 def _ledger(run: Run) -> Check:
+    """Equal up to rounding: provenance costs are sums of floats, the ledger whole nano-dollars."""
     ledger, provenance = run.money["ledger"], run.money["provenance"]
     total, recorded = sum(ledger.values()), sum(provenance.values())
+    tolerance = Decimal("1e-9") * max(1, run.money["records"])
     notes = [
-        f"{tenant}: ledger ${ledger[tenant]:.6f}, provenance ${provenance[tenant]:.6f}"
+        f"{tenant}: ledger ${ledger[tenant]:.9f}, provenance ${provenance[tenant]:.9f}"
         for tenant in sorted(set(ledger) | set(provenance))
-        if abs(ledger[tenant] - provenance[tenant]) > Decimal("1e-6")
+        if abs(ledger[tenant] - provenance[tenant]) > tolerance
     ]
-    value = f"${total:.6f} vs ${recorded:.6f} ({run.money['ledger_entries']} ledger items)"
-    return Check("ledger total vs Σ provenance cost", value, "equal", not notes, notes)
+    value = f"${total:.9f} vs ${recorded:.9f} ({run.money['ledger_entries']} ledger items)"
+    return Check("ledger total vs Σ provenance cost", value, f"equal (± ${tolerance:.0e})", not notes, notes)
 
 
 def _spend(run: Run) -> Check:
@@ -177,11 +192,16 @@ def context_tables(run: Run) -> list[tuple[str, str]]:
         limit = ", ".join(f"{k.removesuffix('_usd')} ${v}" for k, v in run.limits.get(tenant, {}).items())
         rows.append((tenant, day, month, limit, f"${ledger:.6f}", f"${recorded:.6f}", state["open_holds"]))
     spend = table(["tenant", "today", "month", "limit", "ledger", "Σ provenance", "open holds"], rows)
-    recovered = [(model, "never" if s is None else f"{s:.1f} s") for model, s in run.recovered.items()]
-    recovery = table(["model", "serving again after"], recovered)
+    recovered = [
+        (model, "never" if s is None else f"{s:.1f} s", run.last_failure.get(model, "-"))
+        for model, s in run.recovered.items()
+    ]
+    recovery = table(["model", "serving again after", "last failed probe"], recovered)
     grown = [(name, "replaced" if mb is None else f"{mb:+.1f} MB") for name, mb in run.growth_mb.items()]
     rss = table(["container", "growth"], grown)
+    cpu = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in run.cpu_s.items())
     return [
+        ("CPU during the load", f"  {cpu}"),
         ("Spend by tenant (read back from DynamoDB)", spend),
         ("Recovery after the faults stopped (pinned probes, from the moment they stopped)", recovery),
         ("Container RSS, after warm-up → end", rss),

@@ -48,6 +48,15 @@ def rss_kb(pid: int) -> int | None:
     return None
 
 
+def _cpu(pid: int, ticks: int) -> float:
+    """User + system CPU seconds of ``pid`` (0 when gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 class RefListener:
     """A TCP listener on 127.0.0.1 that counts connections and closes them at once."""
 
@@ -165,6 +174,15 @@ class Serve:
             if parent == self.process.pid and "modelrouter.local.container_main" in arguments:
                 found[int(entry.name)] = arguments[arguments.index("--function") + 1]
         return found
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds so far of serve's own process (gateway, embedded AWS, models) and its containers."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        totals = {"serve process": _cpu(self.process.pid, ticks), "router containers": 0.0,
+                  "authorizer containers": 0.0}  # fmt: skip
+        for pid, function in self.containers().items():
+            totals[f"{function} containers"] = totals.get(f"{function} containers", 0.0) + _cpu(pid, ticks)
+        return totals
 
     def dynamodb(self) -> Any:
         """A DynamoDB client on serve's embedded AWS."""

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from modelrouter.local.aws import EmbeddedAws, canonical_number
+from modelrouter.local.aws import EmbeddedAws
+from modelrouter.local.moto_patches import canonical_number
 from modelrouter.local.stack import LocalModeError, LocalStack, StackOptions
 
 
@@ -22,6 +23,18 @@ def dynamodb() -> Iterator[Any]:
             TableName="t",
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        client.create_table(
+            TableName="ledger",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
             BillingMode="PAY_PER_REQUEST",
         )
         yield client
@@ -74,3 +87,57 @@ def test_the_embedded_aws_port_can_be_chosen_and_a_taken_one_is_one_line() -> No
             LocalStack(StackOptions(port=None, models_port=0, aws_port=port, containers=0)).start()
     finally:
         aws.stop()
+
+
+def _ledger_items(dynamodb: Any) -> dict[str, str]:
+    items = dynamodb.scan(TableName="ledger", ConsistentRead=True)["Items"]
+    return {item["sk"]["S"]: item["amount"]["N"] for item in items}
+
+
+def _ledger_put(entry: str, amount: str, **condition: str) -> dict[str, Any]:
+    item = {"pk": {"S": "a"}, "sk": {"S": entry}, "amount": {"N": amount}}
+    return {"Put": {"TableName": "ledger", "Item": item, **condition}}
+
+
+def _total_add(amount: str, limit: str) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": "t",
+            "Key": {"pk": {"S": "tenant#a"}},
+            "UpdateExpression": "ADD month_usd :amount",
+            "ConditionExpression": "month_usd < :limit",
+            "ExpressionAttributeValues": {":amount": {"N": amount}, ":limit": {"N": limit}},
+        }
+    }
+
+
+def test_a_cancelled_transaction_leaves_every_item_as_it_was(dynamodb: Any) -> None:
+    # Given a total and a ledger with one entry
+    _add(dynamodb, "1.5")
+    dynamodb.transact_write_items(TransactItems=[_ledger_put("ledger#1", "1")])
+    new_entry = {"ConditionExpression": "attribute_not_exists(sk)"}
+
+    # When a transaction's second condition fails after its first write was applied
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[_ledger_put("ledger#2", "2", **new_entry), _total_add("2", "1")]
+        )
+    # Then neither write is left behind
+    assert _ledger_items(dynamodb) == {"ledger#1": "1"}
+    assert _add(dynamodb, "0") == "1.5"
+
+    # When its conditions hold, Then it applies both writes
+    dynamodb.transact_write_items(
+        TransactItems=[_ledger_put("ledger#2", "2", **new_entry), _total_add("2", "10")]
+    )
+    assert _ledger_items(dynamodb) == {"ledger#1": "1", "ledger#2": "2"}
+    assert _add(dynamodb, "0") == "3.5"
+
+    # When a transaction names one item twice, Then it is refused without a trace
+    twice = [
+        _ledger_put("ledger#3", "3"),
+        {"Delete": {"TableName": "ledger", "Key": {"pk": {"S": "a"}, "sk": {"S": "ledger#3"}}}},
+    ]
+    with pytest.raises(dynamodb.exceptions.ClientError):
+        dynamodb.transact_write_items(TransactItems=twice)
+    assert _ledger_items(dynamodb) == {"ledger#1": "1", "ledger#2": "2"}

@@ -6,9 +6,8 @@ a threaded moto server can interleave a condition check and a write. :class:`Emb
 request at a time, which gives the same per-request atomicity the real service has, while clients
 (the simulated containers, each a process) still race each other over real HTTP.
 
-DynamoDB stores numbers in a canonical form (``0.001 - 0.001`` is ``0``); moto keeps what Python's
-``Decimal`` prints (``0E-12``), which its own next ``ADD`` cannot parse. :class:`EmbeddedAws` makes
-moto store numbers as DynamoDB does.
+Where moto differs from AWS in ways that matter here (number form, the cost of a transaction), the
+embedded AWS corrects it: see :mod:`modelrouter.local.moto_patches`.
 """
 
 from __future__ import annotations
@@ -16,13 +15,13 @@ from __future__ import annotations
 import socket
 import threading
 from dataclasses import dataclass
-from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from modelrouter.local.functions import project_root
+from modelrouter.local.moto_patches import apply_moto_patches
 
 __all__ = [
     "EmbeddedAws",
@@ -152,40 +151,6 @@ def create_stack(clients: dict[str, Any], stack_name: str = "modelrouter-local")
     return StackResources(bucket, tables, secret_name, tuple(log_groups))
 
 
-_NUMBER_CONTEXT = Context(prec=38)
-"""DynamoDB numbers have up to 38 significant digits."""
-
-
-def canonical_number(text: str) -> str:
-    """``text`` as DynamoDB stores a number: no exponent, no trailing zeros, ``0`` for any zero."""
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return text
-    if not value.is_finite():
-        return text
-    if value.is_zero():
-        return "0"
-    return format(value.normalize(_NUMBER_CONTEXT), "f")
-
-
-def _store_numbers_as_dynamodb_does() -> None:
-    """Make moto keep every number it stores (written or computed) in DynamoDB's canonical form."""
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    if getattr(DynamoType, "_modelrouter_canonical", False):
-        return
-    original = DynamoType.__init__
-
-    def canonical_init(self: DynamoType, type_as_dict: Any) -> None:
-        original(self, type_as_dict)
-        if self.type == "N" and isinstance(self.value, str):
-            self.value = canonical_number(self.value)
-
-    DynamoType.__init__ = canonical_init  # type: ignore[method-assign]
-    DynamoType._modelrouter_canonical = True  # type: ignore[attr-defined]
-
-
 class EmbeddedAws:
     """moto's server on ``host:port`` (0: a free port), handling one request at a time.
 
@@ -201,7 +166,7 @@ class EmbeddedAws:
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 """Requests are not logged."""
 
-        _store_numbers_as_dynamodb_does()
+        apply_moto_patches()
         application = DomainDispatcherApplication(create_backend_app)
         # Bound here, not by werkzeug, which prints and exits the process when the port is taken.
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
