@@ -4,8 +4,9 @@ Starts ``modelrouter serve`` as a real process (simulated Lambda containers, emb
 models) on free ports with ``benchmarks/chaos_policy.yaml``, warms the containers up, then sends 2,000
 requests from 8 threads over four tenants while random faults come and go on the models (hang, 5xx,
 429 with Retry-After, invalid JSON, slow first byte), with hostile bodies mixed in (JSON nested 10,000
-deep, ``$ref`` s to a listener opened here, a lone surrogate, a card number in a tool). Then the faults
-stop and each model is probed until it serves again. Finally it reads DynamoDB back and prints a
+deep, ``$ref`` s to a listener opened here, a lone surrogate, a card number in a tool); during the last
+tenth every model fails every call, so breakers are open when the faults stop. Then each model is
+probed until it serves again. Finally it reads DynamoDB back and prints a
 table: statuses (no 500), latency against each route's budget + 1 s, ledger against provenance,
 committed spend against budgets, open holds, recovery against the breaker pause, each container's
 RSS growth, and connections to the ``$ref`` listener. Exit status 1 when any figure misses.
@@ -105,10 +106,19 @@ class FaultMonkey(threading.Thread):
                 if self._put(http, model, document) and document["fault"]:
                     self.injected[document["fault"]] = self.injected.get(document["fault"], 0) + 1
 
+    def storm(self) -> None:
+        """Stop switching and fail every call of every model (so breakers are open when faults stop)."""
+        self._done.set()
+        self.join()
+        with httpx.Client(timeout=30) as http:
+            for model in FAULTED:
+                self._put(http, model, {"fault": "server_error"})
+
     def stop(self) -> None:
         """Stop switching, then clear every fault (retrying until the model server takes it)."""
         self._done.set()
-        self.join()
+        if self.is_alive():
+            self.join()
         with httpx.Client(timeout=30) as http:
             for model in FAULTED:
                 for _ in range(10):
@@ -228,7 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         monkey.start()
         cpu = serve.cpu_seconds()
         started = time.monotonic()
-        outcomes = _load(serve, requests, args.threads, timeout_s=max(budgets.values()) + 30)
+        timeout_s, calm = max(budgets.values()) + 30, len(requests) * 9 // 10
+        outcomes = _load(serve, requests[:calm], args.threads, timeout_s)
+        monkey.storm()  # the last tenth: every model down, so breakers are open when the faults stop
+        outcomes += _load(serve, requests[calm:], args.threads, timeout_s)
         elapsed = time.monotonic() - started
         cpu_after = serve.cpu_seconds()
         monkey.stop()
@@ -248,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = (
         f"  {len(outcomes)} requests in {elapsed:.0f} s ({len(outcomes) / elapsed:.1f}/s) from {args.threads}"
         f" threads, {args.containers} containers per function; faults switched on: {injected}; slowest fault"
-        f" control request {monkey.slowest_put_s:.1f} s ({monkey.failed_puts} failed)"
+        f" control request {monkey.slowest_put_s:.1f} s ({monkey.failed_puts} failed);"
+        " the last tenth with every model failing every call"
     )
     checks = verdicts(run)
     print_report(outcomes, [("Run", summary), *context_tables(run)], checks)
