@@ -45,6 +45,7 @@ __all__ = [
 GENERIC_MESSAGE: Final = "internal error; the request id identifies it in the logs"
 """What clients read for an error whose message is internal."""
 
+
 class ModelRouterError(Exception):
     """Base class of every error modelrouter raises on purpose: by itself, a generic 500."""
 
