@@ -343,3 +343,23 @@ def test_a_reservation_counts_images_and_the_repair_turn() -> None:
     assert reserved(plain) == pytest.approx(expected)
     # and an image adds its worst-case tokens to both calls
     assert reserved(pictured) - reserved(plain) == pytest.approx(2 * IMAGE_TOKENS / 1e6, rel=0.01)
+
+
+@pytest.mark.parametrize("policy_file", ["policies/local.yaml", "policies/example.yaml"])
+def test_every_tenant_of_the_shipped_policies_can_afford_its_first_plain_request(policy_file: str) -> None:
+    # Given a shipped policy, and each tenant's first request with no max_tokens
+    from modelrouter.execution.spending import reserve_amount
+    from modelrouter.features import extract_features
+    from modelrouter.policy import load_policy_file
+    from modelrouter.request import parse_chat_request
+    from modelrouter.selection import RequestContext, decide
+
+    shipped = load_policy_file(policy_file).policy
+    request = parse_chat_request({"messages": [{"role": "user", "content": "How do I reset my password?"}]})
+    for tenant in shipped.tenants:
+        # When it is decided and sized
+        context = RequestContext.from_metadata("first", tenant.id, None)
+        decision = decide(shipped, request, context, features=extract_features(request))
+        # Then what it reserves fits the tenant's smallest limit (the default max_tokens applies)
+        limits = [v for v in (tenant.budget.daily_usd, tenant.budget.monthly_usd) if v is not None]
+        assert reserve_amount(decision, shipped) <= min(limits), tenant.id
