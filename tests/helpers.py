@@ -63,6 +63,15 @@ def model_entry(name: str, **overrides: Any) -> dict[str, Any]:
     return entry
 
 
+def three_models() -> list[dict[str, Any]]:
+    """m1, m2, m3: Bedrock models at $1/M in and $2/M out, windows 8k, 32k and 200k, 1,000 tokens out."""
+    return [
+        model_entry("m1", context_window=8_000, max_output_tokens=1_000),
+        model_entry("m2", context_window=32_000, max_output_tokens=1_000),
+        model_entry("m3", context_window=200_000, max_output_tokens=1_000),
+    ]
+
+
 def minimal_policy() -> dict[str, Any]:
     """A small valid policy as a dict: two models, one tenant, one catch-all route."""
     return copy.deepcopy(

@@ -5,43 +5,12 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
 
 import pytest
 
 from tests.helpers import load_event, minimal_policy
 from tests.integration.rig import router_environment, running_router
-
-CARD = "4111.1111.1111.1111"
-
-
-def _body(place: str) -> dict[str, Any]:
-    tool = {
-        "type": "function",
-        "function": {
-            "name": "charge",
-            "description": "Charge the customer.",
-            "parameters": {"type": "object", "properties": {"amount": {"type": "number"}}},
-        },
-    }
-    schema: dict[str, Any] = {"type": "object", "properties": {"status": {"type": "string"}}}
-    body: dict[str, Any] = {
-        "model": "auto",
-        "messages": [{"role": "user", "content": "Charge the customer 20 EUR."}],
-        "tools": [tool],
-        "response_format": {"type": "json_schema", "json_schema": {"name": "receipt", "schema": schema}},
-    }
-    if place == "message":
-        body["messages"][0]["content"] += f" Card {CARD}."
-    elif place == "tool_description":
-        tool["function"]["description"] += f" Card {CARD}."
-    elif place == "tool_parameters":
-        tool["function"]["parameters"]["properties"]["card"] = {"type": "string", "enum": [CARD]}
-    elif place == "schema_const":
-        schema["properties"]["card"] = {"const": CARD}
-    elif place == "stop":
-        body["stop"] = CARD
-    return body
+from tests.pii_bodies import body_with_card
 
 
 def test_card_in_tools_schema_or_stop_gets_the_same_403_as_in_a_message(
@@ -58,7 +27,9 @@ def test_card_in_tools_schema_or_stop_gets_the_same_403_as_in_a_message(
         for place in ("message", "tool_description", "tool_parameters", "schema_const", "stop", "none"):
             event = copy.deepcopy(template)
             event["requestContext"]["requestId"] = f"req-pii-{place}"
-            event["body"] = json.dumps(_body(place))
+            event["body"] = json.dumps(
+                {"model": "auto", **body_with_card(None if place == "none" else place)}
+            )
 
             # When each request is handled
             status, body, _ = rig.call(event)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from tests.fakes import HANG, answer
-from tests.helpers import build_policy, minimal_policy, model_entry
+from tests.helpers import build_policy, minimal_policy, three_models
 from tests.service_fakes import ServiceRig, service_rig
 
 from modelrouter.accounting.errors import BudgetExhaustedError
@@ -22,11 +22,7 @@ from modelrouter.providers.types import ProviderCall, ProviderResult, Usage
 
 def policy(route: dict[str, Any] | None = None, budget: float = 10.0, **execution: Any) -> Policy:
     document = minimal_policy()
-    document["models"] = [
-        model_entry("m1", context_window=8_000, max_output_tokens=1_000),
-        model_entry("m2", context_window=32_000, max_output_tokens=1_000),
-        model_entry("m3", context_window=200_000, max_output_tokens=1_000),
-    ]
+    document["models"] = three_models()
     document["routes"] = [{"name": "r", "models": ["m1", "m2", "m3"], **(route or {})}]
     document["tenants"][0]["budget"] = {"daily_usd": budget}
     document["tenants"].append(

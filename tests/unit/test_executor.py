@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from tests.fakes import HANG, FakeClock, FakeGuardrail, ScriptedProvider, answer
-from tests.helpers import build_policy, chat, features, minimal_policy, model_entry
+from tests.helpers import build_policy, chat, features, minimal_policy, three_models
 
 from modelrouter.errors import InvalidRequestError
 from modelrouter.execution import (
@@ -36,11 +36,7 @@ SCHEMA = {"type": "object", "properties": {"total": {"type": "number"}}, "requir
 
 def policy_with(route: dict[str, Any] | None = None, **execution: Any) -> Policy:
     document = minimal_policy()
-    document["models"] = [
-        model_entry("m1", context_window=8_000, max_output_tokens=1_000),
-        model_entry("m2", context_window=32_000, max_output_tokens=1_000),
-        model_entry("m3", context_window=200_000, max_output_tokens=1_000),
-    ]
+    document["models"] = three_models()
     document["routes"] = [{"name": "r", "models": ["m1", "m2", "m3"], **(route or {})}]
     if execution:
         document["execution"] = execution

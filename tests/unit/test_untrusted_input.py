@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,22 +28,6 @@ from modelrouter.request import parse_chat_request
 
 SCHEMA_FIELD = "response_format.json_schema.schema"
 HI = [{"role": "user", "content": "hi"}]
-
-
-@pytest.fixture
-def listener() -> Iterator[tuple[str, socket.socket]]:
-    """A real TCP listener on localhost: whatever connects to it is caught by ``accept``."""
-    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.settimeout(0.3)
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(2)  # code that does connect (the old remote retrieval) fails fast
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}", server
-    finally:
-        socket.setdefaulttimeout(previous)
-        server.close()
 
 
 def assert_no_connection(server: socket.socket) -> None:
