@@ -210,7 +210,7 @@ def test_over_budget_tenant_is_downgraded_when_the_policy_names_a_route(
     router_environment(monkeypatch)
     policy = yaml.safe_load(EXAMPLE_POLICY.read_text())
     tenant = next(t for t in policy["tenants"] if t["id"] == "acme-support")
-    tenant["budget"] = {"daily_usd": 0.05}
+    tenant["budget"] = {"daily_usd": 0.01}
     with running_router(yaml.safe_dump(policy, sort_keys=False)) as rig:
         # When a hard request whose normal route could cost more than that arrives
         status, body, _ = rig.call(load_event("chat-support-hard"))
@@ -226,7 +226,7 @@ def test_the_downgrade_route_also_skips_models_in_cooldown(monkeypatch: pytest.M
     # Given acme-support over budget, and the downgrade route's first model in cooldown
     router_environment(monkeypatch)
     policy = yaml.safe_load(EXAMPLE_POLICY.read_text())
-    next(t for t in policy["tenants"] if t["id"] == "acme-support")["budget"] = {"daily_usd": 0.05}
+    next(t for t in policy["tenants"] if t["id"] == "acme-support")["budget"] = {"daily_usd": 0.01}
     with running_router(yaml.safe_dump(policy, sort_keys=False)) as rig:
         active = rig.runtime.policies.current().policy
         breakers = rig.runtime.service.executor(active).breakers
