@@ -244,7 +244,8 @@ def test_a_429_says_which_max_tokens_would_fit_and_that_value_is_admitted() -> N
     # When a request without max_tokens is refused
     with pytest.raises(BudgetExhaustedError) as refused:
         rig.service.chat("t1", body(), "req-big")
-    hint = refused.value.max_tokens_hint  # type: ignore[attr-defined]
+    hint = refused.value.max_tokens_hint
+    assert hint is not None
     assert f"set max_tokens ≤ {hint}" in refused.value.message
     assert hint >= 1
     # Then the suggested max_tokens is admitted, and the refusal was audited

@@ -108,7 +108,7 @@ def _suggest_max_tokens(refused: BudgetExhaustedError, decision: Decision, activ
     if available is None:
         return
     fits = max_tokens_that_fit(decision, active.policy, float(available))
-    refused.max_tokens_hint = fits  # type: ignore[attr-defined]
+    refused.max_tokens_hint = fits
     if fits >= 1:
         hint = f"; set max_tokens ≤ {fits} to fit what is left"
     else:

@@ -21,7 +21,7 @@ from modelrouter.provenance import build_record, fallback_record
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Decision
 
-__all__ = ["Admitted", "Closed", "close_request"]
+__all__ = ["Admitted", "Closed", "Closer", "close_request"]
 
 _log = logging.getLogger(__name__)
 

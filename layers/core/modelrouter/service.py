@@ -91,10 +91,6 @@ class RouterService:
             self._executor.use_policy(policy)
         return self._executor
 
-    def tenant(self, tenant_id: str) -> Tenant:
-        """The tenant in the active policy (403 ``unknown_tenant`` when it is not there)."""
-        return _tenant(self._policies.current().policy, tenant_id)
-
     def idempotency_window_s(self, tenant_id: str) -> int:
         """How long the tenant's idempotent responses are kept (the default for unknown tenants)."""
         tenant = self._policies.current().policy.tenant_by_id.get(tenant_id)

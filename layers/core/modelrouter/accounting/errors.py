@@ -50,6 +50,9 @@ class BudgetExhaustedError(BudgetStoreError):
         never negative), so a smaller request can be suggested; None when unknown."""
         self.limit_usd = limit_usd
         """The limit of :attr:`period` in USD; None when unknown."""
+        self.max_tokens_hint: int | None = None
+        """The largest ``max_tokens`` whose reservation would fit :attr:`available_usd` (set by
+        admission, which knows the request; 0 when no answer length fits)."""
 
 
 class BudgetStoreUnavailableError(BudgetStoreError):

@@ -138,8 +138,10 @@ class CircuitBreakers:
                 if state.opened_at is None:
                     continue
                 left = self._cooldown.pause_s - (now - state.opened_at)
-                if left > 0 or state.probing:
-                    waits[model] = max(left, 0.0) if not state.probing else max(left, 1.0)
+                if state.probing:  # the probe's answer decides; a second from now is the soonest
+                    waits[model] = max(left, 1.0)
+                elif left > 0:
+                    waits[model] = left
             return waits
 
     def open_models(self) -> frozenset[str]:

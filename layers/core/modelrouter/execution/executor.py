@@ -129,8 +129,8 @@ class Executor:
         self._rng = rng or random.Random()
         self._guardrail = guardrail
         self.breakers = breakers or CircuitBreakers(policy.execution.cooldown, self._clock)
-        self.breakers.use_cooldown(policy.execution.cooldown)
         """Per-model circuit breakers (shared with the service, which passes the open ones to decisions)."""
+        self.breakers.use_cooldown(policy.execution.cooldown)
         self._limiter = ConcurrencyLimiter(policy.execution.max_concurrency_per_provider)
         self._policy = policy
 

@@ -68,21 +68,22 @@ def reserve_amount(decision: Decision, policy: Policy) -> float:
 
 
 def max_tokens_that_fit(decision: Decision, policy: Policy, available_usd: float) -> int:
-    """The largest ``max_tokens`` whose reservation fits ``available_usd`` (0 when none does)."""
-    best = 0
-    for candidate in decision.candidates:
-        low, high = 0, candidate.max_output_tokens
-        while low < high:  # the reservation grows with max_tokens: the largest that fits
-            middle = (low + high + 1) // 2
-            if _request_worst_case(policy, decision, candidate, middle) <= available_usd:
-                low = middle
-            else:
-                high = middle - 1
-        # Every candidate is reserved for: the hint must fit the costliest one.
-        best = low if best == 0 else min(best, low)
-        if low == 0:
-            return 0
-    return best
+    """The largest ``max_tokens`` whose reservation fits ``available_usd`` (0 when none does).
+
+    The reservation covers the costliest candidate, so the hint is what fits every candidate.
+    """
+    return min(_fitting_tokens(policy, decision, c, available_usd) for c in decision.candidates)
+
+
+def _fitting_tokens(policy: Policy, decision: Decision, candidate: Candidate, available_usd: float) -> int:
+    low, high = 0, candidate.max_output_tokens
+    while low < high:  # the reservation grows with max_tokens: the largest that fits
+        middle = (low + high + 1) // 2
+        if _request_worst_case(policy, decision, candidate, middle) <= available_usd:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def affordable_output_tokens(
