@@ -104,3 +104,18 @@ def test_remote_ref_is_a_400_and_the_listener_gets_no_connection(
     _assert_refused(rig, event, _SCHEMA)
     with pytest.raises(TimeoutError):
         server.accept()
+
+
+def test_the_dry_run_refuses_a_remote_ref_as_chat_does(
+    rig: RouterRig, listener: tuple[str, socket.socket]
+) -> None:
+    # Given the JSON-schema request with a remote $ref, sent to POST /v1/route
+    url, server = listener
+    event = _event(_schema({"type": "object", "properties": {"a": {"$ref": f"{url}/x.json"}}}))
+    dry_run = load_event("route-dry-run")
+    event["rawPath"], event["routeKey"] = dry_run["rawPath"], dry_run["routeKey"]
+    event["requestContext"]["http"] = dry_run["requestContext"]["http"]
+    # When handled, Then the dry run gives chat's 400 (not a decision), and nothing connected
+    _assert_refused(rig, event, _SCHEMA)
+    with pytest.raises(TimeoutError):
+        server.accept()

@@ -26,6 +26,7 @@ from modelrouter.execution.deadline import request_deadline
 from modelrouter.execution.executor import Executor
 from modelrouter.execution.records import AttemptLog, ExecutionCrashedError, ExecutionError, ExecutionResult
 from modelrouter.features import extract_features
+from modelrouter.features.model import RequestFeatures
 from modelrouter.policy.document import Policy
 from modelrouter.policy.store import ActivePolicy
 from modelrouter.policy.tenants import Tenant
@@ -109,7 +110,7 @@ class RouterService:
         """``POST /v1/route``: the decision only; no model call, no charge."""
         active = self._policies.current()
         request = parse_chat_request(body)
-        features = extract_features(request)
+        features = _checked_features(request)
         decision = decide_for(
             active, request, features, self._health, tenant_id=tenant_id, request_id=request_id
         )
@@ -176,9 +177,7 @@ class RouterService:
         decision: Decision | None = None
         try:
             tenant = _tenant(active.policy, tenant_id)
-            if request.json_schema is not None:
-                compile_schema(request.json_schema)  # an unusable schema is refused before any spending
-            features = extract_features(request)
+            features = _checked_features(request)
             decision = decide_for(
                 active, request, features, self._health, tenant_id=tenant_id, request_id=request_id
             )
@@ -212,6 +211,14 @@ def _tenant(policy: Policy, tenant_id: str) -> Tenant:
     if tenant is None:
         raise RequestDeniedError("unknown_tenant", f"tenant '{tenant_id}' is not in the active policy")
     return tenant
+
+
+def _checked_features(request: ChatRequest) -> RequestFeatures:
+    """The request's features, once its JSON Schema (if any) is known to be usable: an unusable or
+    remote-referencing schema is a 400 before any decision, charge or model call."""
+    if request.json_schema is not None:
+        compile_schema(request.json_schema)
+    return extract_features(request)
 
 
 def _since(t0: float) -> float:
