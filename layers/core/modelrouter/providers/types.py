@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -9,7 +10,19 @@ from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.common import ProviderKind
 from modelrouter.request import ChatRequest
 
-__all__ = ["FinishReason", "Provider", "ProviderCall", "ProviderResult", "ResultToolCall", "Usage"]
+__all__ = [
+    "FinishReason",
+    "Provider",
+    "ProviderCall",
+    "ProviderResult",
+    "ResultToolCall",
+    "StreamEnd",
+    "StreamEvent",
+    "StreamingProvider",
+    "TextDelta",
+    "ToolCallDelta",
+    "Usage",
+]
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
 
@@ -29,7 +42,10 @@ class ProviderCall:
     request_id: str
     """The router's request id, passed to providers that accept metadata."""
     first_byte_timeout_s: float | None = None
-    """Longest wait for the first byte of the answer (and between bytes); None: ``timeout_s``."""
+    """Longest wait for the first byte of the answer (and between bytes); None: ``timeout_s``.
+
+    For a stream, ``timeout_s`` bounds the whole stream and this bounds the wait for its first byte
+    and every gap between bytes (a stalled stream is a timeout)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +102,60 @@ class Provider(Protocol):
 
     def complete(self, call: ProviderCall) -> ProviderResult:
         """Call the model; raise a :class:`~modelrouter.providers.errors.ProviderError` on failure."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TextDelta:
+    """A piece of the answer's text, as the provider streamed it."""
+
+    text: str
+    """The new text (never empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of a tool call: the first piece of each call carries its id and name."""
+
+    index: int
+    """Position of the tool call in the answer (0, 1, …)."""
+    id: str | None
+    """Tool call id (first piece only)."""
+    name: str | None
+    """Function name (first piece only)."""
+    arguments: str
+    """The next fragment of the arguments' JSON text (may be empty)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    """The stream ended cleanly: always the last event of a stream that did not raise."""
+
+    finish_reason: FinishReason
+    """Why the model stopped."""
+    usage: Usage | None
+    """Token counts the provider reported; None when it reported none."""
+    reported_model: str = ""
+    """The model id and version the provider says answered."""
+    response_id: str | None = None
+    """The provider's response id."""
+
+
+StreamEvent = TextDelta | ToolCallDelta | StreamEnd
+"""What a provider stream yields."""
+
+
+class StreamingProvider(Protocol):
+    """A provider adapter that can stream (every built-in adapter can)."""
+
+    def stream(self, call: ProviderCall) -> Iterator[StreamEvent]:
+        """Stream the answer: a generator that sends the request on its first ``next()``.
+
+        It yields :class:`TextDelta` and :class:`ToolCallDelta` events as they arrive and ends with
+        exactly one :class:`StreamEnd`. Every failure, before the first event or in the middle of the
+        stream, is raised as a :class:`~modelrouter.providers.errors.ProviderError` (an error event
+        of the provider's protocol, a broken or stalled connection, a stream that ends without its
+        terminal event). ``close()`` stops reading and closes the connection at once; the generator's
+        ``finally`` does it whatever way iteration stops.
+        """
         ...
