@@ -7,6 +7,7 @@ tenant, headers, body, request id) and turns :class:`HttpResponse` into its resp
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "REPLAYED_HEADER",
     "HttpResponse",
     "RequestTooLargeError",
+    "StreamedHttpResponse",
     "UnauthorizedError",
     "chat",
     "error_response",
@@ -65,6 +67,31 @@ class HttpResponse:
     """Media type of ``body``."""
     headers: dict[str, str] = field(default_factory=dict)
     """Extra headers."""
+
+
+@dataclass
+class StreamedHttpResponse:
+    """An endpoint's answer whose body is produced while it is sent (server-sent events).
+
+    ``chunks`` is a generator: iterating it runs the request (model call, checks, settlement happen
+    as it goes); ``close()`` on it, when the client went away, stops the model call, charges what was
+    generated and records the request. Whoever sends it must either exhaust or close it.
+    """
+
+    status: int
+    """HTTP status (sent before the first chunk)."""
+    chunks: Iterator[bytes]
+    """The body, chunk by chunk."""
+    content_type: str = "text/event-stream"
+    """Media type of the body."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Extra headers."""
+
+    def close(self) -> None:
+        """Stop the body early (harmless after it ended)."""
+        closer = getattr(self.chunks, "close", None)
+        if callable(closer):
+            closer()
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> HttpResponse:
