@@ -1,9 +1,13 @@
-"""API Gateway HTTP API Lambda authorizer: ``Authorization: Bearer <key>`` → tenant.
+"""API Gateway REST API Lambda authorizer (REQUEST type): ``Authorization: Bearer <key>`` → tenant.
 
-Payload format 2.0 with simple responses: ``{"isAuthorized": true, "context": {"tenant_id": …,
-"key_id": …}}`` or ``{"isAuthorized": false}``. The handler parses the header, asks
-:class:`modelrouter.keys.KeyStore` and maps the answer; it fails closed on every error (no table
-configured, DynamoDB unreachable, a corrupt row, a bug): the request is refused and the error logged.
+The answer is an IAM policy. Allowed: ``Allow`` on every method of the stage (API Gateway caches the
+policy for 300 s per ``Authorization`` value, so it must cover every route the key may call) and the
+context ``{"tenant_id", "key_id"}``, which the router reads in ``requestContext.authorizer``. Refused
+(malformed, unknown or revoked key): ``Deny`` with the context ``{"reason", "message"}``; the
+template's ``ACCESS_DENIED`` gateway response turns it into a 401 OpenAI error whose message is
+``$context.authorizer.message``, so the message is JSON-safe (no quotes, backslashes or control
+characters). The key store failing (no table configured, DynamoDB unreachable, a corrupt row): the
+handler logs and raises, API Gateway answers ``AUTHORIZER_FAILURE`` (503) and caches nothing.
 
 Logs are Powertools structured JSON: the outcome and the key id, never the token or its secret.
 
@@ -20,12 +24,35 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from modelrouter.keys import KeyStore, MalformedKeyError, bearer_token
+from modelrouter.keys import AuthOutcome, KeyStore, MalformedKeyError, bearer_token, parse_token
 
-__all__ = ["TABLE_ENV", "handler", "key_store", "set_key_store"]
+__all__ = [
+    "ANONYMOUS",
+    "MALFORMED_HINT",
+    "REVOKED_MESSAGE",
+    "TABLE_ENV",
+    "UNKNOWN_MESSAGE",
+    "handler",
+    "json_safe",
+    "key_store",
+    "policy_resource",
+    "set_key_store",
+]
 
 TABLE_ENV = "API_KEY_TABLE"
 """Environment variable naming the key table (the template's ``ApiKeyTable``)."""
+ANONYMOUS = "anonymous"
+"""``principalId`` of a refused request."""
+POLICY_VERSION = "2012-10-17"
+"""IAM policy language version."""
+UNKNOWN_MESSAGE = "Incorrect API key provided. Check the key, or create one with modelrouter keys create."
+"""Message of an unknown key (or a known key id with a wrong secret: the two are not told apart)."""
+REVOKED_MESSAGE = "This API key was revoked. Create a new one with modelrouter keys create."
+"""Message of a revoked key (only reported to someone holding the real secret)."""
+MALFORMED_HINT = "An API key looks like mr_<key id>_<secret>; send it as Authorization: Bearer <key>."
+"""Second sentence of every malformed-key message."""
+MAX_MESSAGE_LENGTH = 400
+"""Messages are cut to this many characters (they travel in the authorizer context)."""
 
 logger = Logger()
 _store: KeyStore | None = None
@@ -41,7 +68,7 @@ def key_store() -> KeyStore:
     """The module's key store, built from ``API_KEY_TABLE`` on first use.
 
     Raises:
-        RuntimeError: ``API_KEY_TABLE`` is not set (the handler refuses the request).
+        RuntimeError: ``API_KEY_TABLE`` is not set (the handler raises: ``AUTHORIZER_FAILURE``).
     """
     global _store  # noqa: PLW0603
     if _store is None:
@@ -52,31 +79,92 @@ def key_store() -> KeyStore:
     return _store
 
 
-def _deny() -> dict[str, Any]:
-    return {"isAuthorized": False}
+def json_safe(text: str) -> str:
+    """``text`` without quotes, backslashes or control characters, cut to :data:`MAX_MESSAGE_LENGTH`.
+
+    The gateway response template pastes the message between JSON quotes as it is.
+    """
+    kept = "".join(
+        " " if char in "\t\r\n" else char
+        for char in text
+        if char not in '"\\' and (ord(char) >= 0x20 or char in "\t\r\n") and ord(char) != 0x7F
+    )
+    return kept[:MAX_MESSAGE_LENGTH]
+
+
+def policy_resource(method_arn: object) -> str:
+    """Every method of the stage of ``method_arn``: ``arn:…:<api id>/<stage>/*/*``.
+
+    A ``methodArn`` that is not ``arn:aws:execute-api:<region>:<account>:<api>/<stage>/<method>/<path>``
+    gives ``*`` (only ever used in a ``Deny``: an ``Allow`` needs a well-formed one).
+    """
+    if not isinstance(method_arn, str):
+        return "*"
+    parts = method_arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "execute-api":
+        return "*"
+    api_id, _, rest = parts[5].partition("/")
+    stage = rest.partition("/")[0]
+    if not api_id or not stage:
+        return "*"
+    return ":".join(parts[:5]) + f":{api_id}/{stage}/*/*"
+
+
+def _policy(principal: str, effect: str, resource: str, context: dict[str, str]) -> dict[str, Any]:
+    statement = {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}
+    return {
+        "principalId": principal,
+        "policyDocument": {"Version": POLICY_VERSION, "Statement": [statement]},
+        "context": context,
+    }
+
+
+def _deny(resource: str, reason: str, message: str) -> dict[str, Any]:
+    return _policy(ANONYMOUS, "Deny", resource, {"reason": reason, "message": json_safe(message)})
+
+
+def _malformed_message(detail: str) -> str:
+    detail = detail[:1].upper() + detail[1:]
+    return f"Malformed API key: {detail.rstrip('.')}. {MALFORMED_HINT}"
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Authorize one HTTP API request by its API key (simple response, payload 2.0)."""
-    headers = event.get("headers") if isinstance(event, dict) else None
+    """Authorize one REST API request by its API key: an IAM policy with the tenant in its context.
+
+    Raises:
+        Exception: the key store could not answer (logged first; API Gateway: ``AUTHORIZER_FAILURE``).
+    """
+    event = event if isinstance(event, dict) else {}
+    resource = policy_resource(event.get("methodArn"))
+    headers = event.get("headers")
     try:
         token = bearer_token(headers if isinstance(headers, dict) else None)
+        parse_token(token)  # no I/O for a token that cannot be a key
     except MalformedKeyError as error:
         logger.info("api key refused", extra={"outcome": "malformed", "reason": error.message})
-        return _deny()
+        return _deny(resource, "malformed", _malformed_message(error.message))
     try:
         result = key_store().check(token)
-    except Exception as error:  # fail closed, whatever went wrong
+    except Exception as error:
         logger.error(
-            "api key check failed; request refused",
+            "api key check failed; authorizer failure",
             extra={"outcome": "error", "error_type": type(error).__name__, "reason": str(error)},
         )
-        return _deny()
+        raise
+    if result.outcome is AuthOutcome.REVOKED:
+        logger.info("api key refused", extra={"outcome": "revoked", "key_id": result.key_id})
+        return _deny(resource, "revoked", REVOKED_MESSAGE)
     if not result.ok or result.tenant_id is None or result.key_id is None:
         logger.info("api key refused", extra={"outcome": str(result.outcome), "key_id": result.key_id})
-        return _deny()
+        return _deny(resource, "unknown", UNKNOWN_MESSAGE)
+    if resource == "*":  # never from API Gateway; an Allow must name the API and stage it covers
+        logger.error("methodArn not understood; request refused", extra={"key_id": result.key_id})
+        return _deny(resource, "unknown", UNKNOWN_MESSAGE)
     logger.info(
         "api key accepted", extra={"outcome": "ok", "key_id": result.key_id, "tenant_id": result.tenant_id}
     )
-    return {"isAuthorized": True, "context": {"tenant_id": result.tenant_id, "key_id": result.key_id}}
+    return _policy(
+        result.tenant_id, "Allow", resource, {"tenant_id": result.tenant_id, "key_id": result.key_id}
+    )
+

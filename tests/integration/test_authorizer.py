@@ -1,4 +1,4 @@
-"""The Lambda authorizer (functions/authorizer/app.py) on API Gateway events, against moto DynamoDB."""
+"""The REST API REQUEST authorizer (functions/authorizer/app.py) on API Gateway events, on moto."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from modelrouter.keys import KeyStore, generate_key
+from modelrouter.keys import KeyStore, KeyStoreError, generate_key
 from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.functions import load_function
 from tests.aws import create_tables
@@ -21,6 +21,8 @@ from tests.helpers import fake_aws_environment, load_event
 
 PLACEHOLDER = "{{api_key}}"
 CONTEXT = LocalLambdaContext(function_name="authorizer", timeout_s=10)
+STAGE_ARN = "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/api/*/*"
+"""What every policy covers: each method and path of the events' API and stage."""
 
 
 @pytest.fixture
@@ -66,14 +68,44 @@ def log_lines(buffer: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
 
 
-def test_valid_key_is_authorized_with_tenant_context(app: ModuleType, table: str, logs: io.StringIO) -> None:
+def statement(response: dict[str, Any]) -> dict[str, Any]:
+    """The policy's one statement."""
+    document = response["policyDocument"]
+    assert document["Version"] == "2012-10-17"
+    [only] = document["Statement"]
+    return only  # type: ignore[no-any-return]
+
+
+def assert_denied(response: dict[str, Any], reason: str) -> str:
+    """A Deny on the whole stage with ``reason``; returns the message."""
+    assert response["principalId"] == "anonymous"
+    assert statement(response) == {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": STAGE_ARN}
+    assert set(response["context"]) == {"reason", "message"}
+    assert response["context"]["reason"] == reason
+    message: str = response["context"]["message"]
+    assert message
+    assert not any(char in message for char in '"\\')
+    assert all(ord(char) >= 0x20 for char in message)
+    return message
+
+
+def test_valid_key_is_allowed_on_the_whole_stage_with_tenant_context(
+    app: ModuleType, table: str, logs: io.StringIO
+) -> None:
     # Given an active key of tenant "acme", created in the table the environment names
     key = KeyStore(table).create("acme", "ci")
     event = with_token(load_event("authorizer/valid-key"), key.token)
     # When the authorizer runs on a request bearing it (store built from API_KEY_TABLE)
     response = app.handler(event, CONTEXT)
-    # Then the request is authorized and the route sees the tenant and key id
-    assert response == {"isAuthorized": True, "context": {"tenant_id": "acme", "key_id": key.key_id}}
+    # Then the policy allows every route of the stage (it is cached per key) and carries the tenant
+    assert response == {
+        "principalId": "acme",
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": STAGE_ARN}],
+        },
+        "context": {"tenant_id": "acme", "key_id": key.key_id},
+    }
     # And the log says so with the key id, never the token or the secret
     [line] = log_lines(logs)
     assert line["outcome"] == "ok"
@@ -82,52 +114,95 @@ def test_valid_key_is_authorized_with_tenant_context(app: ModuleType, table: str
     assert key.secret not in logs.getvalue()
 
 
+def test_allow_covers_routes_other_than_the_one_that_asked(app: ModuleType, table: str) -> None:
+    # Given a key, and the revoked-key event which asks for GET /v1/models
+    key = KeyStore(table).create("acme")
+    event = with_token(load_event("authorizer/revoked-key"), key.token)
+    assert event["methodArn"].endswith("/api/GET/v1/models")
+    # When authorized, Then the cached policy also covers POST /v1/chat/completions
+    assert statement(app.handler(event, CONTEXT))["Resource"] == STAGE_ARN
+
+
 @pytest.mark.parametrize(
-    ("event_name", "outcome"),
+    ("event_name", "outcome", "reason", "hint"),
     [
-        pytest.param("authorizer/unknown-key", "unknown_key", id="unknown"),
-        pytest.param("authorizer/malformed-key", "malformed", id="malformed"),
-        pytest.param("authorizer/missing-header", "malformed", id="missing-header"),
+        pytest.param("authorizer/unknown-key", "unknown_key", "unknown", "Incorrect API key", id="unknown"),
+        pytest.param(
+            "authorizer/malformed-key", "malformed", "malformed", "mr_<key id>_<secret>", id="malformed"
+        ),
+        pytest.param(
+            "authorizer/missing-header", "malformed", "malformed", "Authorization: Bearer", id="missing"
+        ),
     ],
 )
-def test_bad_keys_are_refused(
-    app: ModuleType, table: str, logs: io.StringIO, event_name: str, outcome: str
+def test_bad_keys_are_denied_with_a_reason_and_a_hint(
+    app: ModuleType, table: str, logs: io.StringIO, event_name: str, outcome: str, reason: str, hint: str
 ) -> None:
     # Given a table with one active key, and a request without a valid key of it
     KeyStore(table).create("acme")
     event = load_event(event_name)
     # When the authorizer runs
     response = app.handler(event, CONTEXT)
-    # Then it refuses, and logs why without the presented value
-    assert response == {"isAuthorized": False}
+    # Then it denies, saying why in words a client can act on
+    message = assert_denied(response, reason)
+    assert hint in message
+    # And logs why without the presented value
     [line] = log_lines(logs)
     assert line["outcome"] == outcome
-    presented = event["headers"].get("authorization", "")
+    presented = event["headers"].get("Authorization", "")
     if presented:
-        assert presented.split(" ", 1)[1] not in logs.getvalue()
+        secret_part = presented.split(" ", 1)[1]
+        assert secret_part not in logs.getvalue()
+        assert secret_part not in message
 
 
-def test_revoked_key_is_refused(app: ModuleType, table: str, logs: io.StringIO) -> None:
+def test_malformed_message_tells_what_a_key_looks_like_and_how_to_send_it(
+    app: ModuleType, aws_env: None
+) -> None:
+    # Given a token one character short
+    token = generate_key().token[:-1]
+    # When presented, Then the message says what is wrong, what a key looks like and where it goes
+    message = assert_denied(
+        app.handler(with_token(load_event("authorizer/valid-key"), token), CONTEXT), "malformed"
+    )
+    assert "59 characters" in message
+    assert "mr_<key id>_<secret>" in message
+    assert "Authorization: Bearer <key>" in message
+    assert token not in message
+
+
+def test_other_schemes_are_malformed(app: ModuleType, aws_env: None) -> None:
+    # Given an OpenAI-style "Basic" header
+    event = load_event("authorizer/valid-key")
+    event["headers"]["Authorization"] = "Basic dXNlcjpwYXNz"
+    # When authorized, Then denied as malformed, telling to use Bearer
+    message = assert_denied(app.handler(event, CONTEXT), "malformed")
+    assert "Bearer" in message
+
+
+def test_revoked_key_is_denied_as_revoked(app: ModuleType, table: str, logs: io.StringIO) -> None:
     # Given a key that was revoked
     store = KeyStore(table)
     key = store.create("acme")
     assert store.revoke(key.key_id)
     # When a request bears it
     response = app.handler(with_token(load_event("authorizer/revoked-key"), key.token), CONTEXT)
-    # Then it is refused, and the log says revoked with the key id
-    assert response == {"isAuthorized": False}
+    # Then it is denied as revoked, and the log says revoked with the key id
+    assert "revoked" in assert_denied(response, "revoked")
     [line] = log_lines(logs)
     assert (line["outcome"], line["key_id"]) == ("revoked", key.key_id)
 
 
-def test_wrong_secret_for_a_real_key_id_is_refused(app: ModuleType, table: str, logs: io.StringIO) -> None:
+def test_wrong_secret_for_a_real_key_id_is_denied_as_unknown(
+    app: ModuleType, table: str, logs: io.StringIO
+) -> None:
     # Given a real key id with another (well-formed) secret
     key = KeyStore(table).create("acme")
     forged = f"mr_{key.key_id}_{generate_key().secret}"
     # When a request bears the forged token
     response = app.handler(with_token(load_event("authorizer/valid-key"), forged), CONTEXT)
-    # Then it is refused
-    assert response == {"isAuthorized": False}
+    # Then the client learns no more than for an unknown key; the log tells the operator
+    assert assert_denied(response, "unknown") == app.UNKNOWN_MESSAGE
     [line] = log_lines(logs)
     assert (line["outcome"], line["key_id"]) == ("wrong_secret", key.key_id)
 
@@ -140,12 +215,14 @@ def test_injected_store_is_used(app: ModuleType, table: str, monkeypatch: pytest
     app.set_key_store(store)
     # When a request bears a key of it, Then the injected store authenticates it
     response = app.handler(with_token(load_event("authorizer/valid-key"), key.token), CONTEXT)
-    assert response["isAuthorized"] is True
+    assert statement(response)["Effect"] == "Allow"
     assert response["context"]["tenant_id"] == "globex"
     assert app.key_store() is store
 
 
-def test_unreachable_dynamodb_fails_closed(app: ModuleType, aws_env: None, logs: io.StringIO) -> None:
+def test_unreachable_dynamodb_raises_so_nothing_is_cached(
+    app: ModuleType, aws_env: None, logs: io.StringIO
+) -> None:
     # Given a store whose DynamoDB endpoint refuses connections
     client = boto3.client(
         "dynamodb",
@@ -155,37 +232,41 @@ def test_unreachable_dynamodb_fails_closed(app: ModuleType, aws_env: None, logs:
     )
     app.set_key_store(KeyStore("keys", client=client))
     token = generate_key().token
-    # When a well-formed key is checked
-    response = app.handler(with_token(load_event("authorizer/valid-key"), token), CONTEXT)
-    # Then the request is refused and the failure logged (without the token)
-    assert response == {"isAuthorized": False}
+    # When a well-formed key is checked, Then the authorizer raises (API Gateway: AUTHORIZER_FAILURE,
+    # a 503 that is not cached, rather than a cached Deny of a good key)
+    with pytest.raises(KeyStoreError) as raised:
+        app.handler(with_token(load_event("authorizer/valid-key"), token), CONTEXT)
+    # And the error names no token ("Unauthorized" would make API Gateway answer 401 instead)
+    assert token not in str(raised.value)
+    assert str(raised.value) != "Unauthorized"
+    # And the failure is logged without the token
     [line] = log_lines(logs)
     assert line["level"] == "ERROR"
     assert (line["outcome"], line["error_type"]) == ("error", "KeyStoreError")
     assert token not in logs.getvalue()
 
 
-def test_missing_table_fails_closed(app: ModuleType, table: str, logs: io.StringIO) -> None:
+def test_missing_table_raises(app: ModuleType, table: str, logs: io.StringIO) -> None:
     # Given a store on a table that does not exist
     app.set_key_store(KeyStore("no-such-table"))
-    # When a well-formed key is checked, Then the request is refused and the error logged
-    response = app.handler(with_token(load_event("authorizer/valid-key"), generate_key().token), CONTEXT)
-    assert response == {"isAuthorized": False}
+    # When a well-formed key is checked, Then the authorizer raises and logs the error
+    with pytest.raises(KeyStoreError):
+        app.handler(with_token(load_event("authorizer/valid-key"), generate_key().token), CONTEXT)
     assert "does not exist" in log_lines(logs)[0]["reason"]
 
 
-def test_unconfigured_function_fails_closed(
+def test_unconfigured_function_raises(
     app: ModuleType, aws_env: None, logs: io.StringIO, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given no API_KEY_TABLE and no injected store
     monkeypatch.delenv("API_KEY_TABLE", raising=False)
-    # When a request arrives, Then it is refused and the misconfiguration logged
-    response = app.handler(with_token(load_event("authorizer/valid-key"), generate_key().token), CONTEXT)
-    assert response == {"isAuthorized": False}
+    # When a request arrives, Then the authorizer raises and the misconfiguration is logged
+    with pytest.raises(RuntimeError):
+        app.handler(with_token(load_event("authorizer/valid-key"), generate_key().token), CONTEXT)
     assert "API_KEY_TABLE" in log_lines(logs)[0]["reason"]
 
 
-def test_corrupt_row_fails_closed(app: ModuleType, table: str, logs: io.StringIO) -> None:
+def test_corrupt_row_raises(app: ModuleType, table: str, logs: io.StringIO) -> None:
     # Given a row of the key table without its hash
     key = KeyStore(table).create("acme")
     boto3.client("dynamodb", region_name="us-east-1").update_item(
@@ -194,25 +275,57 @@ def test_corrupt_row_fails_closed(app: ModuleType, table: str, logs: io.StringIO
         UpdateExpression="REMOVE #h",
         ExpressionAttributeNames={"#h": "hash"},
     )
-    # When its key is presented, Then the request is refused
-    response = app.handler(with_token(load_event("authorizer/valid-key"), key.token), CONTEXT)
-    assert response == {"isAuthorized": False}
+    # When its key is presented, Then the authorizer raises and logs the error
+    with pytest.raises(KeyStoreError):
+        app.handler(with_token(load_event("authorizer/valid-key"), key.token), CONTEXT)
     assert log_lines(logs)[0]["outcome"] == "error"
 
 
 @pytest.mark.parametrize("event", [{}, {"headers": None}, {"headers": ["authorization"]}])
-def test_odd_events_are_refused(app: ModuleType, aws_env: None, event: dict[str, Any]) -> None:
-    # Given events without usable headers, When authorized, Then refused (no exception)
-    assert app.handler(event, CONTEXT) == {"isAuthorized": False}
+def test_odd_events_are_denied(app: ModuleType, aws_env: None, event: dict[str, Any]) -> None:
+    # Given events without usable headers or methodArn, When authorized, Then denied on nothing in
+    # particular (no exception)
+    response = app.handler(event, CONTEXT)
+    assert statement(response) == {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": "*"}
+    assert response["context"]["reason"] == "malformed"
 
 
-def test_events_are_http_api_v2_request_authorizer_events() -> None:
-    # Given the checked-in authorizer events, Then each has the payload 2.0 REQUEST shape
+def test_a_valid_key_with_an_odd_method_arn_is_not_allowed_everywhere(app: ModuleType, table: str) -> None:
+    # Given a valid key and a methodArn that names no API and stage
+    key = KeyStore(table).create("acme")
+    event = with_token(load_event("authorizer/valid-key"), key.token)
+    event["methodArn"] = "arn:aws:lambda:us-east-1:123456789012:function:x"
+    # When authorized, Then denied: an Allow on "*" is never written
+    assert statement(app.handler(event, CONTEXT))["Effect"] == "Deny"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('say "hi"', "say hi"),
+        ("back\\slash", "backslash"),
+        ("line\nbreak\ttab", "line break tab"),
+        ("bell\x07 del\x7f", "bell del"),
+    ],
+)
+def test_messages_are_json_safe(app: ModuleType, text: str, expected: str) -> None:
+    # Given text with quotes, backslashes or control characters, When made safe, Then they are gone
+    safe = app.json_safe(text)
+    assert safe == expected
+    assert json.loads(f'"{safe}"') == safe
+
+
+def test_events_are_rest_api_request_authorizer_events() -> None:
+    # Given the checked-in authorizer events, Then each has the REST API REQUEST authorizer shape
     for name in ("valid-key", "unknown-key", "malformed-key", "missing-header", "revoked-key"):
         event = load_event(f"authorizer/{name}")
-        assert (event["version"], event["type"]) == ("2.0", "REQUEST")
-        assert event["routeArn"].startswith("arn:aws:execute-api:")
-        assert event["requestContext"]["http"]["method"] in {"GET", "POST"}
-        assert event["identitySource"] == (
-            [event["headers"]["authorization"]] if "authorization" in event["headers"] else []
+        assert event["type"] == "REQUEST"
+        assert "version" not in event
+        method, path = event["httpMethod"], event["path"]
+        assert (
+            event["methodArn"] == f"arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/api/{method}{path}"
         )
+        assert event["requestContext"]["httpMethod"] == method
+        assert event["requestContext"]["stage"] == "api"
+        assert "authorizer" not in event["requestContext"]
+        assert event["multiValueHeaders"] == {name: [value] for name, value in event["headers"].items()}

@@ -125,3 +125,11 @@ def test_built_template_points_at_the_built_artifacts(build_dir: Path) -> None:
     assert resources["CoreLayer"]["Properties"]["ContentUri"] == "CoreLayer"
     assert resources["RouterFunction"]["Properties"]["CodeUri"] == "RouterFunction"
     assert resources["AuthorizerFunction"]["Properties"]["CodeUri"] == "AuthorizerFunction"
+
+
+def test_layer_carries_the_executable_streaming_wrapper_at_its_root(build_dir: Path) -> None:
+    # Given the built layer, Then /opt/modelrouter-streaming (the router's exec wrapper) is there,
+    # executable by everyone, and starts the streaming runtime loop
+    wrapper = build_dir / "CoreLayer" / "modelrouter-streaming"
+    assert wrapper.stat().st_mode & 0o777 == 0o755
+    assert "exec python3 -m modelrouter.lambda_runtime" in wrapper.read_text()

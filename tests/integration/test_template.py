@@ -6,6 +6,7 @@ check the decisions that a valid template can still get wrong.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Iterator
@@ -22,6 +23,12 @@ RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
 PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
 GLOBAL_FUNCTION: dict[str, Any] = TEMPLATE.get("Globals", {}).get("Function", {})
 FUNCTIONS = ("RouterFunction", "AuthorizerFunction")
+EXEC_WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"
+ROUTES = {("post", "/v1/chat/completions"), ("post", "/v1/route"), ("get", "/v1/models")}
+STREAM_URI = (
+    "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${RouterFunction.Arn}"
+    "/response-streaming-invocations"
+)
 TABLE_TTL = {
     "BudgetTable": "expires_at",
     "ProvenanceTable": "expires_at",
@@ -176,7 +183,8 @@ def test_default_bedrock_arns_are_model_or_profile_arns() -> None:
 
 
 def test_router_environment_is_what_the_settings_read() -> None:
-    environment = RESOURCES["RouterFunction"]["Properties"]["Environment"]["Variables"]
+    environment = dict(RESOURCES["RouterFunction"]["Properties"]["Environment"]["Variables"])
+    environment.pop(EXEC_WRAPPER)  # read by Lambda, not by modelrouter (see the streaming test below)
     known = {field.upper() for field in Settings.model_fields}
     assert set(environment) <= known, f"unknown to modelrouter.settings: {set(environment) - known}"
 
@@ -332,37 +340,228 @@ def test_authorizer_only_reads_api_keys() -> None:
 # --- API and logs ----------------------------------------------------------------------------------
 
 
-def test_http_api_requires_the_key_authorizer_and_throttles() -> None:
-    api = RESOURCES["HttpApi"]["Properties"]
-    auth = api["Auth"]
-    assert auth["DefaultAuthorizer"] == "ApiKeyAuthorizer"
-    authorizer = auth["Authorizers"]["ApiKeyAuthorizer"]
-    assert authorizer["FunctionArn"] == get_att("AuthorizerFunction")
-    assert authorizer["Identity"]["Headers"] == ["Authorization"]
-    assert authorizer["EnableSimpleResponses"] is True
-    assert api["DefaultRouteSettings"] == {
-        "ThrottlingBurstLimit": ref("ThrottlingBurstLimit"),
-        "ThrottlingRateLimit": ref("ThrottlingRateLimit"),
+API: dict[str, Any] = RESOURCES["RouterApi"]["Properties"]
+OPENAPI: dict[str, Any] = API["DefinitionBody"]
+
+
+def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """``(method, path, operation)`` of every operation of the OpenAPI definition."""
+    for path, item in OPENAPI["paths"].items():
+        for method, operation in item.items():
+            yield method, path, operation
+
+
+def gateway_responses() -> dict[str, dict[str, Any]]:
+    """The API's gateway responses by response type."""
+    responses = resources_of("AWS::ApiGateway::GatewayResponse").values()
+    by_type = {response["Properties"]["ResponseType"]: response["Properties"] for response in responses}
+    assert len(by_type) == len(responses), "one resource per response type"
+    return by_type
+
+
+def test_the_api_is_a_regional_rest_api_with_stage_api_and_tracing() -> None:
+    assert RESOURCES["RouterApi"]["Type"] == "AWS::Serverless::Api"
+    assert API["StageName"] == "api"
+    assert API["EndpointConfiguration"] == {"Type": "REGIONAL"}  # edge endpoints idle out after 30 s
+    assert API["TracingEnabled"] is True
+    assert OPENAPI["openapi"].startswith("3.")
+    assert not resources_of("AWS::Serverless::HttpApi")
+
+
+def test_the_api_serves_exactly_the_three_routes() -> None:
+    assert {(method, path) for method, path, _ in operations()} == ROUTES
+    for function in FUNCTIONS:  # no implicit API from function events
+        assert "Events" not in RESOURCES[function]["Properties"]
+
+
+def test_every_route_streams_from_the_router_function() -> None:
+    for method, path, operation in operations():
+        integration = operation["x-amazon-apigateway-integration"]
+        assert integration["type"] == "aws_proxy", (method, path)
+        assert integration["httpMethod"] == "POST"  # Lambda is always invoked with POST
+        assert integration["uri"] == {"Sub": STREAM_URI}  # InvokeWithResponseStream
+        assert integration["responseTransferMode"] == "STREAM"
+        # streamed integrations may run 15 minutes; longer than any router timeout
+        assert integration["timeoutInMillis"] == 900_000
+        assert integration["timeoutInMillis"] >= PARAMETERS["RouterTimeout"]["MaxValue"] * 1000
+
+
+def test_every_route_requires_the_request_authorizer() -> None:
+    schemes = OPENAPI["components"]["securitySchemes"]
+    assert set(schemes) == {"ApiKeyAuthorizer"}
+    scheme = schemes["ApiKeyAuthorizer"]
+    assert (scheme["type"], scheme["name"], scheme["in"]) == ("apiKey", "Authorization", "header")
+    assert scheme["x-amazon-apigateway-authtype"] == "custom"
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+    assert authorizer["type"] == "request"
+    assert authorizer["identitySource"] == "method.request.header.Authorization"
+    assert authorizer["authorizerResultTtlInSeconds"] == 300
+    assert authorizer["authorizerUri"] == {
+        "Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+        "${AuthorizerFunction.Arn}/invocations"
     }
-    assert api["AccessLogSettings"]["DestinationArn"] == get_att("HttpApiAccessLogGroup")
+    for method, path, operation in operations():
+        assert operation["security"] == [{"ApiKeyAuthorizer": []}], (method, path)
 
 
-def test_every_route_is_on_the_api_behind_the_authorizer() -> None:
-    routes = set()
-    for function in FUNCTIONS:
-        for event in RESOURCES[function]["Properties"].get("Events", {}).values():
-            assert event["Type"] == "HttpApi"
-            properties = event["Properties"]
-            assert properties["ApiId"] == ref("HttpApi")
-            assert "Auth" not in properties  # no route opts out of the default authorizer
-            assert properties["TimeoutInMillis"] <= 30000
-            routes.add((properties["Method"], properties["Path"]))
-    assert routes == {("POST", "/v1/chat/completions"), ("POST", "/v1/route"), ("GET", "/v1/models")}
+def test_api_gateway_may_invoke_each_function_only_from_this_api() -> None:
+    permissions = {
+        permission["Properties"]["FunctionName"]["GetAtt"]: permission["Properties"]
+        for permission in resources_of("AWS::Lambda::Permission").values()
+    }
+    assert set(permissions) == {"RouterFunction.Arn", "AuthorizerFunction.Arn"}
+    prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${RouterApi}/"
+    expected_sources = {
+        "RouterFunction.Arn": prefix + "*/*/v1/*",
+        "AuthorizerFunction.Arn": prefix + "authorizers/*",
+    }
+    for function, properties in permissions.items():
+        assert properties["Action"] == "lambda:InvokeFunction"  # also authorizes InvokeWithResponseStream
+        assert properties["Principal"] == "apigateway.amazonaws.com"
+        assert properties["SourceAccount"] == ref("AWS::AccountId")
+        assert properties["SourceArn"] == {"Sub": expected_sources[function]}
+
+
+def test_the_stage_throttles_every_method() -> None:
+    assert API["MethodSettings"] == [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingBurstLimit": ref("ThrottlingBurstLimit"),
+            "ThrottlingRateLimit": ref("ThrottlingRateLimit"),
+            "MetricsEnabled": True,
+        }
+    ]
+
+
+def test_access_logs_are_json_with_status_latencies_and_authorizer_outcome() -> None:
+    settings = API["AccessLogSetting"]
+    assert settings["DestinationArn"] == get_att("ApiAccessLogGroup")
+    fields = json.loads(settings["Format"])
+    for name, variable in {
+        "requestId": "$context.requestId",
+        "status": "$context.status",
+        "latencyMs": "$context.responseLatency",
+        "integrationLatencyMs": "$context.integration.latency",
+        "integrationError": "$context.integration.error",
+        "authorizerLatencyMs": "$context.authorizer.latency",
+        "authorizerError": "$context.authorizer.error",
+        "tenant": "$context.authorizer.tenant_id",
+        "denyReason": "$context.authorizer.reason",
+        "errorType": "$context.error.responseType",
+    }.items():
+        assert fields[name] == variable
+    assert "Authorization" not in settings["Format"]  # never the key
+    # REST APIs log with the account's CloudWatch role, set before the stage is created
+    assert RESOURCES["RouterApi"]["DependsOn"] == "ApiGatewayAccount"
+    account = RESOURCES["ApiGatewayAccount"]
+    assert account["Properties"]["CloudWatchRoleArn"] == get_att("ApiGatewayCloudWatchRole")
+    assert account["DeletionPolicy"] == RESOURCES["ApiGatewayCloudWatchRole"]["DeletionPolicy"] == "Retain"
+
+
+def _body(properties: dict[str, Any], **substitutions: str) -> dict[str, Any]:
+    """The response template as API Gateway would fill it, parsed."""
+    text = properties["ResponseTemplates"]["application/json"]
+    for variable, value in substitutions.items():
+        text = text.replace(variable, value)
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+@pytest.mark.parametrize(
+    ("response_type", "status", "error_type", "code"),
+    [
+        ("UNAUTHORIZED", "401", "authentication_error", "invalid_api_key"),
+        ("ACCESS_DENIED", "401", "authentication_error", "invalid_api_key"),
+        ("AUTHORIZER_FAILURE", "503", "server_error", "server_error"),
+        ("MISSING_AUTHENTICATION_TOKEN", "404", "not_found_error", "not_found"),
+        ("THROTTLED", "429", "rate_limit_error", "rate_limit_exceeded"),
+        ("REQUEST_TOO_LARGE", "413", "invalid_request_error", "request_too_large"),
+        ("INTEGRATION_TIMEOUT", "504", "timeout_error", "timeout"),
+        ("DEFAULT_4XX", None, "invalid_request_error", "invalid_request"),
+        ("DEFAULT_5XX", None, "server_error", "server_error"),
+    ],
+)
+def test_gateway_refusals_are_openai_errors(
+    response_type: str, status: str | None, error_type: str, code: str
+) -> None:
+    properties = gateway_responses()[response_type]
+    assert properties["RestApiId"] == ref("RouterApi")
+    assert properties.get("StatusCode") == status  # the DEFAULT_* keep the status of what they stand for
+    body = _body(
+        properties,
+        **{
+            "$context.authorizer.message": "Incorrect API key provided.",
+            "$context.httpMethod": "GET",
+            "$context.path": "/api/v2/models",
+            "$context.error.messageString": json.dumps("Unsupported Media Type"),
+        },
+    )
+    assert set(body) == {"error"}
+    assert body["error"]["type"] == error_type
+    assert body["error"]["code"] == code
+    assert body["error"]["param"] is None
+    assert body["error"]["message"]
+
+
+def test_every_gateway_refusal_is_covered() -> None:
+    assert set(gateway_responses()) == {
+        "UNAUTHORIZED",
+        "ACCESS_DENIED",
+        "AUTHORIZER_FAILURE",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "THROTTLED",
+        "REQUEST_TOO_LARGE",
+        "INTEGRATION_TIMEOUT",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+    }
+
+
+def test_key_refusals_say_what_to_do_and_ask_for_a_bearer_token() -> None:
+    responses = gateway_responses()
+    missing = _body(responses["UNAUTHORIZED"])["error"]["message"]
+    assert "Authorization: Bearer <key>" in missing
+    denied = responses["ACCESS_DENIED"]["ResponseTemplates"]["application/json"]
+    assert '"message": "$context.authorizer.message"' in denied  # the authorizer's JSON-safe hint
+    for response_type in ("UNAUTHORIZED", "ACCESS_DENIED"):
+        parameters = responses[response_type]["ResponseParameters"]
+        assert parameters["gatewayresponse.header.WWW-Authenticate"] == "'Bearer'"
+
+
+def test_unknown_routes_name_the_method_and_path_and_throttling_says_when_to_retry() -> None:
+    responses = gateway_responses()
+    message = _body(
+        responses["MISSING_AUTHENTICATION_TOKEN"],
+        **{"$context.httpMethod": "GET", "$context.path": "/api/v2"},
+    )["error"]["message"]
+    assert "GET /api/v2" in message
+    assert responses["THROTTLED"]["ResponseParameters"]["gatewayresponse.header.Retry-After"] == "'1'"
+
+
+def test_the_router_runs_the_streaming_runtime_through_the_layer_wrapper() -> None:
+    variables = RESOURCES["RouterFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables[EXEC_WRAPPER] == "/opt/modelrouter-streaming"  # the layer's root is /opt
+    assert EXEC_WRAPPER not in RESOURCES["AuthorizerFunction"]["Properties"]["Environment"]["Variables"]
+    wrapper = ROOT / "layers/core/modelrouter-streaming"
+    assert wrapper.read_text().startswith("#!/bin/sh")
+    makefile = (ROOT / "layers/core/Makefile").read_text()
+    assert "modelrouter-streaming" in makefile
+
+
+def test_router_timeout_allows_long_generations_within_holds_and_streams() -> None:
+    timeout = PARAMETERS["RouterTimeout"]
+    assert timeout["Default"] >= 300
+    assert timeout["MaxValue"] == 900  # Lambda's and a streamed integration's limit
+    assert "15 minutes" in timeout["Description"]
+    assert "5 minutes" in timeout["Description"]
+    hold = int(RESOURCES["RouterFunction"]["Properties"]["Environment"]["Variables"]["HOLD_SECONDS"])
+    assert hold > timeout["MaxValue"] + 60  # budget holds outlive any invocation
 
 
 def test_every_log_group_has_retention_and_the_functions_use_theirs() -> None:
     groups = resources_of("AWS::Logs::LogGroup")
-    assert set(groups) == {"RouterLogGroup", "AuthorizerLogGroup", "HttpApiAccessLogGroup"}
+    assert set(groups) == {"RouterLogGroup", "AuthorizerLogGroup", "ApiAccessLogGroup"}
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == ref("LogRetentionDays")
     for function in FUNCTIONS:
@@ -370,8 +569,11 @@ def test_every_log_group_has_retention_and_the_functions_use_theirs() -> None:
         assert log_group == ref(function.replace("Function", "LogGroup"))
 
 
-def test_outputs_include_the_api_url() -> None:
+def test_outputs_include_the_api_url_with_its_stage() -> None:
     outputs = TEMPLATE["Outputs"]
-    assert "${HttpApi}.execute-api" in outputs["ApiUrl"]["Value"]["Sub"]
+    assert (
+        outputs["ApiUrl"]["Value"]["Sub"]
+        == "https://${RouterApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"
+    )
     for name in ("PolicyBucketName", "BudgetTableName", "ProviderKeysSecretArn"):
         assert name in outputs
