@@ -9,6 +9,12 @@ A fault applies to a model's next ``times`` calls (or until cleared), each call 
 * ``hang``: no answer at all, until the client gives up (closes the connection) or the server stops;
 * ``invalid_json``: a JSON answer that is not JSON, else a malformed response body;
 * ``slow_first_byte``: ``delay_ms`` (2,000 by default) before the status line, then a normal answer.
+
+Those apply to streamed calls too, before their first byte. Two more break a stream in its middle
+(after half its pieces): ``stream_cut`` closes the connection without the stream's terminal event,
+``stream_error`` sends the protocol's error event (OpenAI ``{"error": …}`` data, Anthropic's ``error``
+event, Bedrock's ``modelStreamErrorException``). An unstreamed call gets no answer (the connection
+closes) or a 500 for them.
 """
 
 from __future__ import annotations
@@ -22,7 +28,16 @@ from modelrouter.local.models import PROFILES, profile_for
 
 __all__ = ["FAULTS", "Fault", "FaultBoard", "Injection", "model_name"]
 
-Fault = Literal["rate_limit", "server_error", "timeout", "invalid_json", "hang", "slow_first_byte"]
+Fault = Literal[
+    "rate_limit",
+    "server_error",
+    "timeout",
+    "invalid_json",
+    "hang",
+    "slow_first_byte",
+    "stream_cut",
+    "stream_error",
+]
 """A failure that can be injected into a model."""
 FAULTS: tuple[Fault, ...] = get_args(Fault)
 """Every injectable fault."""

@@ -7,17 +7,19 @@ import contextlib
 import select
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from modelrouter.local.model_wire import Reply
+from modelrouter.local.model_stream import StreamCutError
 
-__all__ = ["Gone", "Handle", "ModelHttpServer", "never_gone"]
+__all__ = ["Answer", "Gone", "Handle", "ModelHttpServer", "never_gone", "write_chunked"]
 
+Answer = tuple[int, dict[str, str], bytes | Iterator[bytes]]
+"""An HTTP response: ``(status, headers, body)``, the body complete or as chunks sent as they come."""
 Gone = Callable[[], bool]
 """Whether the client has closed its connection."""
-Handle = Callable[[str, str, bytes, Gone], Reply | None]
+Handle = Callable[[str, str, bytes, Gone], Answer | None]
 """``(method, path, body, gone) -> (status, headers, body)``, or None to close without answering."""
 
 
@@ -68,6 +70,32 @@ class ModelHttpServer(ThreadingHTTPServer):
         """Quiet: clients that hang up (timeouts) are expected."""
 
 
+def write_chunked(writer: Any, chunks: Iterator[bytes]) -> bool:
+    """Write ``chunks`` in HTTP/1.1 chunked encoding, flushing each; False when the body was cut.
+
+    A :class:`~modelrouter.local.model_stream.StreamCutError` from ``chunks`` leaves the body unterminated
+    (the caller closes the connection). ``chunks`` is closed whatever happens.
+
+    Raises:
+        OSError: a write failed (the client went away).
+    """
+    try:
+        for chunk in chunks:
+            if chunk:
+                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                writer.flush()
+    except StreamCutError:
+        writer.flush()
+        return False
+    finally:
+        closer = getattr(chunks, "close", None)
+        if callable(closer):
+            closer()
+    writer.write(b"0\r\n\r\n")
+    writer.flush()
+    return True
+
+
 def _handler_class(server: ModelHttpServer, handle: Handle, thread_name: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -94,9 +122,15 @@ def _handler_class(server: ModelHttpServer, handle: Handle, thread_name: str) ->
                 self.send_response(status)
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                if isinstance(payload, bytes):
+                    self.send_header("content-length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                else:
+                    self.send_header("transfer-encoding", "chunked")
+                    self.end_headers()
+                    if not write_chunked(self.wfile, payload):
+                        self.close_connection = True
             except OSError:  # the client gave up (its timeout fired)
                 self.close_connection = True
 

@@ -4,8 +4,12 @@ The router's own adapters run against it unchanged:
 
 * OpenAI-compatible: ``POST <url>/v1/chat/completions`` (``base_url: <url>/v1``), model from the body;
   ``GET <url>/v1/models`` lists the models.
-* Bedrock Converse: ``POST <url>/model/{modelId}/converse`` (``endpoint_url: <url>``); SigV4
-  signatures are not checked.
+* Anthropic Messages: ``POST <url>/v1/messages`` (``base_url: <url>``), model from the body.
+* Bedrock Converse: ``POST <url>/model/{modelId}/converse`` and ``…/converse-stream``
+  (``endpoint_url: <url>``); SigV4 signatures are not checked.
+
+Each streams when asked (``stream: true``, or ``converse-stream``): paced pieces of the same answer
+in the protocol's own stream format (:mod:`modelrouter.local.model_stream`).
 * Control: ``GET <url>/_local/models`` (profiles, faults, call counts) and
   ``PUT <url>/_local/faults/{model}`` with ``{"fault": "rate_limit", "times": 2}`` (``{"fault": null}``
   clears), the same as :meth:`ModelServer.inject` and :meth:`ModelServer.clear`.
@@ -22,24 +26,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-import uuid
+from dataclasses import replace
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import unquote
 
+from modelrouter.local.model_body import WireError
 from modelrouter.local.model_faults import FAULTS, Fault, FaultBoard, Injection, model_name
-from modelrouter.local.model_http import Gone, ModelHttpServer, never_gone
-from modelrouter.local.model_wire import (
-    FailureKind,
-    Reply,
-    WireError,
-    bedrock_failure,
-    bedrock_output,
-    bedrock_request,
-    openai_completion,
-    openai_failure,
-    openai_request,
-)
+from modelrouter.local.model_http import Answer, Gone, ModelHttpServer, never_gone
+from modelrouter.local.model_protocols import PROTOCOLS, WireProtocol
+from modelrouter.local.model_stream import Pace, StreamFault, paced
+from modelrouter.local.model_wire import FailureKind, Reply
 from modelrouter.local.models import PROFILES, count_tokens, profile_for, simulate
 
 __all__ = ["DEFAULT_HANG_SECONDS", "FAULTS", "Fault", "ModelServer"]
@@ -59,7 +56,9 @@ _TOO_LONG = (
     "Input is too long for requested model: this model's maximum context length is {window} tokens,"
     " the prompt has {tokens}."
 )
-_Wire = Literal["openai", "bedrock"]
+_BEDROCK_ACTIONS = ("converse", "converse-stream")
+_SERVER_ERROR = "The server had an error while processing your request."
+_STREAM_FAULTS: dict[str, StreamFault] = {"stream_cut": "stream_cut", "stream_error": "stream_error"}
 
 
 def _control(status: int, document: Any) -> Reply:
@@ -147,17 +146,21 @@ class ModelServer:
         """How many calls reached ``model``, faulted ones included."""
         return self.faults.calls(model)
 
-    def handle(self, method: str, path: str, body: bytes, gone: Gone = never_gone) -> Reply | None:
-        """One HTTP request: ``(status, headers, body)``, or None to close without answering.
+    def handle(self, method: str, path: str, body: bytes, gone: Gone = never_gone) -> Answer | None:
+        """One HTTP request: ``(status, headers, body)`` (a body of chunks for a stream), or None to
+        close without answering.
 
         ``gone`` tells whether the client has hung up (a ``hang`` waits for that).
         """
         path = path.split("?", 1)[0]
         if method == "POST" and path.endswith("/chat/completions"):
-            return self._call("openai", "", body, gone)
+            return self._call(PROTOCOLS["openai"], "", body, gone)
+        if method == "POST" and path.rstrip("/").endswith("/v1/messages"):
+            return self._call(PROTOCOLS["anthropic"], "", body, gone)
         parts = path.strip("/").split("/")
-        if method == "POST" and len(parts) == 3 and parts[0] == "model" and parts[2] == "converse":
-            return self._call("bedrock", unquote(parts[1]), body, gone)
+        if method == "POST" and len(parts) == 3 and parts[0] == "model" and parts[2] in _BEDROCK_ACTIONS:
+            streamed = parts[2] == "converse-stream"
+            return self._call(PROTOCOLS["bedrock"], unquote(parts[1]), body, gone, streamed=streamed)
         if method == "GET" and path == "/_local/models":
             return _control(200, {"models": self.faults.describe()})
         if method == "PUT" and path.startswith(_CONTROL_FAULTS):
@@ -167,45 +170,48 @@ class ModelServer:
             return _control(200, {"object": "list", "data": data})
         return _control(404, {"error": f"no route for {method} {path}"})
 
-    def _call(self, protocol: _Wire, path_model: str, body: bytes, gone: Gone) -> Reply | None:
-        """A model call in ``protocol``; ``path_model`` is the model id in a Bedrock URL."""
-        failure = openai_failure if protocol == "openai" else bedrock_failure
-        forced_tool: str | None = None
+    def _call(
+        self, wire: WireProtocol, path_model: str, body: bytes, gone: Gone, *, streamed: bool = False
+    ) -> Answer | None:
+        """A model call in ``wire``'s protocol; ``path_model`` is the model id in a Bedrock URL."""
         try:
-            if protocol == "openai":
-                model_id, request = openai_request(body)
-            else:
-                model_id, (request, forced_tool) = path_model, bedrock_request(body)
+            model_id, request, forced_tool = wire.parse(body, path_model)
         except WireError as error:
-            return failure("bad_request", str(error))
+            return wire.failure("bad_request", str(error))
+        request = replace(request, stream=True) if streamed else request
         profile = profile_for(model_id)
         if profile is None:
-            return failure("not_found", f"The model '{model_id}' does not exist.")
+            return wire.failure("not_found", f"The model '{model_id}' does not exist.")
         injection = self.faults.draw(profile.name)
         fault = injection.fault if injection is not None else None
         if injection is not None and injection.fault in ("rate_limit", "server_error", "timeout", "hang"):
-            return self._fail(injection, protocol, gone)
+            return self._fail(injection, wire, gone)
         if fault == "slow_first_byte" and injection and self._wait(injection.delay_ms / 1000, gone):
             return None
         tokens = count_tokens(request.prompt_chars)
         if tokens > profile.context_window:
-            return failure("context", _TOO_LONG.format(window=profile.context_window, tokens=tokens))
+            return wire.failure("context", _TOO_LONG.format(window=profile.context_window, tokens=tokens))
         wants_json = request.schema is not None or request.json_object
         answer = simulate(profile, request, garbled=fault == "invalid_json" and wants_json)
         delay = profile.latency_s(answer.output_tokens, self.latency_scale)
-        if self._stopping.wait(delay):
+        if request.stream:
+            blocks, encoder = wire.stream(model_id, answer, request, forced_tool, round(delay * 1000))
+            headers = {"content-type": wire.stream_type, "cache-control": "no-cache"}
+            if fault == "invalid_json" and not wants_json:
+                return 200, headers, iter([wire.malformed_stream])
+            broken = _STREAM_FAULTS.get(fault or "")
+            pace = Pace.of(profile, self.latency_scale)
+            return 200, headers, paced(encoder, blocks, pace, self._stopping.wait, broken)
+        if self._stopping.wait(delay) or fault == "stream_cut":
             return None
+        if fault == "stream_error":
+            return wire.failure("server_error", _SERVER_ERROR)
         if fault == "invalid_json" and not wants_json:
             return 200, dict(_JSON), _MALFORMED_BODY
-        if protocol == "openai":
-            headers = {"openai-processing-ms": str(round(delay * 1000)), "x-request-id": uuid.uuid4().hex}
-            document = openai_completion(model_id, answer, int(time.time()))
-        else:
-            headers = {"x-amzn-RequestId": str(uuid.uuid4())}
-            document = bedrock_output(answer, forced_tool, round(delay * 1000))
-        return 200, {**_JSON, **headers}, json.dumps(document, ensure_ascii=False).encode()
+        answered = wire.answer(model_id, answer, forced_tool, round(delay * 1000))
+        return 200, {**_JSON, **answered.headers}, json.dumps(answered.document, ensure_ascii=False).encode()
 
-    def _fail(self, injection: Injection, protocol: _Wire, gone: Gone) -> Reply | None:
+    def _fail(self, injection: Injection, wire: WireProtocol, gone: Gone) -> Reply | None:
         """The reply of a failing fault (None: no answer, the stop or the client came first)."""
         if injection.fault == "hang":
             self._wait(MAX_HANG_SECONDS, gone)
@@ -218,10 +224,8 @@ class ModelServer:
         elif injection.fault == "rate_limit":
             kind, message = "rate_limit", "Rate limit reached for requests; please slow down."
         else:
-            kind, message = "server_error", "The server had an error while processing your request."
-        if protocol == "openai":
-            return openai_failure(kind, message, retry_after_s=injection.retry_after_s)
-        return bedrock_failure(kind, message, retry_after_s=injection.retry_after_s)
+            kind, message = "server_error", _SERVER_ERROR
+        return wire.failure(kind, message, retry_after_s=injection.retry_after_s)
 
     def _wait(self, seconds: float, gone: Gone) -> bool:
         """Wait ``seconds``; True when the server stops or the client hangs up first."""

@@ -19,11 +19,20 @@ import json
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from modelrouter.local.model_body import (
+    WireError,
+    dicts,
+    instructed_object,
+    instructed_schema,
+    json_object,
+    mapping,
+    maybe_json,
+)
 from modelrouter.local.models import SimAnswer, SimRequest, SimTool
-from modelrouter.providers.answer_format import JSON_OBJECT_INSTRUCTION
 from modelrouter.request import ChatRequest, NamedToolChoice, ResponseFormatJsonObject, ToolMessage
 
 __all__ = [
+    "ANTHROPIC_ERRORS",
     "RETRY_AFTER_S",
     "FailureKind",
     "Reply",
@@ -31,9 +40,12 @@ __all__ = [
     "bedrock_failure",
     "bedrock_output",
     "bedrock_request",
+    "bedrock_stop",
+    "maybe_json",
     "openai_completion",
     "openai_failure",
     "openai_request",
+    "tool_use_of",
 ]
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -44,29 +56,24 @@ FailureKind = Literal["rate_limit", "server_error", "timeout", "not_found", "con
 RETRY_AFTER_S = 1
 """``retry-after`` seconds on simulated OpenAI rate limits."""
 _JSON = "application/json"
-_SCHEMA_MARKER = "It must validate against this JSON Schema"
-_OPENAI_ERRORS: dict[str, tuple[int, str, str | None]] = {
-    "rate_limit": (429, "requests", "rate_limit_exceeded"),
-    "server_error": (500, "server_error", None),
-    "timeout": (504, "server_error", "timeout"),
-    "not_found": (404, "invalid_request_error", "model_not_found"),
-    "context": (400, "invalid_request_error", "context_length_exceeded"),
-    "bad_request": (400, "invalid_request_error", None),
-}
-_BEDROCK_ERRORS: dict[str, tuple[int, str]] = {
-    "rate_limit": (429, "ThrottlingException"),
-    "server_error": (500, "InternalServerException"),
-    "timeout": (408, "ModelTimeoutException"),
-    "not_found": (404, "ResourceNotFoundException"),
-    "context": (400, "ValidationException"),
-    "bad_request": (400, "ValidationException"),
-}
+_ERRORS: dict[str, tuple[tuple[int, str, str | None], tuple[int, str], tuple[int, str]]] = {
+    # kind: OpenAI (status, type, code), Bedrock (status, error code), Anthropic (status, error type)
+    "rate_limit": ((429, "requests", "rate_limit_exceeded"), (429, "ThrottlingException"),
+                   (429, "rate_limit_error")),
+    "server_error": ((500, "server_error", None), (500, "InternalServerException"),
+                     (529, "overloaded_error")),
+    "timeout": ((504, "server_error", "timeout"), (408, "ModelTimeoutException"), (504, "timeout_error")),
+    "not_found": ((404, "invalid_request_error", "model_not_found"), (404, "ResourceNotFoundException"),
+                  (404, "not_found_error")),
+    "context": ((400, "invalid_request_error", "context_length_exceeded"), (400, "ValidationException"),
+                (400, "invalid_request_error")),
+    "bad_request": ((400, "invalid_request_error", None), (400, "ValidationException"),
+                    (400, "invalid_request_error")),
+}  # fmt: skip
+ANTHROPIC_ERRORS = {kind: columns[2] for kind, columns in _ERRORS.items()}
+"""Anthropic's ``(status, error type)`` of each failure kind."""
 _BEDROCK_ERROR_NAMESPACE = "http://internal.amazon.com/coral/com.amazon.bedrock/"
 _BEDROCK_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
-
-
-class WireError(Exception):
-    """A request the server cannot read: answered with a ``bad_request`` failure."""
 
 
 def openai_request(body: bytes) -> tuple[str, SimRequest]:
@@ -76,18 +83,16 @@ def openai_request(body: bytes) -> tuple[str, SimRequest]:
     the router validates its own requests.
 
     Raises:
-        WireError: not JSON, not a valid chat request, or a streamed one.
+        WireError: not JSON, or not a valid chat request.
     """
-    data = _json_object(body)
+    data = json_object(body)
     fields = {key: value for key, value in data.items() if key in ChatRequest.model_fields}
     try:
         request = ChatRequest.model_validate(fields)
     except ValueError as error:  # pydantic's ValidationError
         raise WireError(f"invalid chat request: {error}") from None
-    if request.stream:
-        raise WireError("the local model server does not stream; send stream: false")
     system = [m.text() for m in request.messages if m.role in ("system", "developer")]
-    instructed = _instructed_schema(system)
+    instructed = instructed_schema(system)
     choice = request.tool_choice
     last = request.messages[-1]
     return str(data.get("model") or ""), SimRequest(
@@ -95,11 +100,13 @@ def openai_request(body: bytes) -> tuple[str, SimRequest]:
         prompt_chars=sum(len(text) for _, text in request.iter_texts()),
         schema=request.json_schema if request.json_schema is not None else instructed,
         json_object=isinstance(request.response_format, ResponseFormatJsonObject)
-        or _instructed_object(system),
+        or instructed_object(system),
         tools=tuple(SimTool(t.function.name, t.function.parameters or {}) for t in request.tools or ()),
         tool_choice=choice.function.name if isinstance(choice, NamedToolChoice) else choice,
         tool_result=last.text() if isinstance(last, ToolMessage) else None,
         max_tokens=request.answer_token_limit,
+        stream=bool(request.stream),
+        stream_usage=bool(request.stream_options and request.stream_options.include_usage),
     )
 
 
@@ -129,7 +136,7 @@ def openai_completion(model_id: str, answer: SimAnswer, created: int) -> dict[st
 
 def openai_failure(kind: FailureKind, message: str, *, retry_after_s: int = RETRY_AFTER_S) -> Reply:
     """An OpenAI error response (a rate limit with ``retry-after``)."""
-    status, error_type, code = _OPENAI_ERRORS[kind]
+    status, error_type, code = _ERRORS[kind][0]
     headers = {"content-type": _JSON}
     if kind == "rate_limit":
         headers["retry-after"] = str(retry_after_s)
@@ -143,20 +150,20 @@ def bedrock_request(body: bytes) -> tuple[SimRequest, str | None]:
     Raises:
         WireError: not JSON, or no ``messages`` list.
     """
-    data = _json_object(body)
+    data = json_object(body)
     turns = data.get("messages")
     if not isinstance(turns, list) or not turns:
         raise WireError("messages: must be a non-empty list")
-    system = [str(block.get("text", "")) for block in _dicts(data.get("system"))]
+    system = [str(block.get("text", "")) for block in dicts(data.get("system"))]
     chars = sum(len(text) for text in system)
     last_user, tool_result = "", None
-    for turn in _dicts(turns):
+    for turn in dicts(turns):
         texts, results = [], []
-        for block in _dicts(turn.get("content")):
+        for block in dicts(turn.get("content")):
             if isinstance(block.get("text"), str):
                 texts.append(block["text"])
             elif isinstance(block.get("toolResult"), Mapping):
-                content = _dicts(block["toolResult"].get("content"))
+                content = dicts(block["toolResult"].get("content"))
                 results.append(" ".join(str(part.get("text", part.get("json", ""))) for part in content))
             elif isinstance(block.get("toolUse"), Mapping):
                 chars += len(json.dumps(block["toolUse"].get("input", {})))
@@ -164,21 +171,21 @@ def bedrock_request(body: bytes) -> tuple[SimRequest, str | None]:
         tool_result = "\n".join(results) if results else None
         if turn.get("role") == "user" and texts:
             last_user = "\n".join(texts)
-    config = _mapping(data.get("toolConfig"))
-    specs = [_mapping(tool.get("toolSpec")) for tool in _dicts(config.get("tools"))]
+    config = mapping(data.get("toolConfig"))
+    specs = [mapping(tool.get("toolSpec")) for tool in dicts(config.get("tools"))]
     tools = tuple(
-        SimTool(str(spec["name"]), dict(_mapping(_mapping(spec.get("inputSchema")).get("json"))))
+        SimTool(str(spec["name"]), dict(mapping(mapping(spec.get("inputSchema")).get("json"))))
         for spec in specs
         if spec.get("name")
     )
-    choice = _mapping(config.get("toolChoice"))
-    forced = _mapping(choice.get("tool")).get("name")
-    max_tokens = _mapping(data.get("inferenceConfig")).get("maxTokens")
+    choice = mapping(config.get("toolChoice"))
+    forced = mapping(choice.get("tool")).get("name")
+    max_tokens = mapping(data.get("inferenceConfig")).get("maxTokens")
     request = SimRequest(
         last_user_text=last_user,
         prompt_chars=chars,
-        schema=_instructed_schema(system),
-        json_object=_instructed_object(system),
+        schema=instructed_schema(system),
+        json_object=instructed_object(system),
         tools=tools,
         tool_choice="required" if "any" in choice else "auto" if "auto" in choice else None,
         tool_result=tool_result,
@@ -196,24 +203,36 @@ def bedrock_request(body: bytes) -> tuple[SimRequest, str | None]:
     ), forced_tool.name
 
 
-def bedrock_output(answer: SimAnswer, forced_tool: str | None, latency_ms: int) -> dict[str, Any]:
-    """The Converse response of ``answer`` (``forced_tool``: the tool carrying a JSON answer)."""
-    stop = _BEDROCK_STOP[answer.finish]
-    content: list[dict[str, Any]] = []
-    parsed = _maybe_json(answer.text) if forced_tool is not None and answer.finish == "stop" else None
+def tool_use_of(answer: SimAnswer, forced_tool: str | None) -> tuple[str, str, dict[str, Any]] | None:
+    """``(id, name, input)`` of the tool use an answer is sent as (Bedrock, Anthropic), or None for text.
+
+    A JSON-object answer to a forced tool (``forced_tool``) is that tool's input; a tool call's
+    arguments that are not an object are wrapped as ``{"value": …}``.
+    """
+    parsed = maybe_json(answer.text) if forced_tool is not None and answer.finish == "stop" else None
     if isinstance(parsed, dict) and forced_tool is not None:
-        use_id = f"tooluse_{_digest(forced_tool, answer)}"
-        content.append({"toolUse": {"toolUseId": use_id, "name": forced_tool, "input": parsed}})
-        stop = "tool_use"
-    elif answer.tool_call is not None:
+        return f"tooluse_{_digest(forced_tool, answer)}", forced_tool, parsed
+    if answer.tool_call is not None:
         call = answer.tool_call
         arguments = call.arguments if isinstance(call.arguments, dict) else {"value": call.arguments}
-        content.append({"toolUse": {"toolUseId": call.id, "name": call.name, "input": arguments}})
-    else:
-        content.append({"text": answer.text or ""})
+        return call.id, call.name, arguments
+    return None
+
+
+def bedrock_stop(answer: SimAnswer, forced_tool: str | None) -> str:
+    """The Converse ``stopReason`` of ``answer`` (``tool_use`` for a forced tool's JSON answer)."""
+    return "tool_use" if tool_use_of(answer, forced_tool) is not None else _BEDROCK_STOP[answer.finish]
+
+
+def bedrock_output(answer: SimAnswer, forced_tool: str | None, latency_ms: int) -> dict[str, Any]:
+    """The Converse response of ``answer`` (``forced_tool``: the tool carrying a JSON answer)."""
+    use = tool_use_of(answer, forced_tool)
+    content: list[dict[str, Any]] = [{"text": answer.text or ""}]
+    if use is not None:
+        content = [{"toolUse": {"toolUseId": use[0], "name": use[1], "input": use[2]}}]
     return {
         "output": {"message": {"role": "assistant", "content": content}},
-        "stopReason": stop,
+        "stopReason": bedrock_stop(answer, forced_tool),
         "usage": {
             "inputTokens": answer.input_tokens,
             "outputTokens": answer.output_tokens,
@@ -225,51 +244,11 @@ def bedrock_output(answer: SimAnswer, forced_tool: str | None, latency_ms: int) 
 
 def bedrock_failure(kind: FailureKind, message: str, *, retry_after_s: int | None = None) -> Reply:
     """A Bedrock (rest-json) error response (a throttle with ``retry-after`` when given)."""
-    status, code = _BEDROCK_ERRORS[kind]
+    status, code = _ERRORS[kind][1]
     headers = {"content-type": _JSON, "x-amzn-ErrorType": f"{code}:{_BEDROCK_ERROR_NAMESPACE}"}
     if kind == "rate_limit" and retry_after_s is not None:
         headers["retry-after"] = str(retry_after_s)
     return status, headers, json.dumps({"message": message}).encode()
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body or b"null")
-    except (UnicodeDecodeError, ValueError):
-        raise WireError("request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise WireError("request body must be a JSON object")
-    return data
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _dicts(value: Any) -> list[Mapping[str, Any]]:
-    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
-
-
-def _instructed_schema(system_texts: list[str]) -> dict[str, Any] | None:
-    """The schema of an adapter's JSON-schema instruction (its last line), if a system text has one."""
-    for text in system_texts:
-        at = text.find(_SCHEMA_MARKER)
-        if at >= 0:
-            parsed = _maybe_json(text[at:].partition("\n")[2].strip())
-            if isinstance(parsed, dict):
-                return parsed
-    return None
-
-
-def _instructed_object(system_texts: list[str]) -> bool:
-    return any(JSON_OBJECT_INSTRUCTION in text for text in system_texts)
-
-
-def _maybe_json(text: str | None) -> Any:
-    try:
-        return json.loads(text) if text else None
-    except ValueError:
-        return None
 
 
 def _digest(*parts: object) -> str:

@@ -8,8 +8,9 @@ for every wire protocol. When that difficulty exceeds the model's skill, the ans
 JSON answer (or tool input) that breaks its schema (a required property missing), or a short,
 hedged text answer.
 
-The wire protocols (OpenAI Chat Completions, Bedrock Converse) are translated to and from
-:class:`SimRequest` and :class:`SimAnswer` in :mod:`modelrouter.local.model_wire`.
+The wire protocols (OpenAI Chat Completions, Anthropic Messages, Bedrock Converse) are translated to and from
+:class:`SimRequest` and :class:`SimAnswer` in :mod:`modelrouter.local.model_wire` and
+:mod:`modelrouter.local.model_anthropic`; streams are paced by :mod:`modelrouter.local.model_stream`.
 """
 
 from __future__ import annotations
@@ -158,6 +159,10 @@ class SimRequest:
     """Text of the tool result the conversation ends with; None when it does not end with one."""
     max_tokens: int | None = None
     """Answer token limit the client asked for."""
+    stream: bool = False
+    """The client asked for a streamed answer."""
+    stream_usage: bool = False
+    """A streamed answer ends with token counts (OpenAI's ``stream_options.include_usage``)."""
 
 
 @dataclass(frozen=True, slots=True)
