@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +12,16 @@ from modelrouter.checks.types import GuardrailVerdict
 from modelrouter.local.samples import sample_instance
 from modelrouter.policy import BedrockGuardrailCheck, ProviderKind
 from modelrouter.providers.errors import ProviderError, ProviderTimeoutError
-from modelrouter.providers.types import ProviderCall, ProviderResult, ResultToolCall, Usage
+from modelrouter.providers.types import (
+    ProviderCall,
+    ProviderResult,
+    ResultToolCall,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 
 
 class FakeClock:
@@ -43,7 +52,25 @@ def answer(content: str | None = "ok", **fields: Any) -> ProviderResult:
 HANG = "hang"
 """Script step: use up the whole timeout, then time out (what a real adapter does on a silent server)."""
 
-Step = ProviderResult | ProviderError | str | Callable[[ProviderCall], ProviderResult]
+
+@dataclass(frozen=True)
+class Streamed:
+    """Script step of a streamed call: text pieces (and tool call fragments), then the ending.
+
+    With ``error``, the stream raises it after ``fail_after`` pieces (0: before the first event);
+    ``usage=None`` is a provider that reports no usage; ``terminal=False`` ends without ``StreamEnd``.
+    """
+
+    pieces: tuple[str, ...] = ("Hello", ", ", "world", ".")
+    error: ProviderError | None = None
+    fail_after: int = 0
+    usage: Usage | None = field(default_factory=lambda: Usage(input_tokens=100, output_tokens=20))
+    finish_reason: str = "stop"
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+    terminal: bool = True
+
+
+Step = ProviderResult | ProviderError | str | Streamed | Callable[[ProviderCall], ProviderResult]
 
 
 @dataclass
@@ -55,11 +82,56 @@ class ScriptedProvider:
     scripts: dict[str, list[Step]]
     latency_s: float = 0.05
     calls: list[ProviderCall] = field(default_factory=list)
+    closed_streams: list[str] = field(default_factory=list)
+    """Models whose stream was closed before it ended (the caller stopped reading)."""
+    piece_latency_s: float = 0.01
+    streams: list[Iterator[StreamEvent]] = field(default_factory=list)
 
-    def complete(self, call: ProviderCall) -> ProviderResult:
+    def _next_step(self, call: ProviderCall) -> Step:
         self.calls.append(call)
         script = self.scripts[call.model.id]
-        step = script.pop(0) if len(script) > 1 else script[0]
+        return script.pop(0) if len(script) > 1 else script[0]
+
+    def stream(self, call: ProviderCall) -> Iterator[StreamEvent]:
+        """Stream a script step: a ``Streamed`` as scripted, an answer in pieces, an error at once.
+
+        The generator is kept (``streams``), so only an explicit ``close()`` ends it early, never
+        garbage collection."""
+        events = self._stream(call)
+        self.streams.append(events)
+        return events
+
+    def _stream(self, call: ProviderCall) -> Iterator[StreamEvent]:
+        step = self._next_step(call)
+        if step == HANG:
+            self.clock.advance(call.first_byte_timeout_s or call.timeout_s)
+            raise ProviderTimeoutError("no first byte", provider=self.kind.value)
+        self.clock.advance(min(self.latency_s, call.timeout_s))
+        if isinstance(step, ProviderError):
+            raise step
+        if isinstance(step, ProviderResult):
+            text = step.content or ""
+            step = Streamed(pieces=tuple(text[i : i + 8] for i in range(0, len(text), 8)), usage=step.usage)
+        assert isinstance(step, Streamed)
+        ended = False
+        try:
+            for number, piece in enumerate(step.pieces):
+                if step.error is not None and number == step.fail_after:
+                    raise step.error
+                self.clock.advance(self.piece_latency_s)
+                yield TextDelta(piece)
+            if step.error is not None and step.fail_after >= len(step.pieces):
+                raise step.error
+            yield from step.tool_calls
+            ended = True
+            if step.terminal:
+                yield StreamEnd(step.finish_reason, step.usage, reported_model="fake-model-v1")  # type: ignore[arg-type]
+        finally:
+            if not ended:
+                self.closed_streams.append(call.model.id)
+
+    def complete(self, call: ProviderCall) -> ProviderResult:
+        step = self._next_step(call)
         if step == HANG:
             self.clock.advance(call.timeout_s)
             raise ProviderTimeoutError(f"no answer within {call.timeout_s:.2f} s", provider=self.kind.value)
@@ -68,6 +140,7 @@ class ScriptedProvider:
             raise step
         if isinstance(step, ProviderResult):
             return step
+        assert not isinstance(step, Streamed)
         assert callable(step)
         return step(call)
 

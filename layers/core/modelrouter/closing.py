@@ -81,8 +81,11 @@ def close_request(
     outcome: str,
     error_code: str | None,
     answered_by: str | None,
+    stream: dict[str, Any] | None = None,
 ) -> Closed:
-    """Charge, settle and record one admitted request. Never raises."""
+    """Charge, settle and record one admitted request. Never raises.
+
+    ``stream`` (live streams): the stream's mode, time to first token, chunks and ending, recorded."""
     attempts = tuple(log.attempts)
     cost = sum(attempt.cost_usd for attempt in attempts)
     overage = max(0.0, cost - admitted.reserved_usd) if admitted.reservation is not None else 0.0
@@ -92,7 +95,7 @@ def close_request(
             tenant=admitted.tenant, request=admitted.request, decision=decision, attempts=attempts,
             started=admitted.started, latency_ms=latency_ms, outcome=outcome, error_code=error_code,
             answered_by=answered_by, reserved_usd=admitted.reserved_usd, streamed=admitted.request.stream,
-            overage_usd=overage,
+            overage_usd=overage, stream=stream,
         )  # fmt: skip
     except Exception:
         _log.exception("building the provenance record of %s failed", decision.request_id)

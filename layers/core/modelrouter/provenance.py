@@ -66,6 +66,7 @@ def build_record(
     reserved_usd: float,
     streamed: bool,
     overage_usd: float = 0.0,
+    stream: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The provenance record of one request, as plain JSON-able values (one DynamoDB item)."""
     final = next((a for a in reversed(attempts) if a.outcome == "success"), None)
@@ -113,6 +114,8 @@ def build_record(
         "stream": streamed,
         "prompt_sha256": prompt_sha256(request),
     }
+    if stream is not None:
+        record["streaming"] = stream
     if tenant.store_prompts:
         record["prompt"] = [m.model_dump(mode="json", exclude_none=True) for m in request.messages]
     return record

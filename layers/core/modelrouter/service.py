@@ -12,7 +12,7 @@ the settlement however execution ends.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,8 +25,12 @@ from modelrouter.execution.clock import Clock, SystemClock
 from modelrouter.execution.deadline import request_deadline
 from modelrouter.execution.executor import Executor
 from modelrouter.execution.records import AttemptLog, ExecutionCrashedError, ExecutionError, ExecutionResult
+from modelrouter.execution.stream_mode import plan_stream
+from modelrouter.execution.streaming import StreamItem
+from modelrouter.execution.streaming import stream as stream_decision
 from modelrouter.features import extract_features
 from modelrouter.features.model import RequestFeatures
+from modelrouter.live import LiveChat, open_live_chat
 from modelrouter.policy.document import Policy
 from modelrouter.policy.store import ActivePolicy
 from modelrouter.policy.tenants import Tenant
@@ -119,7 +123,7 @@ class RouterService:
     def chat(
         self, tenant_id: str, body: bytes | str, request_id: str, lambda_remaining_ms: int | None = None
     ) -> ChatOutcome:
-        """``POST /v1/chat/completions``: decide, reserve, execute, settle, record.
+        """``POST /v1/chat/completions``, answered whole: decide, reserve, execute, settle, record.
 
         Raises the request's :class:`~modelrouter.errors.ModelRouterError` (refusals, execution
         failures); anything unexpected during execution becomes an ``ExecutionCrashedError`` after
@@ -127,14 +131,55 @@ class RouterService:
         """
         started, t0 = self._now(), time.perf_counter()
         active = self._policies.current()
-        try:
-            request = parse_chat_request(body)
-        except InvalidRequestError as error:
-            self._telemetry.request_failed(None, error, _since(t0))
-            raise
+        request = self._parse(body, t0)
         admitted = self._admit(
             active, request, tenant_id=tenant_id, request_id=request_id, started=started, t0=t0
         )
+        return self._answer_whole(active, admitted, t0, lambda_remaining_ms)
+
+    def respond(
+        self, tenant_id: str, body: bytes | str, request_id: str, lambda_remaining_ms: int | None = None
+    ) -> ChatOutcome | LiveChat:
+        """``POST /v1/chat/completions`` as the request asks: whole, or streamed token by token.
+
+        A ``stream: true`` request on a route that streams incrementally returns a :class:`LiveChat`
+        once its first token exists; everything else (validated streams included) a ChatOutcome.
+        Failures before the first token raise exactly as :meth:`chat` does.
+        """
+        started, t0 = self._now(), time.perf_counter()
+        active = self._policies.current()
+        request = self._parse(body, t0)
+        admitted = self._admit(
+            active, request, tenant_id=tenant_id, request_id=request_id, started=started, t0=t0
+        )
+        if not request.stream:
+            return self._answer_whole(active, admitted, t0, lambda_remaining_ms)
+        plan = plan_stream(request, admitted.decision)
+        if plan.mode == "validated":
+            return self._answer_whole(active, admitted, t0, lambda_remaining_ms)
+        deadline = request_deadline(
+            self._clock, admitted.decision.latency_budget_ms, active.policy.execution, lambda_remaining_ms
+        )
+        executor = self.executor(active.policy)
+        limit = admitted.reserved_usd if admitted.reservation is not None else None
+
+        def items(log: AttemptLog) -> Iterator[StreamItem]:
+            return stream_decision(executor, admitted.decision, request, deadline=deadline,
+                                   spend_limit_usd=limit, log=log, guard_for=plan.guard_for)  # fmt: skip
+
+        return open_live_chat(admitted, plan, items, closer=self._closer, telemetry=self._telemetry, t0=t0)
+
+    def _parse(self, body: bytes | str, t0: float) -> ChatRequest:
+        try:
+            return parse_chat_request(body)
+        except InvalidRequestError as error:
+            self._telemetry.request_failed(None, error, _since(t0))
+            raise
+
+    def _answer_whole(
+        self, active: ActivePolicy, admitted: Admitted, t0: float, lambda_remaining_ms: int | None
+    ) -> ChatOutcome:
+        request = admitted.request
         deadline = request_deadline(
             self._clock, admitted.decision.latency_budget_ms, active.policy.execution, lambda_remaining_ms
         )
@@ -159,7 +204,7 @@ class RouterService:
                                error_code=None, answered_by=result.model)  # fmt: skip
         self._telemetry.request_completed(admitted.decision, result, latency)
         return ChatOutcome(
-            request, admitted.decision, result, started, latency, admitted.reserved_usd, closed
+            request, admitted.decision, result, admitted.started, latency, admitted.reserved_usd, closed
         )
 
     def _admit(

@@ -14,9 +14,11 @@ from typing import Any
 from modelrouter.api.errors import HttpError, http_error
 from modelrouter.api.idempotency import IdempotencyUnavailableError, check_key
 from modelrouter.api.openai_format import chat_response, model_list
+from modelrouter.api.openai_stream import live_events
 from modelrouter.api.runtime import RouterRuntime
 from modelrouter.errors import ModelRouterError
 from modelrouter.execution.spending import reserve_amount
+from modelrouter.live import LiveChat
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -125,8 +127,13 @@ def chat(
     request_id: str,
     lambda_remaining_ms: int | None = None,
     lambda_context: Any = None,
-) -> HttpResponse:
-    """``POST /v1/chat/completions``, with ``Idempotency-Key`` support."""
+) -> HttpResponse | StreamedHttpResponse:
+    """``POST /v1/chat/completions``, with ``Idempotency-Key`` support.
+
+    ``stream: true`` requests on routes that stream incrementally get a :class:`StreamedHttpResponse`
+    whose chunks are written as the model produces them; with ``Idempotency-Key`` a stream is answered
+    validated (whole, then as events), so that its replay is the same bytes.
+    """
     tenant = _require_tenant(tenant_id)
     _check_size(runtime, body)
 
@@ -138,8 +145,13 @@ def chat(
 
     key = next((value for name, value in headers.items() if name.lower() == IDEMPOTENCY_HEADER), None)
     if key is None:
-        stored = execute()
-        return HttpResponse(200, stored["body"], stored["content_type"], {"x-request-id": request_id})
+        answer = runtime.service.respond(tenant, body, request_id, lambda_remaining_ms)
+        if isinstance(answer, LiveChat):
+            created = int(answer.admitted.started.timestamp())
+            extra = {"x-request-id": request_id, "cache-control": "no-cache"}
+            return StreamedHttpResponse(200, live_events(answer, created), headers=extra)
+        text, content_type = chat_response(answer)
+        return HttpResponse(200, text, content_type, {"x-request-id": request_id})
     if runtime.idempotency is None:
         raise IdempotencyUnavailableError(
             "this deployment has no idempotency table; omit the Idempotency-Key header"

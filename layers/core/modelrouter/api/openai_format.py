@@ -1,7 +1,8 @@
-"""OpenAI wire formats: ``chat.completion``, ``chat.completion.chunk`` streams, and the model list.
+"""OpenAI wire formats: ``chat.completion``, validated ``chat.completion.chunk`` streams, the model list.
 
-Streaming: the answer is checked before anything is sent, so a stream is the complete checked answer
-replayed as server-sent events (valid for every streaming client; no token-by-token latency gain).
+A validated stream (a route in ``validated`` streaming mode, a ``response_format`` request, or an
+``Idempotency-Key`` replay) is the complete checked answer replayed as server-sent events; live streams
+(tokens as they arrive) are written by :mod:`modelrouter.api.openai_stream`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "model_list",
     "router_summary",
     "stream_events",
+    "usage_of",
 ]
 
 STREAM_PIECE_CHARS = 64
@@ -58,7 +60,8 @@ def router_summary(
     }
 
 
-def _usage(result: ExecutionResult) -> dict[str, Any]:
+def usage_of(result: ExecutionResult) -> dict[str, Any]:
+    """The OpenAI ``usage`` object of the answering attempt."""
     final = result.attempts[-1]
     prompt = final.input_tokens + final.cache_read_tokens + final.cache_write_tokens
     return {
@@ -96,7 +99,7 @@ def completion(result: ExecutionResult, summary: dict[str, Any], created: int) -
                 "logprobs": None,
             }
         ],
-        "usage": _usage(result),
+        "usage": usage_of(result),
         "router": summary,
     }
 
@@ -144,7 +147,7 @@ def stream_events(
         )
     events.append(chunk({}, answer.finish_reason, router=summary))
     if request.stream_options is not None and request.stream_options.include_usage:
-        events.append(f"data: {json.dumps({**base, 'choices': [], 'usage': _usage(result)})}\n\n")
+        events.append(f"data: {json.dumps({**base, 'choices': [], 'usage': usage_of(result)})}\n\n")
     events.append("data: [DONE]\n\n")
     return "".join(events)
 

@@ -210,23 +210,11 @@ class Executor:
         conversation = request
         tries = 0
         while tries < limits.max_attempts_per_model and run.log.calls < limits.max_total_attempts:
-            if run.deadline.remaining() * 1000 < limits.min_attempt_ms:
+            planned = self._plan_call(run, candidate, model, conversation)
+            if planned is None:
                 return None
-            max_tokens, prompt_tokens = affordable_output_tokens(
-                model, conversation, candidate.max_output_tokens, run.left_usd
-            )
-            if max_tokens < min(MIN_CLAMPED_OUTPUT_TOKENS, candidate.max_output_tokens):
-                detail = f"an answer of {candidate.max_output_tokens} tokens no longer fits what is reserved"
-                self._append(run, candidate, model, run.deadline.elapsed(), 0.0, outcome="skipped",
-                             skip=("over_reservation", detail))  # fmt: skip
-                return None
-            permit = self.breakers.permit(model.id)
-            if permit is None:
-                self._append(run, candidate, model, run.deadline.elapsed(), 0.0, outcome="skipped",
-                             skip=("cooling_down", "circuit breaker open"))  # fmt: skip
-                return None
+            plan, permit = planned
             tries += 1
-            plan = _Plan(candidate, model, conversation, max_tokens, prompt_tokens)
             with permit:
                 step = self._attempt(run, plan, permit)
             if isinstance(step, ExecutionResult):
@@ -242,6 +230,28 @@ class Executor:
                 return None
             conversation = with_repair_turn(conversation, answer, verdict.feedback or "")
         return None
+
+    def _plan_call(
+        self, run: _Run, candidate: Candidate, model: ModelSpec, conversation: ChatRequest
+    ) -> tuple[_Plan, Permit] | None:
+        """The next call to ``model`` and its breaker permit, or None (recorded as a skip where it is
+        one) when no call may start: too little time, too little reservation left, breaker open."""
+        if run.deadline.remaining() * 1000 < self._policy.execution.min_attempt_ms:
+            return None
+        max_tokens, prompt_tokens = affordable_output_tokens(
+            model, conversation, candidate.max_output_tokens, run.left_usd
+        )
+        if max_tokens < min(MIN_CLAMPED_OUTPUT_TOKENS, candidate.max_output_tokens):
+            detail = f"an answer of {candidate.max_output_tokens} tokens no longer fits what is reserved"
+            self._append(run, candidate, model, run.deadline.elapsed(), 0.0, outcome="skipped",
+                         skip=("over_reservation", detail))  # fmt: skip
+            return None
+        permit = self.breakers.permit(model.id)
+        if permit is None:
+            self._append(run, candidate, model, run.deadline.elapsed(), 0.0, outcome="skipped",
+                         skip=("cooling_down", "circuit breaker open"))  # fmt: skip
+            return None
+        return _Plan(candidate, model, conversation, max_tokens, prompt_tokens), permit
 
     def _attempt(
         self, run: _Run, plan: _Plan, permit: Permit
@@ -365,6 +375,8 @@ class Executor:
         estimated: bool = False,
         max_tokens_sent: int | None = None,
         timeout_ms: float | None = None,
+        first_token_ms: float | None = None,
+        check_records: tuple[CheckRecord, ...] = (),
     ) -> None:
         run.log.attempts.append(
             Attempt.model_validate(
@@ -389,9 +401,13 @@ class Executor:
                     "max_tokens_sent": max_tokens_sent,
                     "timeout_ms": timeout_ms,
                     "checks": [
-                        CheckRecord(name=r.name, passed=r.passed, action=r.action, detail=r.detail)
-                        for r in (verdict.results if verdict else ())
+                        *(
+                            CheckRecord(name=r.name, passed=r.passed, action=r.action, detail=r.detail)
+                            for r in (verdict.results if verdict else ())
+                        ),
+                        *check_records,
                     ],
+                    "first_token_ms": first_token_ms,
                 }
             )
         )

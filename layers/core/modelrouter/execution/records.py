@@ -22,7 +22,7 @@ __all__ = [
     "ExecutionResult",
 ]
 
-AttemptOutcome = Literal["success", "check_failed", "error", "skipped"]
+AttemptOutcome = Literal["success", "check_failed", "error", "skipped", "cancelled"]
 
 
 class _Frozen(BaseModel):
@@ -60,7 +60,8 @@ class Attempt(_Frozen):
     duration_ms: float
     """How long the attempt took."""
     outcome: AttemptOutcome
-    """success, check_failed, error, or skipped (no call made)."""
+    """success, check_failed, error, skipped (no call made), or cancelled (the client went away while
+    the answer streamed: the call was stopped and charged for what was generated)."""
     error_code: str | None = None
     """Error class code (``rate_limited``, ``timeout`` …) or skip reason."""
     error_message: str | None = None
@@ -86,6 +87,8 @@ class Attempt(_Frozen):
     """The time the call was given."""
     checks: tuple[CheckRecord, ...] = ()
     """Checks run on this attempt's answer."""
+    first_token_ms: float | None = None
+    """Streamed calls: when the first token arrived, in milliseconds after the request started."""
 
     @property
     def called(self) -> bool:

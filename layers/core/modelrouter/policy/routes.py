@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -158,6 +158,10 @@ class Limits(StrictModel):
     is reserved from the budget and sent to the provider."""
 
 
+StreamingMode = Literal["auto", "validated", "incremental"]
+"""How a route sends ``stream: true`` answers (see :attr:`Route.streaming`)."""
+
+
 class Variant(StrictModel):
     """One arm of a weighted split."""
 
@@ -196,6 +200,15 @@ class Route(StrictModel):
     """Per-route limits."""
     checks: Checks = Field(default_factory=Checks)
     """Checks on the answers."""
+    streaming: StreamingMode = "auto"
+    """How ``stream: true`` answers are sent. ``incremental``: tokens are forwarded as they arrive;
+    text guardrails run in flight, holding back only as much text as the longest term or pattern
+    needs, and a block ends the stream with ``finish_reason: content_filter`` (a failure before the
+    first token still falls back invisibly). ``validated``: the whole answer is generated and checked
+    (repairs and escalations included) before it is streamed. ``auto``: ``validated`` when the route
+    has checks that need the whole answer (a citation requirement, a Bedrock guardrail, a blocked
+    pattern of unbounded length), else ``incremental``. Requests with ``response_format`` JSON are
+    always validated."""
 
     @model_validator(mode="after")
     def _strategy_fields(self) -> Self:

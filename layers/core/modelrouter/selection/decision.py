@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from modelrouter.features.model import RequestFeatures
 from modelrouter.policy.checks import Checks
 from modelrouter.policy.common import Capability, DataClassification, ProviderKind
-from modelrouter.policy.routes import Strategy
+from modelrouter.policy.routes import Strategy, StreamingMode
 
 __all__ = ["Candidate", "Decision", "Exclusion", "ExclusionReason", "RouteMatch"]
 
@@ -118,6 +118,8 @@ class Decision(_Frozen):
     """The route's (or policy's) limit on waiting for a provider's first byte."""
     checks: Checks
     """Checks to run on each answer."""
+    streaming: StreamingMode = "auto"
+    """The route's streaming mode."""
     features: RequestFeatures
     """The request features the decision was based on."""
     notes: tuple[str, ...] = ()

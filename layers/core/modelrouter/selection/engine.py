@@ -124,6 +124,7 @@ def decide(
         attempt_timeout_ms=route.limits.attempt_timeout_ms or policy.execution.attempt_timeout_ms,
         first_byte_timeout_ms=route.limits.first_byte_timeout_ms or policy.execution.first_byte_timeout_ms,
         checks=route.checks,
+        streaming=route.streaming,
         features=features,
         notes=tuple(notes),
     )
