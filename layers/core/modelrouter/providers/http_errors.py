@@ -31,6 +31,7 @@ __all__ = [
     "decode_json",
     "error_class_for_status",
     "error_for_status",
+    "error_for_stream_event",
     "parse_retry_after",
     "redact",
 ]
@@ -119,6 +120,16 @@ def error_for_status(
         status=status,
         retry_after_s=retry_after_s,
     )
+
+
+def error_for_stream_event(error_class: type[ProviderError], message: str, provider: str) -> ProviderError:
+    """The typed error for an error event inside a stream that had answered HTTP 200.
+
+    ``message`` is the provider's own error message, truncated like :func:`error_for_status`'s; the
+    error has no HTTP status and no retry hint (a stream carries neither).
+    """
+    text = _truncate(" ".join(message.split())) or "no error message"
+    return error_class(f"{provider or 'provider'} stream error: {text}", provider=provider)
 
 
 def decode_json(body: bytes, provider: str) -> dict[str, Any]:

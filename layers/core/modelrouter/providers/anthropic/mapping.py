@@ -34,9 +34,11 @@ __all__ = [
     "Endpoint",
     "JsonTool",
     "endpoint",
+    "finish_reason_of",
     "forced_json_tool",
     "parse_response",
     "request_body",
+    "usage_of",
 ]
 
 PROVIDER = ProviderKind.ANTHROPIC.value
@@ -181,7 +183,7 @@ def parse_response(
                 answer = block.get("input")
             else:
                 calls.append(call)
-    finish = _finish_reason(data.get("stop_reason"), bool(calls))
+    finish = finish_reason_of(data.get("stop_reason"), bool(calls))
     if answer is not None:
         content: str | None = json.dumps(answer, ensure_ascii=False)
         finish = "stop" if finish == "tool_calls" else finish
@@ -191,7 +193,7 @@ def parse_response(
         content=content,
         tool_calls=tuple(calls),
         finish_reason=finish,
-        usage=_usage(data.get("usage")),
+        usage=usage_of(data.get("usage")),
         reported_model=str(data.get("model") or default_model),
         response_id=str(data["id"]) if data.get("id") else None,
     )
@@ -205,7 +207,7 @@ def _tool_call(index: int, block: Mapping[str, Any]) -> ResultToolCall:
     return ResultToolCall(id=call_id, name=name, arguments=arguments)
 
 
-def _finish_reason(raw: Any, has_tool_calls: bool) -> FinishReason:
+def finish_reason_of(raw: Any, has_tool_calls: bool) -> FinishReason:
     """Map ``stop_reason``; unknown or missing ones become ``tool_calls`` with calls, else ``stop``."""
     mapped = _FINISH_REASONS.get(raw) if isinstance(raw, str) else None
     if has_tool_calls and mapped in (None, "stop"):
@@ -213,7 +215,8 @@ def _finish_reason(raw: Any, has_tool_calls: bool) -> FinishReason:
     return mapped or "stop"
 
 
-def _usage(raw: Any) -> Usage:
+def usage_of(raw: Any) -> Usage:
+    """A ``usage`` object: input, output, cache-read and cache-write tokens (absent ones are 0)."""
     if not isinstance(raw, dict):
         return Usage()
     return Usage(

@@ -44,7 +44,15 @@ from modelrouter.request import (
     ToolMessage,
 )
 
-__all__ = ["PROVIDER", "Endpoint", "endpoint", "parse_response", "request_body"]
+__all__ = [
+    "PROVIDER",
+    "Endpoint",
+    "endpoint",
+    "finish_reason_of",
+    "parse_response",
+    "request_body",
+    "usage_of",
+]
 
 PROVIDER = ProviderKind.OPENAI.value
 """The provider name put on errors."""
@@ -189,14 +197,14 @@ def parse_response(
         raise MalformedResponseError("tool_calls is not a list", provider=PROVIDER)
     tool_calls = tuple(_tool_call(index, raw) for index, raw in enumerate(raw_calls))
     content = _content(message.get("content"))
-    finish = _finish_reason(choice.get("finish_reason"), bool(tool_calls))
+    finish = finish_reason_of(choice.get("finish_reason"), bool(tool_calls))
     if message.get("refusal") and not content:
         finish = "content_filter"  # a structured-outputs refusal: no answer, the reason in `refusal`
     return ProviderResult(
         content=content,
         tool_calls=tool_calls,
         finish_reason=finish,
-        usage=_usage(data.get("usage")),
+        usage=usage_of(data.get("usage")),
         reported_model=str(data.get("model") or default_model),
         response_id=str(data["id"]) if data.get("id") else None,
         provider_latency_ms=_processing_ms(headers or {}),
@@ -227,7 +235,7 @@ def _tool_call(index: int, raw: Any) -> ResultToolCall:
     )
 
 
-def _finish_reason(raw: Any, has_tool_calls: bool) -> FinishReason:
+def finish_reason_of(raw: Any, has_tool_calls: bool) -> FinishReason:
     """Map a finish reason; unknown or missing ones become ``tool_calls`` with calls, else ``stop``."""
     mapped = _FINISH_REASONS.get(raw) if isinstance(raw, str) else None
     if has_tool_calls and mapped in (None, "stop"):
@@ -235,7 +243,8 @@ def _finish_reason(raw: Any, has_tool_calls: bool) -> FinishReason:
     return mapped or "stop"
 
 
-def _usage(raw: Any) -> Usage:
+def usage_of(raw: Any) -> Usage:
+    """A ``usage`` object, normalized: cached prompt tokens are split out of ``input_tokens``."""
     if not isinstance(raw, dict):
         return Usage()
     prompt = _count(raw.get("prompt_tokens"))
