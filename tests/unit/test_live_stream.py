@@ -16,10 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.fakes import HANG, Streamed, answer
+from tests.helpers import minimal_policy, policy_from
 from tests.service_fakes import ServiceRig, service_rig
 from tests.unit.test_attempt_lifecycle import assert_books_balance, body, policy
 
-from modelrouter.errors import ModelRouterError
+from modelrouter.errors import ModelRouterError, PolicyError
 from modelrouter.execution.records import AllCandidatesFailedError
 from modelrouter.execution.streaming import StreamDelta
 from modelrouter.live import LiveChat, LiveEnd
@@ -294,3 +295,92 @@ def test_usage_is_what_the_provider_reported_when_it_did() -> None:
     _, end = _drain(_open(rig))
     # Then the finish carries it
     assert end.finish.answer.usage == Usage(input_tokens=7, output_tokens=3)
+
+
+def _guarded(scripts: dict[str, list[Any]], on_failure: str = "escalate", pii: str = "allow") -> ServiceRig:
+    checks = {"guardrails": {"blocked_terms": ["forbidden"], "pii": pii, "on_failure": on_failure}}
+    return _rig(scripts, route={"checks": checks})
+
+
+def test_a_blocked_term_after_the_first_token_cuts_the_stream_with_content_filter() -> None:
+    # Given a guarded route and a model whose answer turns bad after a while
+    pieces = ("This is a long and harmless opening sentence. ", "Then the for", "bidden word.")
+    rig = _guarded(_primary(Streamed(pieces=pieces)))
+    # When streamed
+    deltas, end = _drain(_open(rig))
+    # Then the harmless part was sent, not a letter of the term, and the stream ends as content_filter
+    sent = "".join(d.text for d in deltas)
+    assert sent.startswith("This is a long")
+    assert "forb" not in sent
+    assert end.finish.end == "content_filter"
+    assert end.finish.finish_reason == "content_filter"
+    record = rig.records()["req-1"]
+    assert record["outcome"] == "error"
+    assert record["error_code"] == "content_filtered"
+    assert record["attempts"][0]["outcome"] == "check_failed"
+    assert rig.provider.calls_to("m2") == 0
+
+
+def test_a_block_while_the_text_is_still_held_back_escalates_invisibly() -> None:
+    # Given a guarded route whose primary answers with the term at once
+    rig = _guarded({**_primary(Streamed(pieces=("forbidden",))), "m2": [Streamed(pieces=("clean answer",))]})
+    # When streamed
+    deltas, end = _drain(_open(rig))
+    # Then the client only sees the second model's answer
+    assert "".join(d.text for d in deltas) == "clean answer"
+    assert end.finish.model == "m2"
+    assert rig.records()["req-1"]["attempts"][0]["checks"][0]["action"] == "escalate"
+
+
+def test_a_block_before_the_first_token_on_a_failing_route_is_an_http_error() -> None:
+    # Given a route whose guardrails fail the request
+    rig = _guarded(_primary(Streamed(pieces=("forbidden",))), on_failure="fail")
+    # When streamed, Then the request fails before any token (an ordinary HTTP error)
+    with pytest.raises(ModelRouterError) as raised:
+        rig.service.respond("t1", body(stream=True), "req-1")
+    assert raised.value.code == "answer_rejected"
+    assert_books_balance(rig)
+
+
+def test_personal_data_split_across_pieces_is_redacted_in_flight() -> None:
+    # Given a guarded route and a card number streamed in three pieces
+    pieces = ("Your card 4111 11", "11 1111 ", "1111 is on file. Thanks for asking today.")
+    rig = _guarded(_primary(Streamed(pieces=pieces)), pii="redact")
+    # When streamed
+    deltas, end = _drain(_open(rig))
+    # Then no digit of it left the router, and the redaction marker did
+    sent = "".join(d.text for d in deltas)
+    assert "4111" not in sent
+    assert "[REDACTED:" in sent
+    assert sent.endswith("Thanks for asking today.")
+    assert end.finish.end == "complete"
+
+
+@pytest.mark.parametrize(
+    ("guardrails", "named"),
+    [
+        ({"require_citation": r"\[\d+\]"}, "require_citation"),
+        ({"blocked_patterns": ["secret.*"]}, "unbounded"),
+    ],
+)
+def test_a_route_that_asks_to_stream_incrementally_with_whole_answer_checks_is_refused(
+    guardrails: dict[str, Any], named: str
+) -> None:
+    # Given a route that streams incrementally but has a check that needs the whole answer
+    document = minimal_policy()
+    document["routes"][0].update({"streaming": "incremental", "checks": {"guardrails": guardrails}})
+    # When the policy loads, Then it is refused, naming the route's field and the check
+    with pytest.raises(PolicyError) as raised:
+        policy_from(document)
+    assert "streaming" in str(raised.value)
+    assert named in str(raised.value)
+
+
+def test_auto_streaming_with_whole_answer_checks_is_validated() -> None:
+    # Given an auto route with a citation requirement
+    rig = _rig(
+        {m: [answer("see [1]")] for m in MODELS},
+        route={"checks": {"guardrails": {"require_citation": r"\[\d+\]"}}},
+    )
+    # When a client streams, Then the answer is checked whole
+    assert isinstance(rig.service.respond("t1", body(stream=True), "req-1"), ChatOutcome)

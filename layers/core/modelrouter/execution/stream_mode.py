@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from modelrouter.execution.streaming import TextGuard
-from modelrouter.policy.checks import Checks, GuardrailsCheck
+from modelrouter.policy.checks import GuardrailsCheck
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Decision
 
-__all__ = ["StreamPlan", "plan_stream", "whole_answer_checks"]
+__all__ = ["StreamPlan", "plan_stream"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,29 +30,13 @@ def _no_guard() -> TextGuard | None:
     return None
 
 
-def whole_answer_checks(checks: Checks) -> list[str]:
-    """The route's checks that cannot run on a partial answer (empty: all can run in flight)."""
-    needs: list[str] = []
-    if checks.bedrock_guardrail is not None:
-        needs.append("bedrock_guardrail")
-    guardrails = checks.guardrails
-    if guardrails is not None:
-        if guardrails.require_citation is not None:
-            needs.append("require_citation")
-        from modelrouter.checks.incremental import holdback_chars
-
-        if holdback_chars(guardrails) is None:
-            needs.append("unbounded blocked pattern")
-    return needs
-
-
 def plan_stream(request: ChatRequest, decision: Decision) -> StreamPlan:
     """The streaming plan of a ``stream: true`` request on ``decision``'s route."""
     if request.response_format is not None and request.response_format.type != "text":
         return StreamPlan("validated", "response_format needs the whole answer checked", _no_guard)
     if decision.streaming == "validated":
         return StreamPlan("validated", "route streams validated answers", _no_guard)
-    needs = whole_answer_checks(decision.checks)
+    needs = decision.checks.whole_answer_only()
     if needs:
         return StreamPlan("validated", f"whole-answer checks: {', '.join(needs)}", _no_guard)
     guardrails = decision.checks.guardrails

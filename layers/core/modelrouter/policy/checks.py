@@ -69,3 +69,17 @@ class Checks(StrictModel):
     """Local guardrails."""
     bedrock_guardrail: BedrockGuardrailCheck | None = None
     """An Amazon Bedrock Guardrail."""
+
+    def whole_answer_only(self) -> list[str]:
+        """The checks that cannot judge a partial answer (empty: all can run while it streams)."""
+        needs: list[str] = []
+        if self.bedrock_guardrail is not None:
+            needs.append("bedrock_guardrail")
+        if self.guardrails is not None:
+            if self.guardrails.require_citation is not None:
+                needs.append("guardrails.require_citation")
+            from modelrouter.checks.incremental import holdback_chars  # not at import: it loads the PII scan
+
+            if self.guardrails.require_citation is None and holdback_chars(self.guardrails) is None:
+                needs.append("a blocked pattern of unbounded length")
+        return needs

@@ -227,6 +227,15 @@ class Route(StrictModel):
             raise ValueError(f"{', '.join(sorted(extra))} does not apply to a {self.strategy} route")
         return self
 
+    @model_validator(mode="after")
+    def _streaming_fits_checks(self) -> Self:
+        if self.streaming == "incremental" and (needs := self.checks.whole_answer_only()):
+            raise ValueError(
+                f"streaming: incremental cannot run {', '.join(needs)} (they need the whole answer); "
+                "use streaming: validated or auto"
+            )
+        return self
+
     def model_lists(self) -> list[tuple[tuple[str | int, ...], list[str]]]:
         """Every list of models the route holds, with its location inside the route."""
         lists: list[tuple[tuple[str | int, ...], list[str]]] = []
