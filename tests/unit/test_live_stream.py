@@ -81,6 +81,10 @@ def test_a_stream_forwards_every_piece_and_closes_the_request_once() -> None:
     assert record["usage_estimated"] is False
     assert record["cost_usd"] == pytest.approx((100 * 1 + 20 * 2) / 1e6)
     assert_books_balance(rig)
+    # and telemetry heard of the stream's end once
+    [(_, model, figures)] = rig.telemetry.named("stream_ended")
+    assert model == "m1"
+    assert figures["end"] == "complete"
 
 
 def test_a_failure_before_the_first_token_falls_back_invisibly() -> None:

@@ -147,6 +147,7 @@ def _run(
             answered_by=finish.model, stream=stats.record(),
         )  # fmt: skip
         _report(telemetry, admitted, finish, log, latency, error_code)
+        _quietly(telemetry.stream_ended, decision, finish.model, stats.record())
         yield LiveEnd(finish, closed, tuple(log.attempts), latency)
     except GeneratorExit:
         stats.end = stats.end or "client_disconnected"
@@ -171,6 +172,7 @@ def _run(
                           answered_by=model, stream=stats.record())  # fmt: skip
             if failure is not None:
                 _quietly(telemetry.request_failed, decision, failure, _since(t0))
+            _quietly(telemetry.stream_ended, decision, model, stats.record())
 
 
 def _outcome(finish: StreamFinish) -> tuple[str, str | None]:

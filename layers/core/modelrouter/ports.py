@@ -74,6 +74,10 @@ class Telemetry(Protocol):
         """A request ended in an error response."""
         ...
 
+    def stream_ended(self, decision: Decision, model: str | None, stream: dict[str, Any]) -> None:
+        """A live stream ended (``stream``: mode, first_token_ms, chunks, end)."""
+        ...
+
     def budget_rejected(self, tenant_id: str, route: str) -> None:
         """A tenant's budget refused a request."""
         ...

@@ -66,6 +66,19 @@ class PowertoolsTelemetry:
             },
         )
 
+    def stream_ended(self, decision: Decision, model: str | None, stream: dict[str, Any]) -> None:
+        """Time to first token, chunks sent, and streams that did not end cleanly."""
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self._dimensions(decision.route, model or NO_MODEL)
+        add = self._metrics.add_metric
+        if stream.get("first_token_ms") is not None:
+            add(name="TimeToFirstToken", unit=MetricUnit.Milliseconds, value=stream["first_token_ms"])
+        add(name="StreamChunks", unit=MetricUnit.Count, value=stream.get("chunks", 0))
+        if stream.get("end") != "complete":
+            add(name="StreamsInterrupted", unit=MetricUnit.Count, value=1)
+        self._logger.info("stream ended", extra={"route": decision.route, "model": model, "stream": stream})
+
     def request_failed(self, decision: Decision | None, error: ModelRouterError, latency_ms: float) -> None:
         """Count an error response by its code."""
         from aws_lambda_powertools.metrics import MetricUnit
