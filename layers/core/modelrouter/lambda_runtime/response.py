@@ -14,6 +14,7 @@ the body generator's ``finally`` then stops the model call and settles the reque
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -44,6 +45,27 @@ class StreamingResponse:
     """The body, chunk by chunk: a ``bytes`` tuple for a complete body, a generator for a stream."""
     cookies: list[str] = field(default_factory=list)
     """``Set-Cookie`` values (none today; part of the prelude format)."""
+
+    @classmethod
+    def from_proxy(cls, response: dict[str, Any]) -> StreamingResponse:
+        """A buffered Lambda proxy response (``statusCode``, ``headers``, ``multiValueHeaders``,
+        ``body``, ``isBase64Encoded``) as a one-chunk streaming response.
+
+        Multi-value headers are joined with ``", "``, except ``Set-Cookie`` which becomes ``cookies``.
+        """
+        headers = {str(name): str(value) for name, value in (response.get("headers") or {}).items()}
+        cookies = [str(value) for value in response.get("cookies") or []]
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            if str(name).lower() == "set-cookie":
+                cookies.extend(str(value) for value in values)
+            else:
+                headers[str(name)] = ", ".join(str(value) for value in values)
+        body = response.get("body") or ""
+        if isinstance(body, str):
+            data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")
+        else:
+            data = bytes(body)
+        return cls(int(response["statusCode"]), headers, (data,) if data else (), cookies)
 
     def prelude(self) -> bytes:
         """The JSON prelude and its delimiter: the first bytes written."""
