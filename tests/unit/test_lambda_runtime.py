@@ -283,34 +283,28 @@ def test_a_broken_stream_closes_the_response_so_it_settles() -> None:
     assert client.sent[1] == b"data: one\n\n"
 
 
-def test_an_import_failure_is_reported_as_an_init_error(fake: FakeRuntimeApi, tmp_path: Path) -> None:
-    # Given a task root whose handler module fails to import
-    (tmp_path / "broken_app.py").write_text("import no_such_module_anywhere\n")
+@pytest.mark.parametrize(
+    ("source", "error_type", "hint"),
+    [
+        pytest.param(
+            "import no_such_module_anywhere\n", "Runtime.ImportModuleError", "no_such_module", id="import"
+        ),
+        pytest.param("x = 1\n", "Runtime.HandlerNotFound", "missing", id="no-function"),
+    ],
+)
+def test_a_handler_that_cannot_be_loaded_is_reported_as_an_init_error(
+    fake: FakeRuntimeApi, tmp_path: Path, source: str, error_type: str, hint: str
+) -> None:
+    # Given a task root whose handler module fails to import, or lacks the handler
+    (tmp_path / "broken_app.py").write_text(source)
     environ = {
         "AWS_LAMBDA_RUNTIME_API": fake.address,
         "_HANDLER": "broken_app.handler",
         "LAMBDA_TASK_ROOT": str(tmp_path),
     }
-    # When the runtime starts, Then it reports the init error and exits non-zero
+    # When the runtime starts, Then it reports the init error with Lambda's type and exits non-zero
     assert main(environ) == 1
     posted = fake.completed(None, "init-error")
-    assert posted.header("Lambda-Runtime-Function-Error-Type") == "Runtime.ImportModuleError"
-    assert "no_such_module_anywhere" in posted.json()["errorMessage"]
-
-
-def test_a_missing_handler_function_is_reported_as_an_init_error(
-    fake: FakeRuntimeApi, tmp_path: Path
-) -> None:
-    # Given a module without the named function
-    (tmp_path / "empty_app.py").write_text("x = 1\n")
-    environ = {
-        "AWS_LAMBDA_RUNTIME_API": fake.address,
-        "_HANDLER": "empty_app.handler",
-        "LAMBDA_TASK_ROOT": str(tmp_path),
-    }
-    # When the runtime starts, Then the init error says the handler is missing
-    assert main(environ) == 1
-    assert (
-        fake.completed(None, "init-error").header("Lambda-Runtime-Function-Error-Type")
-        == "Runtime.HandlerNotFound"
-    )
+    assert posted.header("Lambda-Runtime-Function-Error-Type") == error_type
+    assert posted.json()["errorType"] == error_type
+    assert hint in posted.json()["errorMessage"]

@@ -103,15 +103,13 @@ class RuntimeApiClient:
 
     def _post(self, path: str, report: ErrorReport) -> None:
         connection = self._connection(CONNECT_TIMEOUT_S)
+        headers = {ERROR_TYPE_HEADER: report.error_type, "Content-Type": "application/json"}
         try:
-            headers = {ERROR_TYPE_HEADER: report.error_type, "Content-Type": "application/json"}
             connection.request("POST", path, body=report.document(), headers=headers)
-            response = connection.getresponse()
-            response.read()
-        finally:
+        except BaseException:
             connection.close()
-        if response.status != 202:
-            raise RuntimeApiError(f"POST {path} answered {response.status}")
+            raise
+        _accepted(connection, f"POST {path}")
 
     def stream_response(self, request_id: str, chunks: Iterator[bytes]) -> ErrorReport | None:
         """Send ``chunks`` (prelude first) as the invocation's streamed response, each as it comes.
@@ -138,13 +136,26 @@ class RuntimeApiClient:
             connection.endheaders()
             failure = _send_chunks(connection, chunks)
             connection.send(_last_chunk(failure))
-            response = connection.getresponse()
-            response.read()
-        finally:
+        except BaseException:
             connection.close()
-        if response.status != 202:
-            raise RuntimeApiError(f"the streamed response of {request_id} was answered {response.status}")
+            raise
+        _accepted(connection, f"the streamed response of {request_id}")
         return failure
+
+
+def _accepted(connection: http.client.HTTPConnection, what: str) -> None:
+    """Read the Runtime API's answer and close the connection.
+
+    Raises:
+        RuntimeApiError: an answer other than 202 Accepted.
+    """
+    try:
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+    if response.status != 202:
+        raise RuntimeApiError(f"{what} was answered {response.status}")
 
 
 def _send_chunks(connection: http.client.HTTPConnection, chunks: Iterator[bytes]) -> ErrorReport | None:
