@@ -144,6 +144,26 @@ def collect(events: Iterator[StreamEvent]) -> list[StreamEvent]:
     return list(events)
 
 
+def assert_error_after(
+    events: Iterator[StreamEvent], first: StreamEvent, expected: type[ProviderError], key: str
+) -> ProviderError:
+    """``events`` yields ``first``, then raises exactly ``expected``, naming no key."""
+    assert next(events) == first
+    with pytest.raises(expected) as caught:
+        next(events)
+    assert type(caught.value) is expected
+    assert key not in str(caught.value)
+    return caught.value
+
+
+def assert_close_stops_reading(events: Iterator[StreamEvent], first: StreamEvent, body: ChunkStream) -> None:
+    """Closing ``events`` after its ``first`` event closes ``body`` at once, its rest never read."""
+    assert next(events) == first
+    events.close()  # type: ignore[attr-defined]
+    assert body.closed
+    assert body.sent < len(body.parts)
+
+
 # Requests and answers
 
 
@@ -376,15 +396,10 @@ def test_an_error_event_mid_stream_is_the_mapped_error(
 ) -> None:
     # Given a stream that sends some text and then an error event
     answering(api, sse(chunk({"content": "Hel"}), {"error": error}))
-    events = provider.stream(call())
 
     # When it is read, then the text comes first and then the mapped error, without the key
-    assert next(events) == TextDelta("Hel")
-    with pytest.raises(expected) as caught:
-        next(events)
-    assert type(caught.value) is expected
-    assert caught.value.provider == "openai"
-    assert KEY not in str(caught.value)
+    failure = assert_error_after(provider.stream(call()), TextDelta("Hel"), expected, KEY)
+    assert failure.provider == "openai"
 
 
 def test_a_connection_cut_mid_stream_is_a_retryable_server_error(
@@ -475,17 +490,11 @@ def test_closing_after_the_first_event_closes_the_response(
     api: respx.MockRouter, provider: OpenAIProvider
 ) -> None:
     # Given a long stream, each event in its own part
-    parts = [sse(chunk({"content": f"w{n} "})) for n in range(50)]
-    body = answering(api, *parts)
-    events = provider.stream(call())
+    body = answering(api, *(sse(chunk({"content": f"w{n} "})) for n in range(50)))
 
-    # When the first event is read and the stream closed (the client went away)
-    assert next(events) == TextDelta("w0 ")
-    events.close()
-
-    # Then the response is closed at once and the rest is never read
-    assert body.closed
-    assert body.sent < len(parts)
+    # When the first event is read and the stream closed (the client went away), then the response
+    # is closed at once and the rest is never read
+    assert_close_stops_reading(provider.stream(call()), TextDelta("w0 "), body)
 
 
 def test_the_response_is_closed_before_the_end_is_yielded(

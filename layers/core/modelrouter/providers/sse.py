@@ -12,11 +12,15 @@ chunks are decoded whole; invalid bytes become U+FFFD.
 from __future__ import annotations
 
 import codecs
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["DEFAULT_EVENT", "SseEvent", "SseParser", "iter_events"]
+from modelrouter.providers.errors import MalformedResponseError
+
+__all__ = ["DEFAULT_EVENT", "SseEvent", "SseParser", "iter_events", "json_data"]
 
 DEFAULT_EVENT = "message"
 """The event name of an event without an ``event:`` field."""
@@ -107,3 +111,18 @@ def iter_events(chunks: Iterable[bytes]) -> Iterator[SseEvent]:
     for chunk in chunks:
         yield from parser.feed(chunk)
     yield from parser.finish()
+
+
+def json_data(event: SseEvent, provider: str) -> dict[str, Any]:
+    """The event's data as a JSON object.
+
+    Raises:
+        MalformedResponseError: the data is not JSON, or not an object.
+    """
+    try:
+        data = json.loads(event.data)
+    except ValueError:
+        raise MalformedResponseError("stream event is not JSON", provider=provider) from None
+    if not isinstance(data, dict):
+        raise MalformedResponseError("stream event is not a JSON object", provider=provider)
+    return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from modelrouter.policy.common import ProviderKind
@@ -13,10 +14,12 @@ from modelrouter.providers.anthropic.mapping import (
     parse_response,
     request_body,
 )
-from modelrouter.providers.errors import AuthError
+from modelrouter.providers.anthropic.stream_mapping import MessageEventReader
+from modelrouter.providers.errors import AuthError, ProviderError
 from modelrouter.providers.http import decode_json, post_json
+from modelrouter.providers.http_stream import read_sse, stream_post
 from modelrouter.providers.secrets import KeyResolver
-from modelrouter.providers.types import ProviderCall, ProviderResult
+from modelrouter.providers.types import ProviderCall, ProviderResult, StreamEvent
 
 if TYPE_CHECKING:
     import httpx
@@ -37,9 +40,7 @@ class AnthropicProvider:
 
     def complete(self, call: ProviderCall) -> ProviderResult:
         """Call the model within ``call.timeout_s``; raise a typed provider error on failure."""
-        if call.model.api_key is None:
-            raise AuthError(f"model {call.model.id!r} has no api_key", provider=PROVIDER)
-        key = self._keys.api_key(call.model.api_key)
+        key = self._key(call)
         target = endpoint(call.model, key)
         body = request_body(call)
         response = post_json(
@@ -59,3 +60,39 @@ class AnthropicProvider:
             json_tool=json_tool.name if json_tool is not None else None,
             default_model=call.model.model_id,
         )
+
+    def stream(self, call: ProviderCall) -> Iterator[StreamEvent]:
+        """Stream the answer (see :class:`~modelrouter.providers.types.StreamingProvider`).
+
+        The request is the complete call's with ``stream: true``;
+        :mod:`~modelrouter.providers.anthropic.stream_mapping` reads the events and
+        :func:`~modelrouter.providers.http_stream.stream_post` bounds the waits.
+        """
+        key = self._key(call)
+        target = endpoint(call.model, key)
+
+        def failed(status: int, body: bytes, headers: Mapping[str, str]) -> ProviderError:
+            return error_from_response(status, body, headers, secrets=(key,))
+
+        chunks = stream_post(
+            target.url,
+            target.headers,
+            {**request_body(call), "stream": True},
+            call.timeout_s,
+            error_from_response=failed,
+            provider=PROVIDER,
+            client=self._client,
+            first_byte_timeout_s=call.first_byte_timeout_s,
+        )
+        json_tool = forced_json_tool(call.request)
+        reader = MessageEventReader(
+            json_tool=json_tool.name if json_tool is not None else None,
+            default_model=call.model.model_id,
+            secrets=(key,),
+        )
+        yield from read_sse(chunks, reader)
+
+    def _key(self, call: ProviderCall) -> str:
+        if call.model.api_key is None:
+            raise AuthError(f"model {call.model.id!r} has no api_key", provider=PROVIDER)
+        return self._keys.api_key(call.model.api_key)

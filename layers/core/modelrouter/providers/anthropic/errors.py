@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from modelrouter.providers.anthropic.mapping import PROVIDER
 from modelrouter.providers.errors import (
@@ -27,9 +28,16 @@ from modelrouter.providers.errors import (
     ProviderTimeoutError,
     RateLimitedError,
 )
-from modelrouter.providers.http import body_snippet, error_for_status, parse_retry_after, redact
+from modelrouter.providers.http_errors import (
+    body_snippet,
+    error_class_for_status,
+    error_for_status,
+    error_for_stream_event,
+    parse_retry_after,
+    redact,
+)
 
-__all__ = ["error_from_response"]
+__all__ = ["error_from_event", "error_from_response"]
 
 _TYPE_CLASSES: dict[str, type[ProviderError]] = {
     "rate_limit_error": RateLimitedError,
@@ -61,12 +69,30 @@ def error_from_response(
     """The typed error for a non-2xx response; ``secrets`` are scrubbed from the message."""
     error_type, error_code, message = _details(body)
     message = redact(message, *secrets)
-    error_class = _TYPE_CLASSES.get(error_type)
-    if error_code in _ACCOUNT_CODES or (_is_request_error(status, error_type) and _NO_CREDIT.search(message)):
-        error_class = AuthError
-    elif _is_request_error(status, error_type) and _TOO_LONG.search(message):
-        error_class = ContextTooLongError
+    error_class = _error_class(status, error_type, error_code, message)
     return error_for_status(status, message, parse_retry_after(headers), PROVIDER, error_class=error_class)
+
+
+def error_from_event(data: Mapping[str, Any], *, secrets: tuple[str, ...] = ()) -> ProviderError:
+    """The typed error for an ``error`` event in a stream that had answered HTTP 200.
+
+    Mapped as an error body is (``overloaded_error`` is an :class:`OverloadedError` …); with no HTTP
+    status, an ``invalid_request_error`` stands for a 400 and an unknown type for a server error.
+    """
+    error_type, error_code, message = _details_of(data)
+    message = redact(message, *secrets)
+    status = 400 if error_type == "invalid_request_error" else 500
+    error_class = _error_class(status, error_type, error_code, message) or error_class_for_status(status)
+    return error_for_stream_event(error_class, message, PROVIDER)
+
+
+def _error_class(status: int, error_type: str, error_code: str, message: str) -> type[ProviderError] | None:
+    """The class the body's type, code and message choose over the status mapping, if any."""
+    if error_code in _ACCOUNT_CODES or (_is_request_error(status, error_type) and _NO_CREDIT.search(message)):
+        return AuthError
+    if _is_request_error(status, error_type) and _TOO_LONG.search(message):
+        return ContextTooLongError
+    return _TYPE_CLASSES.get(error_type)
 
 
 def _is_request_error(status: int, error_type: str) -> bool:
@@ -80,6 +106,11 @@ def _details(body: bytes) -> tuple[str, str, str]:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         return "", "", body_snippet(body)
+    return _details_of(data)
+
+
+def _details_of(data: Any) -> tuple[str, str, str]:
+    """:func:`_details` of a decoded body."""
     if not isinstance(data, dict):
         return "", "", ""
     error = data.get("error")

@@ -25,7 +25,7 @@ from typing import Any
 from modelrouter.providers.errors import MalformedResponseError
 from modelrouter.providers.openai.errors import error_from_event
 from modelrouter.providers.openai.mapping import PROVIDER, finish_reason_of, request_body, usage_of
-from modelrouter.providers.sse import SseEvent
+from modelrouter.providers.sse import SseEvent, json_data
 from modelrouter.providers.types import ProviderCall, StreamEnd, StreamEvent, TextDelta, ToolCallDelta, Usage
 
 __all__ = ["DONE", "ChunkReader", "stream_request_body"]
@@ -70,12 +70,7 @@ class ChunkReader:
         if event.data.strip() == DONE:
             self.finished = True
             return [self._end()]
-        try:
-            chunk = json.loads(event.data)
-        except ValueError:
-            raise MalformedResponseError("stream event is not JSON", provider=PROVIDER) from None
-        if not isinstance(chunk, dict):
-            raise MalformedResponseError("stream event is not a JSON object", provider=PROVIDER)
+        chunk = json_data(event, PROVIDER)
         if chunk.get("error") is not None or event.event == "error":
             raise error_from_event(chunk, secrets=self._secrets)
         self._note(chunk)
