@@ -139,6 +139,8 @@ class StreamEnd:
     """The model id and version the provider says answered."""
     response_id: str | None = None
     """The provider's response id."""
+    provider_latency_ms: float | None = None
+    """Latency the provider reported, where it reports one (Bedrock's ``metrics.latencyMs``)."""
 
 
 StreamEvent = TextDelta | ToolCallDelta | StreamEnd
