@@ -1,20 +1,27 @@
 """One simulated Lambda container, seen from the gateway's side: a child process
 (:mod:`modelrouter.local.container_main`) running one function's handler, spoken to in JSON lines over a
-socket pair. :class:`~modelrouter.local.pool.ContainerPool` runs several.
+socket pair (streamed responses as head / chunk / end frames, see
+:mod:`modelrouter.local.container_main`). :class:`~modelrouter.local.pool.ContainerPool` runs several.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from modelrouter.lambda_runtime import StreamingResponse
+from modelrouter.local.streams import FunctionResult
 
 __all__ = ["Container", "ContainerError", "FunctionError", "FunctionSpec", "IntegrationTimeoutError"]
 
@@ -22,6 +29,13 @@ _READY_TIMEOUT_S = 90.0
 """How long a new container may take to import its handler (many start at once on a small machine)."""
 _STOP_GRACE_S = 3.0
 _TIMEOUT_GRACE_S = 2.0
+_MIN_WAIT_S = 0.001
+"""A read past the deadline still gets this long (a zero timeout would mean non-blocking)."""
+
+
+def _function_error(message: dict[str, Any]) -> FunctionError:
+    failure = message["error"]
+    return FunctionError(f"{failure.get('type')}: {failure.get('message')}")
 
 
 class FunctionError(Exception):
@@ -86,6 +100,8 @@ class Container:
             theirs.close()
         self._socket = ours
         self._reader = ours.makefile("rb")
+        self._idle = threading.Event()
+        self._idle.set()
 
     @property
     def pid(self) -> int:
@@ -110,8 +126,9 @@ class Container:
                 f"function {self.spec.name} cannot start: {error.get('type')}: {error.get('message')}"
             )
 
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Run the handler on ``event`` in the container.
+    def invoke(self, event: dict[str, Any]) -> FunctionResult:
+        """Run the handler on ``event`` in the container: its response, or its stream once the head
+        has come (the container stays busy until the stream is exhausted or closed: :meth:`wait_idle`).
 
         Raises:
             FunctionError: the handler raised.
@@ -120,22 +137,68 @@ class Container:
         request = {"event": event, "timeout_s": self.spec.timeout_s, "function_name": self.spec.function_name}
         line = json.dumps(request, default=str).encode("ascii") + b"\n"
         self.invocations += 1
+        deadline = time.monotonic() + self.spec.timeout_s + _TIMEOUT_GRACE_S
         try:
             self._socket.settimeout(self.spec.timeout_s + _TIMEOUT_GRACE_S)
             self._socket.sendall(line)
         except OSError as error:
             self.kill()
             raise ContainerError(f"container {self.number} of {self.spec.name} is gone: {error}") from None
-        message = self._read(self.spec.timeout_s + _TIMEOUT_GRACE_S)
+        message = self._read(deadline - time.monotonic())
         if "error" in message:
-            failure = message["error"]
-            raise FunctionError(f"{failure.get('type')}: {failure.get('message')}")
-        response: dict[str, Any] = message["response"]
-        return response
+            raise _function_error(message)
+        if "head" not in message:
+            response: dict[str, Any] = message["response"]
+            return response
+        head = message["head"]
+        self._idle.clear()
+        body = self._chunks(deadline)
+        return StreamingResponse(
+            int(head.get("statusCode", 200)),
+            dict(head.get("headers") or {}),
+            body,
+            list(head.get("cookies") or []),
+        )
+
+    def wait_idle(self) -> None:
+        """Wait until the current stream (if any) is over."""
+        self._idle.wait()
+
+    def _chunks(self, deadline: float) -> Iterator[bytes]:
+        """The stream's chunks as the container sends them; closed early, it cancels the stream."""
+        over = False
+        try:
+            while True:
+                message = self._read(deadline - time.monotonic())
+                if "chunk" in message:
+                    yield base64.b64decode(message["chunk"])
+                    continue
+                over = True
+                if "error" in message:
+                    raise _function_error(message)
+                return
+        except ContainerError:
+            over = True
+            raise
+        finally:
+            if not over:
+                self._cancel(deadline)
+            self._idle.set()
+
+    def _cancel(self, deadline: float) -> None:
+        """Tell the container to stop the stream, and read what it still sends up to its end."""
+        try:
+            self._socket.sendall(b'{"cancel": true}\n')
+            while True:
+                message = self._read(deadline - time.monotonic())
+                if "chunk" not in message:
+                    return
+        except (OSError, ContainerError):
+            self.kill()  # it cannot be told, or does not stop: a fresh one replaces it
 
     def _read(self, timeout_s: float) -> dict[str, Any]:
         try:
-            self._socket.settimeout(timeout_s)
+            self._socket.settimeout(max(timeout_s, _MIN_WAIT_S))
             line = self._reader.readline()
         except TimeoutError:
             self.kill()
@@ -159,6 +222,7 @@ class Container:
 
     def kill(self) -> None:
         """End the process now."""
+        self._idle.set()
         self._close()
         if self.alive():
             self.process.kill()

@@ -10,16 +10,24 @@ the embedded CloudWatch Logs, one log stream per container.
 Protocol, JSON lines on the inherited socket: the container first sends ``{"ready": true, "pid": N}``
 (or ``{"error": …}`` if the handler cannot be imported); then, for each ``{"event": …, "timeout_s": …,
 "function_name": …}`` it reads, it sends ``{"response": …}`` or, when the handler raised,
-``{"error": {"type": …, "message": …}}`` (Lambda's function error). End of input ends the process.
+``{"error": {"type": …, "message": …}}`` (Lambda's function error). A handler that returns a
+:class:`~modelrouter.lambda_runtime.StreamingResponse` is streamed: ``{"head": {"statusCode",
+"headers", "cookies"}}``, a ``{"chunk": "<base64>"}`` per body chunk as it is produced, then
+``{"end": true}``, or ``{"error": …}`` when the body raised. Between chunks the container looks
+(without waiting) for a ``{"cancel": true}`` from the gateway — its client went away — and then closes
+the response (the body's ``finally`` runs here) and ends with ``{"end": true, "cancelled": true}``. A
+cancel that arrives after the end is ignored. End of input ends the process.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import sys
@@ -28,10 +36,14 @@ import traceback
 from collections.abc import Sequence
 from typing import IO, Any
 
+from modelrouter.lambda_runtime import StreamingResponse
 from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.logs import LogShipper, container_stream
 
-__all__ = ["main", "send"]
+__all__ = ["Channel", "main", "send"]
+
+
+_RECEIVE_BYTES = 65536
 
 
 class _Discard:
@@ -62,6 +74,56 @@ def send(writer: IO[bytes], message: dict[str, Any]) -> None:
     writer.flush()
 
 
+class Channel:
+    """The container's end of its socket: requests in, replies out, cancels polled without waiting."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        self._socket = connection
+        self._writer = connection.makefile("wb")
+        self._buffer = b""
+        self._cancelled = False
+        self._closed = False
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Write one message."""
+        send(self._writer, message)
+
+    def request(self) -> dict[str, Any] | None:
+        """The next invocation request (stale cancels skipped); None at end of input."""
+        self._cancelled = False
+        while True:
+            line = self._line()
+            if line is None:
+                return None
+            message: dict[str, Any] = json.loads(line)
+            if not message.get("cancel"):
+                return message
+
+    def cancelled(self) -> bool:
+        """Whether the gateway asked to stop the current stream (or went away); never waits."""
+        while not self._cancelled and not self._closed:
+            readable, _, _ = select.select([self._socket], [], [], 0)
+            if not readable:
+                break
+            self._receive()
+        if b"\n" in self._buffer:  # a cancel is the only thing sent during a stream
+            self._cancelled = True
+        return self._cancelled or self._closed
+
+    def _receive(self) -> None:
+        data = self._socket.recv(_RECEIVE_BYTES)
+        self._closed = not data
+        self._buffer += data
+
+    def _line(self) -> bytes | None:
+        while b"\n" not in self._buffer:
+            if self._closed:
+                return None
+            self._receive()
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="modelrouter.local.container_main")
     parser.add_argument("--function", required=True, help="functions/<name>/app.py to run")
@@ -79,18 +141,42 @@ def _output(args: argparse.Namespace) -> LogShipper | _Discard:
     return LogShipper(boto3.client("logs"), args.log_group, stream=container_stream(), echo=args.echo)
 
 
-def _invoke(module: Any, request: dict[str, Any]) -> dict[str, Any]:
-    """Run the handler once, between Lambda's ``START`` and ``REPORT`` lines."""
+def _failure(error: Exception) -> dict[str, Any]:
+    """Lambda's function error: logged to the function's group, the gateway's 5xx upstream."""
+    name = type(error).__name__
+    print(json.dumps({"errorType": name, "errorMessage": str(error), "stackTrace": traceback.format_exc()}))
+    return {"error": {"type": name, "message": str(error)}}
+
+
+def _streamed(response: StreamingResponse, channel: Channel) -> dict[str, Any]:
+    """Send the head and each chunk as it comes; the last message (end or error), not yet sent."""
+    head = {"statusCode": response.status_code, "headers": response.headers, "cookies": response.cookies}
+    channel.send({"head": head})
+    try:
+        for chunk in response.chunks():
+            channel.send({"chunk": base64.b64encode(chunk).decode("ascii")})
+            if channel.cancelled():
+                response.close()
+                return {"end": True, "cancelled": True}
+    except Exception as error:
+        return _failure(error)
+    finally:
+        response.close()
+    return {"end": True}
+
+
+def _invoke(module: Any, request: dict[str, Any], channel: Channel) -> dict[str, Any]:
+    """Run the handler once, between Lambda's ``START`` and ``REPORT`` lines; the last message."""
     context = LocalLambdaContext(str(request.get("function_name", "")), float(request.get("timeout_s", 60)))
     print(f"START RequestId: {context.aws_request_id} Version: $LATEST")
     try:
-        reply: dict[str, Any] = {"response": module.handler(request["event"], context)}
-    except Exception as error:  # Lambda's function error: logged to the function's group, 500 upstream
-        name = type(error).__name__
-        print(
-            json.dumps({"errorType": name, "errorMessage": str(error), "stackTrace": traceback.format_exc()})
-        )
-        reply = {"error": {"type": name, "message": str(error)}}
+        response = module.handler(request["event"], context)
+        if isinstance(response, StreamingResponse):
+            reply = _streamed(response, channel)
+        else:
+            reply = {"response": response}
+    except Exception as error:
+        reply = _failure(error)
     duration_ms = (time.monotonic() - context.started) * 1000
     memory_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     print(f"END RequestId: {context.aws_request_id}")
@@ -105,8 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Serve invocations on the inherited socket until it closes; the exit status."""
     args = _arguments(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops containers; Ctrl-C is its to handle
-    connection = socket.socket(fileno=args.socket)
-    reader, writer = connection.makefile("rb"), connection.makefile("wb")
+    channel = Channel(socket.socket(fileno=args.socket))
     output = _output(args)
     sys.stdout = output  # print() (EMF metrics) goes where the logs go
     try:
@@ -114,17 +199,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         module = load_function(args.function)
     except BaseException as error:  # told to the parent, which fails to start
-        send(writer, {"error": {"type": type(error).__name__, "message": str(error)}})
+        channel.send({"error": {"type": type(error).__name__, "message": str(error)}})
         return 1
     registered = getattr(getattr(module, "logger", None), "registered_handler", None)
     if registered is not None:
         registered.stream = output  # Powertools' handler captured the stdout of its import time
-    send(writer, {"ready": True, "pid": os.getpid()})
+    channel.send({"ready": True, "pid": os.getpid()})
     try:
-        for line in reader:
-            reply = _invoke(module, json.loads(line))
+        while (request := channel.request()) is not None:
+            reply = _invoke(module, request, channel)
             output.ship()
-            send(writer, reply)
+            channel.send(reply)
     except (OSError, ValueError):  # the parent went away mid-reply
         return 0
     finally:

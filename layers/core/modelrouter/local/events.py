@@ -1,8 +1,11 @@
-"""HTTP requests as API Gateway HTTP API (payload 2.0) events, the way API Gateway builds them.
+"""HTTP requests as API Gateway REST API events (Lambda proxy, payload 1.0), the way API Gateway builds
+them.
 
-Local mode turns each HTTP request into a request-authorizer event, then, once authorized, into the
-route's proxy event carrying the authorizer's context — so the Lambda handlers see what they would see
-behind API Gateway.
+Local mode turns each HTTP request into a REQUEST authorizer event, then, once authorized, into the
+method's proxy event whose ``requestContext.authorizer`` is the authorizer's ``principalId`` and
+context — so the Lambda handlers see what they would see behind the REST API. Headers keep the case the
+client sent (``headers`` holds each one's last value, ``multiValueHeaders`` all of them); ``path`` and
+``resource`` are the resource path without the stage, ``requestContext.path`` the full one.
 """
 
 from __future__ import annotations
@@ -10,73 +13,123 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl
 
-__all__ = ["API_ID", "authorizer_event", "proxy_event"]
+__all__ = ["ACCOUNT_ID", "API_ID", "REGION", "STAGE", "authorizer_event", "method_arn", "proxy_event"]
 
 API_ID = "local"
 """The API id local events carry."""
+ACCOUNT_ID = "000000000000"
+"""The account id local events carry."""
+REGION = "us-east-1"
+"""The region of local ARNs."""
+STAGE = "api"
+"""The stage: clients call ``<url>/api/v1/…``."""
 _TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
 
+Headers = Mapping[str, str] | Sequence[tuple[str, str]]
+"""Request headers: a mapping, or ``(name, value)`` pairs (a name may repeat)."""
 
-def _context(method: str, path: str, source_ip: str, user_agent: str, request_id: str) -> dict[str, Any]:
+
+def _pairs(headers: Headers) -> list[tuple[str, str]]:
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+
+
+def _multi(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        multi.setdefault(name, []).append(value)
+    return multi
+
+
+def _header(pairs: Sequence[tuple[str, str]], name: str) -> str | None:
+    return next((value for key, value in reversed(pairs) if key.lower() == name), None)
+
+
+def method_arn(method: str, resource_path: str) -> str:
+    """The ARN of one method of the local API's stage (what an authorizer's policy allows or denies)."""
+    return f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{STAGE}/{method}{resource_path}"
+
+
+def _context(
+    method: str, path: str, pairs: Sequence[tuple[str, str]], source_ip: str, request_id: str
+) -> dict[str, Any]:
     now = time.time()
     return {
-        "accountId": "000000000000",
-        "apiId": API_ID,
-        "domainName": "localhost",
-        "domainPrefix": "localhost",
-        "http": {
-            "method": method,
-            "path": path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": source_ip,
-            "userAgent": user_agent,
-        },
+        "resourceId": uuid.uuid5(uuid.NAMESPACE_URL, path).hex[:6],
+        "resourcePath": path,
+        "httpMethod": method,
+        "extendedRequestId": base64.b64encode(uuid.uuid4().bytes[:12]).decode(),
+        "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "path": f"/{STAGE}{path}",
+        "accountId": ACCOUNT_ID,
+        "protocol": "HTTP/1.1",
+        "stage": STAGE,
+        "domainPrefix": API_ID,
+        "requestTimeEpoch": int(now * 1000),
         "requestId": request_id,
-        "routeKey": f"{method} {path}",
-        "stage": "$default",
-        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-        "timeEpoch": int(now * 1000),
+        "identity": {
+            "cognitoIdentityPoolId": None,
+            "accountId": None,
+            "cognitoIdentityId": None,
+            "caller": None,
+            "sourceIp": source_ip,
+            "principalOrgId": None,
+            "accessKey": None,
+            "cognitoAuthenticationType": None,
+            "cognitoAuthenticationProvider": None,
+            "userArn": None,
+            "userAgent": _header(pairs, "user-agent") or "",
+            "user": None,
+        },
+        "domainName": f"{API_ID}.execute-api.{REGION}.amazonaws.com",
+        "apiId": API_ID,
     }
 
 
 def proxy_event(
     method: str,
-    raw_path: str,
-    headers: dict[str, str],
+    resource_path: str,
+    headers: Headers,
     body: bytes,
     *,
+    query: str = "",
     source_ip: str = "127.0.0.1",
     request_id: str | None = None,
-    authorizer_context: dict[str, Any] | None = None,
+    authorizer: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The proxy event of one request (header names lower-cased, text bodies as text)."""
-    path, _, query = raw_path.partition("?")
-    lowered = {name.lower(): value for name, value in headers.items()}
-    request_id = request_id or uuid.uuid4().hex
-    context = _context(method, path, source_ip, lowered.get("user-agent", ""), request_id)
-    if authorizer_context is not None:
-        context["authorizer"] = {"lambda": authorizer_context}
+    """The proxy event of one request to ``resource_path`` (the path without the stage).
+
+    ``authorizer``: what goes into ``requestContext.authorizer`` (``principalId`` and the context).
+    """
+    pairs = _pairs(headers)
+    parameters = parse_qsl(query, keep_blank_values=True)
+    context = _context(method, resource_path, pairs, source_ip, request_id or str(uuid.uuid4()))
+    if authorizer is not None:
+        context["authorizer"] = authorizer
     event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": lowered,
+        "resource": resource_path,
+        "path": resource_path,
+        "httpMethod": method,
+        "headers": dict(pairs),
+        "multiValueHeaders": _multi(pairs),
+        "queryStringParameters": dict(parameters) if parameters else None,
+        "multiValueQueryStringParameters": _multi(parameters) if parameters else None,
+        "pathParameters": None,
+        "stageVariables": None,
         "requestContext": context,
+        "body": None,
         "isBase64Encoded": False,
     }
-    if query:
-        event["queryStringParameters"] = dict(parse_qsl(query, keep_blank_values=True))
     if body:
-        event["body"], event["isBase64Encoded"] = _encoded_body(body, lowered.get("content-type", ""))
+        event["body"], event["isBase64Encoded"] = _encoded_body(body, _header(pairs, "content-type") or "")
     return event
 
 
 def _encoded_body(body: bytes, content_type: str) -> tuple[str, bool]:
-    """Text bodies as text, anything else base64 (as API Gateway does)."""
+    """Text bodies as text, anything else base64."""
     if not content_type or content_type.startswith(_TEXT_TYPES):
         try:
             return body.decode("utf-8"), False
@@ -85,23 +138,21 @@ def _encoded_body(body: bytes, content_type: str) -> tuple[str, bool]:
     return base64.b64encode(body).decode("ascii"), True
 
 
-def _route_arn(method: str, path: str) -> str:
-    return f"arn:aws:execute-api:us-east-1:000000000000:{API_ID}/$default/{method}{path}"
-
-
-def authorizer_event(proxy: dict[str, Any], identity_header: str = "authorization") -> dict[str, Any]:
-    """The request-authorizer event API Gateway sends before ``proxy`` (payload 2.0)."""
+def authorizer_event(proxy: dict[str, Any]) -> dict[str, Any]:
+    """The REQUEST authorizer event API Gateway sends before ``proxy``."""
     context = dict(proxy["requestContext"])
     context.pop("authorizer", None)
-    identity = proxy["headers"].get(identity_header)
     return {
-        "version": "2.0",
         "type": "REQUEST",
-        "routeArn": _route_arn(context["http"]["method"], proxy["rawPath"]),
-        "identitySource": [identity] if identity else [],
-        "routeKey": proxy["routeKey"],
-        "rawPath": proxy["rawPath"],
-        "rawQueryString": proxy["rawQueryString"],
+        "methodArn": method_arn(proxy["httpMethod"], proxy["resource"]),
+        "resource": proxy["resource"],
+        "path": proxy["path"],
+        "httpMethod": proxy["httpMethod"],
         "headers": dict(proxy["headers"]),
+        "multiValueHeaders": dict(proxy["multiValueHeaders"]),
+        "queryStringParameters": dict(proxy["queryStringParameters"] or {}),
+        "multiValueQueryStringParameters": dict(proxy["multiValueQueryStringParameters"] or {}),
+        "pathParameters": {},
+        "stageVariables": {},
         "requestContext": context,
     }

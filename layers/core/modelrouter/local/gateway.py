@@ -1,39 +1,54 @@
-"""A local stand-in for API Gateway's HTTP API: HTTP in, authorizer first, then the router handler.
+"""A local stand-in for the API Gateway REST API with response streaming: HTTP in, the REQUEST
+authorizer first, then the router's Lambda proxy integration, its response streamed back.
 
-It does what the deployed API does for our routes and nothing more: a request without the identity
-header gets 401, an unauthorized one 403 (API Gateway's own ``{"message": …}`` bodies), an authorized
-one becomes a payload 2.0 proxy event with the authorizer's context, and the handler's response is
-written back (text or base64 bodies, headers, status).
+It does what the deployed API does for our methods (``template.yaml``, read once at start by
+:mod:`modelrouter.local.gateway_template`): the stage prefix (``/api``), the methods of the OpenAPI
+definition (anything else is ``MISSING_AUTHENTICATION_TOKEN``), no ``Authorization`` header is
+``UNAUTHORIZED`` without calling the authorizer, the authorizer's IAM policy decides (``Allow``: the
+proxy event carries ``{principalId, **context}`` in ``requestContext.authorizer``; ``Deny``:
+``ACCESS_DENIED``), an authorizer that fails is ``AUTHORIZER_FAILURE``, each rendered from the
+template's gateway responses. A router that answers no prelude within the integration timeout is
+``INTEGRATION_TIMEOUT``, one that fails before it ``DEFAULT_5XX`` (502).
+
+A router's :class:`~modelrouter.lambda_runtime.StreamingResponse` is written as it comes: status and
+headers once its prelude arrives, then each chunk of the body with HTTP/1.1 chunked encoding, flushed.
+A client that goes away stops the function (``close()`` runs in the container); a body that fails
+after the prelude ends the response abruptly (no last chunk), as API Gateway does. A plain-dict
+response is written whole.
 
 Requests are served concurrently (a thread each, a listen backlog of 128). Each function is either an
 :class:`Invoker` — local mode's :class:`~modelrouter.local.pool.ContainerPool`, one process per
-simulated container, so requests run in parallel as in Lambda — or a plain handler, run in this process
-one invocation at a time (tests). A function error is API Gateway's 500, no answer within the
-integration timeout (30 s for the router, as in ``template.yaml``) its 503.
+simulated container — or a plain handler, run in this process one invocation at a time (tests).
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from modelrouter.lambda_runtime import StreamingResponse
 from modelrouter.local.context import LocalLambdaContext
-from modelrouter.local.events import authorizer_event, proxy_event
+from modelrouter.local.events import STAGE, authorizer_event, proxy_event
+from modelrouter.local.functions import project_root
+from modelrouter.local.gateway_policy import allowed
+from modelrouter.local.gateway_template import GatewayReply, GatewayTemplate
+from modelrouter.local.gateway_write import write_response
+from modelrouter.local.streams import FunctionResult, guarded
 
-__all__ = ["INTEGRATION_TIMEOUT_S", "MAX_REQUEST_BYTES", "Gateway", "Invoker", "LocalLambdaContext"]
+__all__ = ["AUTHORIZER_TIMEOUT_S", "MAX_REQUEST_BYTES", "Gateway", "Invoker", "LocalLambdaContext"]
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-"""A Lambda handler: ``(event, context) -> response``."""
+Handler = Callable[[dict[str, Any], Any], Any]
+"""A Lambda handler: ``(event, context) -> response`` (a dict or a StreamingResponse)."""
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024
-"""API Gateway's payload limit for HTTP APIs (10 MB); larger requests get 413 before any Lambda runs."""
-INTEGRATION_TIMEOUT_S = 30.0
-"""The routes' ``TimeoutInMillis`` in ``template.yaml``: no answer by then is a 503."""
+"""API Gateway's payload limit (10 MB); larger requests get ``REQUEST_TOO_LARGE`` before any Lambda runs."""
+AUTHORIZER_TIMEOUT_S = 10.0
+"""How long an authorizer may take (the template's authorizer function timeout)."""
 BACKLOG = 128
 """Listen backlog: concurrent clients queue instead of being reset."""
 
@@ -42,22 +57,31 @@ BACKLOG = 128
 class Invoker(Protocol):
     """A function that can be invoked from any thread (e.g. a pool of containers)."""
 
-    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
-        """The function's response to ``event``; TimeoutError when none comes within ``timeout_s``."""
+    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> FunctionResult:
+        """The function's response to ``event`` (a stream once its prelude is there); TimeoutError
+        when none comes within ``timeout_s``."""
         ...
 
 
 class _InProcess:
-    """A handler run in this process, one invocation at a time, as one execution environment would."""
+    """A handler run in this process, one invocation (and its stream) at a time, as one execution
+    environment would."""
 
     def __init__(self, name: str, handler: Handler, timeout_s: float) -> None:
         self._name, self._handler, self._timeout_s = name, handler, timeout_s
         self._lock = threading.Lock()
 
-    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
-        with self._lock:
-            context = LocalLambdaContext(self._name, self._timeout_s)
-            return self._handler(event, context)
+    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> FunctionResult:
+        self._lock.acquire()
+        try:
+            response = self._handler(event, LocalLambdaContext(self._name, self._timeout_s))
+        except BaseException:
+            self._lock.release()
+            raise
+        if isinstance(response, StreamingResponse):
+            return guarded(response, finish=self._lock.release)
+        self._lock.release()
+        return dict(response)
 
 
 class _Server(ThreadingHTTPServer):
@@ -65,12 +89,8 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = BACKLOG
 
 
-def _gateway_error(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
-    return status, {"content-type": "application/json"}, json.dumps({"message": message}).encode()
-
-
 class Gateway:
-    """Serves the router on ``host:port`` (port 0 picks a free one), authorizer first."""
+    """Serves the router on ``host:port`` (port 0 picks a free one) under the stage ``/api``."""
 
     def __init__(
         self,
@@ -79,67 +99,69 @@ class Gateway:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        router_timeout_s: float = 60.0,
-        integration_timeout_s: float = INTEGRATION_TIMEOUT_S,
+        router_timeout_s: float = 300.0,
+        integration_timeout_s: float | None = None,
+        template: GatewayTemplate | Path | None = None,
     ) -> None:
-        self.integration_timeout_s = integration_timeout_s
-        """How long a request waits for a function before it is answered 503."""
+        if not isinstance(template, GatewayTemplate):
+            template = GatewayTemplate.load(template or project_root() / "template.yaml")
+        self.template = template
+        """The methods and gateway responses read from ``template.yaml``."""
+        self.integration_timeout_s = integration_timeout_s or template.integration_timeout_s
+        """How long a request waits for the router's prelude before ``INTEGRATION_TIMEOUT``."""
         self._router = _function("modelrouter-router", router, router_timeout_s)
-        self._authorizer = _function("modelrouter-authorizer", authorizer, 10.0)
-        gateway = self
-
-        class RequestHandler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                if length > MAX_REQUEST_BYTES:
-                    status, headers, body = _gateway_error(413, "Request Entity Too Large")
-                    self.close_connection = True
-                else:
-                    raw = self.rfile.read(length) if length else b""
-                    status, headers, body = gateway.handle(
-                        self.command, self.path, dict(self.headers.items()), raw, self.client_address[0]
-                    )
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: the handlers log each request themselves."""
-
-        self.server = _Server((host, port), RequestHandler)
+        self._authorizer = _function("modelrouter-authorizer", authorizer, AUTHORIZER_TIMEOUT_S)
+        self.server = _Server((host, port), _handler_class(self))
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:8080`` (OpenAI clients use ``<url>/v1``)."""
+        """Base URL with the stage, e.g. ``http://127.0.0.1:8080/api`` (OpenAI clients use ``<url>/v1``)."""
         host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"http://{host!s}:{port}/{STAGE}"
+
+    def refuse(self, response_type: str, method: str, path: str, **variables: str) -> GatewayReply:
+        """API Gateway's own answer of ``response_type`` for a request to ``path`` (with the stage)."""
+        return self.template.render(response_type, {"httpMethod": method, "path": path, **variables})
 
     def handle(
-        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str = "127.0.0.1"
-    ) -> tuple[int, dict[str, str], bytes]:
-        """One HTTP request through the authorizer and the router: ``(status, headers, body)``."""
-        event = proxy_event(method, raw_path, headers, body, source_ip=source_ip)
-        if "authorization" not in event["headers"]:
-            return _gateway_error(401, "Unauthorized")
+        self,
+        method: str,
+        raw_path: str,
+        headers: dict[str, str] | list[tuple[str, str]],
+        body: bytes,
+        source_ip: str = "127.0.0.1",
+    ) -> GatewayReply | StreamingResponse:
+        """One HTTP request through the authorizer and the router: ``(status, headers, body)``, or the
+        router's stream (the caller writes it, and must exhaust or close it)."""
+        path, _, query = raw_path.partition("?")
+        resource = path.removeprefix(f"/{STAGE}") if path.startswith(f"/{STAGE}/") else None
+        if resource is None or (method, resource) not in self.template.routes:
+            return self.refuse("MISSING_AUTHENTICATION_TOKEN", method, path)
+        event = proxy_event(method, resource, headers, body, query=query, source_ip=source_ip)
+        context = event["requestContext"]
+        if not any(name.lower() == "authorization" for name in event["headers"]):
+            return self.refuse("UNAUTHORIZED", method, path, requestId=context["requestId"])
+        request = authorizer_event(event)
         try:
-            verdict = self._authorizer.invoke(authorizer_event(event), self.integration_timeout_s)
-            if not verdict.get("isAuthorized"):
-                return _gateway_error(403, "Forbidden")
-            event["requestContext"]["authorizer"] = {"lambda": dict(verdict.get("context") or {})}
+            answer = self._authorizer.invoke(request, AUTHORIZER_TIMEOUT_S)
+        except Exception:  # timed out, raised or crashed: never cached, never a traceback to the client
+            return self.refuse("AUTHORIZER_FAILURE", method, path, requestId=context["requestId"])
+        verdict = allowed(answer, request["methodArn"]) if isinstance(answer, dict) else None
+        if verdict is None or not isinstance(answer, dict):
+            return self.refuse("AUTHORIZER_CONFIGURATION_ERROR", method, path, requestId=context["requestId"])
+        authorizer = {"principalId": str(answer.get("principalId", "")), **(answer.get("context") or {})}
+        if not verdict:
+            found = {f"authorizer.{key}": str(value) for key, value in authorizer.items()}
+            return self.refuse("ACCESS_DENIED", method, path, requestId=context["requestId"], **found)
+        context["authorizer"] = authorizer
+        try:
             response = self._router.invoke(event, self.integration_timeout_s)
         except TimeoutError:
-            return _gateway_error(503, "Service Unavailable")
-        except Exception:  # a crashed function is API Gateway's 500, never a traceback to the client
-            return _gateway_error(500, "Internal Server Error")
-        return _http_response(response)
+            return self.refuse("INTEGRATION_TIMEOUT", method, path, requestId=context["requestId"])
+        except Exception:  # a function error is API Gateway's 502, never a traceback to the client
+            return self.refuse("DEFAULT_5XX", method, path, requestId=context["requestId"])
+        return response if isinstance(response, StreamingResponse) else _buffered(response)
 
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`stop` is called from another."""
@@ -168,11 +190,36 @@ class Gateway:
             self.stop()
 
 
+def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            reply: GatewayReply | StreamingResponse
+            if length > MAX_REQUEST_BYTES:
+                reply = gateway.refuse("REQUEST_TOO_LARGE", self.command, self.path.partition("?")[0])
+                self.close_connection = True
+            else:
+                raw = self.rfile.read(length) if length else b""
+                pairs = [(str(name), str(value)) for name, value in self.headers.items()]
+                reply = gateway.handle(self.command, self.path, pairs, raw, self.client_address[0])
+            if not write_response(self, reply):
+                self.close_connection = True
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve  # noqa: N815
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the handlers log each request themselves."""
+
+    return RequestHandler
+
+
 def _function(name: str, function: Handler | Invoker, timeout_s: float) -> Invoker:
     return function if isinstance(function, Invoker) else _InProcess(name, function, timeout_s)
 
 
-def _http_response(response: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+def _buffered(response: dict[str, Any]) -> GatewayReply:
     body = response.get("body") or ""
     raw = base64.b64decode(body) if response.get("isBase64Encoded") else str(body).encode("utf-8")
     headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}

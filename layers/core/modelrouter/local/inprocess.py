@@ -11,11 +11,14 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
+from modelrouter.lambda_runtime import StreamingResponse
 from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.functions import load_function
 from modelrouter.local.logs import LogShipper
+from modelrouter.local.streams import FunctionResult, guarded
 
 __all__ = ["InProcessFunction"]
 
@@ -35,9 +38,22 @@ class InProcessFunction:
 
     def invoke(
         self, event: dict[str, Any], timeout_s: float | None = None, context: Any = None
-    ) -> dict[str, Any]:
-        """Run the handler on ``event`` (``timeout_s`` is not enforced in-process)."""
+    ) -> FunctionResult:
+        """Run the handler on ``event`` (``timeout_s`` is not enforced in-process).
+
+        A streamed response's body runs in this function's turns too, a step at a time, when it is
+        read; whoever reads it must exhaust or close it.
+        """
         context = context or LocalLambdaContext(self.function_name, self.timeout_s)
+        with self._turn():
+            response = self.module.handler(event, context)
+        if isinstance(response, StreamingResponse):
+            return guarded(response, self._turn)
+        return dict(response)
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """This function's turn: its logs and stdout to its log group, shipped after."""
         registered = getattr(getattr(self.module, "logger", None), "registered_handler", None)
         with _TURNS:
             previous = registered.stream if registered is not None else None
@@ -45,13 +61,12 @@ class InProcessFunction:
                 if registered is not None and self.shipper is not None:
                     registered.stream = self.shipper  # assigned: setStream() would flush the old one
                 with contextlib.redirect_stdout(self.shipper or sys.stdout):
-                    response: dict[str, Any] = self.module.handler(event, context)
+                    yield
             finally:
                 if registered is not None:
                     registered.stream = previous
                 if self.shipper is not None:
                     self.shipper.ship()
-        return response
 
     def close(self) -> None:
         """Ship what is left of the logs; the module forgets this stack's runtime."""

@@ -1,15 +1,19 @@
 """``modelrouter invoke``: one ``events/`` file through its handler on the embedded AWS.
 
-The Docker-free twin of ``sam local invoke``: router events (payload 2.0 proxy events) go to the
-router handler as they are, authorizer events (``type: REQUEST``) to the authorizer. An authorizer
-event's ``{{api_key}}`` placeholder becomes a real key of the policy's first tenant.
+The Docker-free twin of ``sam local invoke``: REST API proxy events (payload 1.0) go to the router
+handler as they are, REQUEST authorizer events (``type: REQUEST`` with a ``methodArn``) to the
+authorizer. An authorizer event's ``{{api_key}}`` placeholder becomes a real key of the policy's first
+tenant. A streamed router response is read to its end: its prelude's status and headers, and its body
+(JSON parsed for reading, anything else, such as server-sent events, as text).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
+from modelrouter.lambda_runtime import StreamingResponse
 from modelrouter.local.stack import LocalStack
 
 __all__ = ["API_KEY_PLACEHOLDER", "EventFileError", "event_kind", "invoke_event"]
@@ -19,7 +23,7 @@ API_KEY_PLACEHOLDER = "{{api_key}}"
 
 
 class EventFileError(ValueError):
-    """The file is not an API Gateway HTTP API (payload 2.0) event."""
+    """The file is not an API Gateway REST API event (proxy or REQUEST authorizer)."""
 
 
 def event_kind(event: Any) -> str:
@@ -30,27 +34,43 @@ def event_kind(event: Any) -> str:
     """
     if not isinstance(event, dict):
         raise EventFileError("not an API Gateway event: expected a JSON object")
-    if event.get("version") != "2.0":
+    if event.get("type") == "REQUEST":
+        if not isinstance(event.get("methodArn"), str):
+            raise EventFileError("not a REST API REQUEST authorizer event: no 'methodArn'")
+        return "authorizer"
+    if event.get("version") == "2.0":
         raise EventFileError(
-            "not an API Gateway HTTP API event: 'version' must be \"2.0\" (payload format 2.0)"
+            "an HTTP API (payload 2.0) event: the router is behind a REST API now; "
+            "events are Lambda proxy events (payload 1.0) with 'httpMethod', 'path' and 'requestContext'"
         )
-    context = event.get("requestContext")
-    if not isinstance(context, dict) or not isinstance(context.get("http"), dict):
-        raise EventFileError("not an API Gateway HTTP API event: no 'requestContext.http'")
-    if not isinstance(event.get("rawPath"), str):
-        raise EventFileError("not an API Gateway HTTP API event: no 'rawPath'")
-    return "authorizer" if event.get("type") == "REQUEST" else "router"
+    for name in ("httpMethod", "path"):
+        if not isinstance(event.get(name), str):
+            raise EventFileError(f"not an API Gateway REST API proxy event: no '{name}'")
+    if not isinstance(event.get("requestContext"), dict):
+        raise EventFileError("not an API Gateway REST API proxy event: no 'requestContext'")
+    return "router"
 
 
 def invoke_event(stack: LocalStack, event: Any) -> dict[str, Any]:
-    """The handler's response to ``event``, with a JSON body parsed for reading."""
+    """The handler's response to ``event``: a router's as ``{statusCode, headers, body}`` with a JSON
+    body parsed for reading."""
     if event_kind(event) == "authorizer":
         token = next(iter(stack.api_keys.values()), "")
         text = json.dumps(event).replace(API_KEY_PLACEHOLDER, token)
         return stack.invoke_authorizer(json.loads(text))
-    response = stack.invoke_router(event)
+    response = _read(stack.invoke_router(event))
     body = response.get("body")
     headers = {str(name).lower(): str(value) for name, value in (response.get("headers") or {}).items()}
-    if isinstance(body, str) and "json" in headers.get("content-type", ""):
+    if isinstance(body, str) and "json" in headers.get("content-type", "") and body:
         response = {**response, "body": json.loads(body)}
     return response
+
+
+def _read(response: dict[str, Any] | StreamingResponse) -> dict[str, Any]:
+    """A streamed response read whole, as a buffered one (the body as text)."""
+    if not isinstance(response, StreamingResponse):
+        if response.get("isBase64Encoded") and isinstance(response.get("body"), str):
+            return {**response, "body": base64.b64decode(response["body"]).decode("utf-8", "replace")}
+        return response
+    body = response.read_all().decode("utf-8", "replace")
+    return {"statusCode": response.status_code, "headers": dict(response.headers), "body": body}

@@ -4,37 +4,20 @@ close every one of them, and tells a request handler whether its client has hung
 from __future__ import annotations
 
 import contextlib
-import select
 import socket
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from modelrouter.local.model_stream import StreamCutError
+from modelrouter.local.http_chunks import Gone, hung_up, never_gone, write_chunked
 
-__all__ = ["Answer", "Gone", "Handle", "ModelHttpServer", "never_gone", "write_chunked"]
+__all__ = ["Answer", "Gone", "Handle", "ModelHttpServer", "never_gone"]
 
 Answer = tuple[int, dict[str, str], bytes | Iterator[bytes]]
 """An HTTP response: ``(status, headers, body)``, the body complete or as chunks sent as they come."""
-Gone = Callable[[], bool]
-"""Whether the client has closed its connection."""
 Handle = Callable[[str, str, bytes, Gone], Answer | None]
 """``(method, path, body, gone) -> (status, headers, body)``, or None to close without answering."""
-
-
-def never_gone() -> bool:
-    """A client that never hangs up (direct calls, tests)."""
-    return False
-
-
-def _hung_up(connection: socket.socket) -> bool:
-    """Whether the peer closed ``connection`` (readable with nothing to read)."""
-    try:
-        readable, _, _ = select.select([connection], [], [], 0)
-        return bool(readable) and not connection.recv(1, socket.MSG_PEEK)
-    except (OSError, ValueError):
-        return True
 
 
 class ModelHttpServer(ThreadingHTTPServer):
@@ -70,32 +53,6 @@ class ModelHttpServer(ThreadingHTTPServer):
         """Quiet: clients that hang up (timeouts) are expected."""
 
 
-def write_chunked(writer: Any, chunks: Iterator[bytes]) -> bool:
-    """Write ``chunks`` in HTTP/1.1 chunked encoding, flushing each; False when the body was cut.
-
-    A :class:`~modelrouter.local.model_stream.StreamCutError` from ``chunks`` leaves the body unterminated
-    (the caller closes the connection). ``chunks`` is closed whatever happens.
-
-    Raises:
-        OSError: a write failed (the client went away).
-    """
-    try:
-        for chunk in chunks:
-            if chunk:
-                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                writer.flush()
-    except StreamCutError:
-        writer.flush()
-        return False
-    finally:
-        closer = getattr(chunks, "close", None)
-        if callable(closer):
-            closer()
-    writer.write(b"0\r\n\r\n")
-    writer.flush()
-    return True
-
-
 def _handler_class(server: ModelHttpServer, handle: Handle, thread_name: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -113,7 +70,7 @@ def _handler_class(server: ModelHttpServer, handle: Handle, thread_name: str) ->
         def _serve(self) -> None:
             length = int(self.headers.get("content-length") or 0)
             body = self.rfile.read(length) if length else b""
-            reply = handle(self.command, self.path, body, lambda: _hung_up(self.connection))
+            reply = handle(self.command, self.path, body, lambda: hung_up(self.connection))
             if reply is None:
                 self.close_connection = True
                 return
@@ -129,7 +86,7 @@ def _handler_class(server: ModelHttpServer, handle: Handle, thread_name: str) ->
                 else:
                     self.send_header("transfer-encoding", "chunked")
                     self.end_headers()
-                    if not write_chunked(self.wfile, payload):
+                    if not write_chunked(self.wfile, payload, lambda: hung_up(self.connection)):
                         self.close_connection = True
             except OSError:  # the client gave up (its timeout fired)
                 self.close_connection = True

@@ -6,7 +6,8 @@ whole life. :class:`ContainerPool` does the same on this machine with ``size`` p
 (:mod:`modelrouter.local.container_main`), each talking JSON lines over its own socket pair. An invocation
 waits in a queue until a container is idle (as requests wait for concurrency); a container that dies
 or outlives the function's timeout is killed and replaced by a fresh (cold) one on its next
-invocation, and that invocation's caller gets :class:`ContainerError`.
+invocation, and that invocation's caller gets :class:`ContainerError`. A streamed response keeps its
+container busy until the stream is exhausted or closed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelrouter.lambda_runtime import StreamingResponse
 from modelrouter.local.container import (
     Container,
     ContainerError,
@@ -24,6 +26,7 @@ from modelrouter.local.container import (
     FunctionSpec,
     IntegrationTimeoutError,
 )
+from modelrouter.local.streams import FunctionResult
 
 __all__ = ["ContainerError", "ContainerPool", "FunctionError", "FunctionSpec", "IntegrationTimeoutError"]
 
@@ -33,7 +36,10 @@ _STOP_GRACE_S = 3.0
 @dataclass
 class _Job:
     event: dict[str, Any]
-    future: Future[dict[str, Any]] = field(default_factory=Future)
+    future: Future[FunctionResult] = field(default_factory=Future)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    abandoned: bool = False
+    """The caller stopped waiting: a stream that comes later is closed, not handed over."""
 
 
 class ContainerPool:
@@ -77,8 +83,10 @@ class ContainerPool:
             self._workers.append(worker)
         return self
 
-    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
-        """The handler's response to ``event`` from the first idle container.
+    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> FunctionResult:
+        """The handler's response to ``event`` from the first idle container; a stream once its head
+        has come within ``timeout_s`` (its container serves nothing else until it is exhausted or
+        closed).
 
         Raises:
             IntegrationTimeoutError: no answer within ``timeout_s`` (a container that took it carries on).
@@ -92,6 +100,10 @@ class ContainerPool:
         try:
             return job.future.result(timeout=timeout_s)
         except TimeoutError:
+            with job.lock:
+                if job.future.done() and job.future.exception() is None:
+                    return job.future.result()  # it came just now
+                job.abandoned = True
             job.future.cancel()  # still queued: no container will take it
             raise IntegrationTimeoutError(
                 f"{self.spec.function_name} did not answer in {timeout_s} s"
@@ -127,9 +139,17 @@ class ContainerPool:
             if not job.future.set_running_or_notify_cancel():
                 continue  # its caller gave up while it was queued
             try:
-                job.future.set_result(self._container(slot).invoke(job.event))
+                container = self._container(slot)
+                result = container.invoke(job.event)
             except BaseException as error:  # every failure goes to the caller
                 job.future.set_exception(error)
+                continue
+            with job.lock:
+                if job.abandoned and isinstance(result, StreamingResponse):
+                    result.close()  # nobody will read it: the container stops it
+                else:
+                    job.future.set_result(result)
+            container.wait_idle()
 
     def _container(self, slot: int) -> Container:
         """The slot's container; a dead one is replaced first (a cold start, as in Lambda)."""

@@ -28,6 +28,7 @@ from modelrouter.local.gateway import Gateway, Invoker
 from modelrouter.local.inprocess import InProcessFunction
 from modelrouter.local.logs import LogShipper
 from modelrouter.local.pool import ContainerError, ContainerPool, FunctionSpec
+from modelrouter.local.streams import FunctionResult
 
 __all__ = [
     "DEFAULT_CONTAINERS",
@@ -45,7 +46,7 @@ DEFAULT_MODELS_ADDRESS = "http://127.0.0.1:8081"
 """Where policies/local.yaml expects the model server; rewritten to the real address on upload."""
 DEFAULT_CONTAINERS = max(2, min(4, os.cpu_count() or 2))
 """Simulated containers per function: 2 to 4, one per CPU core."""
-FUNCTIONS = {"router": ("RouterFunction", 60.0), "authorizer": ("AuthorizerFunction", 10.0)}
+FUNCTIONS = {"router": ("RouterFunction", 300.0), "authorizer": ("AuthorizerFunction", 10.0)}
 """Each function's ``template.yaml`` logical id and timeout (seconds)."""
 STACK_NAME = "modelrouter-local"
 LOCAL_PROVIDER_KEYS = {"openai": "local-model-server-key", "anthropic": "local-model-server-key"}
@@ -89,7 +90,7 @@ class _Slot:
     def __init__(self) -> None:
         self.target: Invoker | None = None
 
-    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> dict[str, Any]:
+    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> FunctionResult:
         if self.target is None:
             raise ContainerError("the function is not running")
         return self.target.invoke(event, timeout_s)
@@ -222,13 +223,17 @@ class LocalStack:
         self._saved_env.setdefault(name, os.environ.get(name))
         os.environ[name] = value
 
-    def invoke_router(self, event: dict[str, Any]) -> dict[str, Any]:
-        """Run the router handler on ``event``."""
+    def invoke_router(self, event: dict[str, Any]) -> FunctionResult:
+        """Run the router handler on ``event`` (a stream must be exhausted or closed)."""
         return self._slots["router"].invoke(event)
 
     def invoke_authorizer(self, event: dict[str, Any]) -> dict[str, Any]:
         """Run the authorizer handler on ``event``."""
-        return self._slots["authorizer"].invoke(event)
+        answer = self._slots["authorizer"].invoke(event)
+        if not isinstance(answer, dict):
+            answer.close()
+            raise LocalModeError("the authorizer answered a stream; authorizers answer a policy document")
+        return answer
 
     def containers(self) -> dict[str, list[dict[str, Any]]]:
         """Each function's containers (number, pid, invocations); empty lists when run in-process."""
@@ -239,7 +244,7 @@ class LocalStack:
 
     @property
     def url(self) -> str:
-        """Base URL of the router API (OpenAI clients use ``<url>/v1``)."""
+        """Base URL of the router API, stage included (OpenAI clients use ``<url>/v1``)."""
         if self.gateway is None:
             raise LocalModeError("this stack has no HTTP API (started with port=None)")
         return self.gateway.url
