@@ -62,8 +62,10 @@ PII_HOLDBACK_CHARS = _PII_SPAN_CHARS + 8
 PII_CONTEXT_CHARS = _PII_SPAN_CHARS + 48
 """Sent text scanned again before the held-back text: a finding's width (so one cut off at the left
 edge of the scan ends before the text being judged) and the keywords read before a finding (40)."""
-PII_SCAN_STEP_CHARS = 128
-"""Personal data is scanned again once this much more text can be released (fewer, larger scans)."""
+PII_SCAN_STEP_CHARS = 256
+"""Personal data is scanned again once this much more text can be released: each scan reads about
+(context + holdback + step) characters to release a step's worth, so a larger step costs less time and
+adds latency."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +246,8 @@ class IncrementalGuard:
 
     def _trim(self) -> None:
         """Drop text no later check reads (once it is at least half the buffer: amortized O(1))."""
-        keep = min(self._end - self._term_hold, self._sent - PII_CONTEXT_CHARS)
+        context = PII_CONTEXT_CHARS if self._pii != "allow" else 0
+        keep = min(self._end - self._term_hold, self._sent - context)
         if self._patterns:
             keep = min(keep, min(self._decided) - self._behind)
         drop = keep - self._base
