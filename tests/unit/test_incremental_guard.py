@@ -66,7 +66,7 @@ def run(guard: IncrementalGuard, pieces: list[str]) -> tuple[str, list[GuardStep
     return "".join(step.text for step in steps), steps
 
 
-def guard_for(check: GuardrailsCheck) -> IncrementalGuard:
+def guard_for(check: GuardrailsCheck | None) -> IncrementalGuard:
     guard = IncrementalGuard.for_check(check)
     assert guard is not None
     return guard
@@ -215,10 +215,20 @@ def test_holdback_is_the_longest_text_that_may_still_change(
 
 def test_without_a_check_everything_passes_at_once() -> None:
     # Given no guardrails
-    guard = guard_for(None)  # type: ignore[arg-type]
+    guard = guard_for(None)
     # When text streams / Then each piece is sent as it comes
     assert guard.feed("Card 4111 1111 1111 1111").text == "Card 4111 1111 1111 1111"
     assert guard.finish() == GuardStep("")
+
+
+def test_a_term_whose_lower_case_is_longer_is_held_back_by_that_length() -> None:
+    # Given a term with a dotted capital I, whose lower case is a letter and a combining dot
+    guard = guard_for(GuardrailsCheck(blocked_terms=["İx"]))
+    # When its lower case arrives as three plain characters, a character at a time
+    steps = [guard.feed(char) for char in "ai\u0307x"]
+    # Then the "i" is never sent, and the stream is cut at the "x"
+    assert "".join(step.text for step in steps) == "a"
+    assert steps[-1].violations == ("blocked term #1",)
 
 
 def test_a_finished_guard_refuses_more_text() -> None:

@@ -86,6 +86,12 @@ def _pattern_hold(reach: PatternReach) -> int:
     return reach.width + reach.ahead - 1
 
 
+def _term_hold(terms: list[str]) -> int:
+    """Characters a term may still be completing: its lower case's length less one (a character's lower
+    case is never shorter, so a match in the lower-cased text spans at most that many characters)."""
+    return max((len(term.lower()) - 1 for term in terms), default=0)
+
+
 def holdback_chars(check: GuardrailsCheck | None) -> int | None:
     """The longest text the guard holds back for ``check`` (0 without one); None when ``check`` can only
     judge a whole answer (``require_citation``, or an unbounded blocked pattern)."""
@@ -93,7 +99,7 @@ def holdback_chars(check: GuardrailsCheck | None) -> int | None:
         return 0
     if check.require_citation is not None:
         return None
-    hold = max((len(term) - 1 for term in check.blocked_terms), default=0)
+    hold = _term_hold(check.blocked_terms)
     for pattern in check.compiled_blocked_patterns:
         reach = pattern_reach(pattern)
         if reach is None:
@@ -116,7 +122,7 @@ class IncrementalGuard:
         terms = check.blocked_terms if check else []
         self._terms = [(terms.index(term) + 1, term.lower()) for term in terms]
         """Each blocked term's number (as the whole-answer check gives it) and its lower case."""
-        self._term_hold = max((len(term) - 1 for term in terms), default=0)
+        self._term_hold = _term_hold(terms)
         patterns = check.compiled_blocked_patterns if check else ()
         reaches = [pattern_reach(pattern) for pattern in patterns]
         self._patterns = [
