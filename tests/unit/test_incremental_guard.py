@@ -123,6 +123,26 @@ def test_blocked_answer_is_cut_before_anything_blocked_is_sent(
         assert all(start >= len(sent) for _, start, _ in scan_text(text))
 
 
+ANCHORED = [r"\bab\b", r"(?<=x)ab(?=y)", r"^ab", r"ab$", r"ab\Z", r"(?m)^ab$", r"a(?!b)c?", r"(?<!\n)\Bb{2}"]
+
+
+@settings(max_examples=300, deadline=None)
+@pytest.mark.parametrize("pattern", ANCHORED)
+@given(data=st.data(), text=st.text(alphabet="abcxy \n", max_size=40))
+def test_patterns_with_anchors_and_lookarounds_judge_as_on_the_whole_answer(
+    pattern: str, data: st.DataObject, text: str
+) -> None:
+    # Given a pattern that reads around its match, and a short answer split at random places
+    check = GuardrailsCheck(blocked_patterns=[pattern])
+    pieces = data.draw(splits(text))
+    # When it streams through the guard
+    sent, steps = run(guard_for(check), pieces)
+    # Then it is blocked exactly when the whole answer is, and no match starts in what was sent
+    assert any(step.blocked for step in steps) == bool(apply_guardrails(check, text).violations)
+    assert text.startswith(sent)
+    assert not any(check.compiled_blocked_patterns[0].match(text, start) for start in range(len(sent)))
+
+
 def test_card_number_split_across_three_chunks_is_redacted() -> None:
     # Given a card number that arrives in three pieces
     guard = guard_for(GuardrailsCheck(pii="redact"))
