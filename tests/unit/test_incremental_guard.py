@@ -229,8 +229,11 @@ def test_holdback_is_the_longest_text_that_may_still_change(
 ) -> None:
     # Given a check / When its holdback is asked / Then it is the longest possible match's need
     assert holdback_chars(check) == expected
-    # And only checks with a holdback get a guard
+    # And only checks with a holdback get a guard (built directly, the others are refused)
     assert (IncrementalGuard.for_check(check) is None) == (expected is None)
+    if expected is None:
+        with pytest.raises(ValueError, match="whole answer"):
+            IncrementalGuard(check)
 
 
 def test_without_a_check_everything_passes_at_once() -> None:

@@ -117,7 +117,9 @@ class IncrementalGuard:
     """
 
     def __init__(self, check: GuardrailsCheck | None) -> None:
-        """Prefer :meth:`for_check`, which refuses checks that cannot run incrementally."""
+        """A guard for ``check``; ValueError when it needs the whole answer (see :meth:`for_check`)."""
+        if holdback_chars(check) is None:
+            raise ValueError("these guardrails need the whole answer: use apply_guardrails")
         self._check = check
         terms = check.blocked_terms if check else []
         self._terms = [(terms.index(term) + 1, term.lower()) for term in terms]
@@ -128,7 +130,7 @@ class IncrementalGuard:
         self._patterns = [
             (number, pattern, reach)
             for number, (pattern, reach) in enumerate(zip(patterns, reaches, strict=True), start=1)
-            if reach is not None
+            if reach is not None  # always (checked above); for the type checker
         ]
         self._behind = max((reach.behind for _, _, reach in self._patterns), default=0) + 1
         self._decided = [0] * len(self._patterns)
