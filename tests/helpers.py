@@ -44,6 +44,44 @@ def load_event(name: str) -> dict[str, Any]:
     return loaded
 
 
+def with_tenant(event: dict[str, Any], tenant_id: str | None) -> dict[str, Any]:
+    """``event`` (changed in place) as if the authorizer had resolved ``tenant_id``; ``None``: no tenant.
+
+    REST APIs flatten the authorizer's context into ``requestContext.authorizer``.
+    """
+    context = event["requestContext"]
+    if tenant_id is None:
+        context.pop("authorizer", None)
+    else:
+        authorizer = context.setdefault("authorizer", {"key_id": "k1tenantkey2", "integrationLatency": 12})
+        authorizer.update({"principalId": tenant_id, "tenant_id": tenant_id})
+    return event
+
+
+def set_header(event: dict[str, Any], name: str, value: str) -> dict[str, Any]:
+    """``event`` (changed in place) with header ``name`` set, in ``headers`` and ``multiValueHeaders``."""
+    for key in [key for key in event["headers"] if key.lower() == name.lower()]:
+        del event["headers"][key]
+        (event.get("multiValueHeaders") or {}).pop(key, None)
+    event["headers"][name] = value
+    if event.get("multiValueHeaders") is not None:
+        event["multiValueHeaders"][name] = [value]
+    return event
+
+
+def rest_event(
+    method: str, path: str, body: str | None = None, *, tenant_id: str | None = "t1"
+) -> dict[str, Any]:
+    """A REST API proxy event (payload 1.0) for ``method path``, built from ``events/chat-support``."""
+    event = load_event("chat-support")
+    event.update(
+        {"resource": path, "path": path, "httpMethod": method, "body": body, "isBase64Encoded": False}
+    )
+    context = event["requestContext"]
+    context.update({"resourcePath": path, "httpMethod": method, "path": f"/{context['stage']}{path}"})
+    return with_tenant(event, tenant_id)
+
+
 def model_entry(name: str, **overrides: Any) -> dict[str, Any]:
     """A valid Bedrock catalog entry, with overrides."""
     entry: dict[str, Any] = {
@@ -121,7 +159,7 @@ def features(
         user_turns=1,
         image_count=images,
         tool_count=tools,
-        response_format=response_format,  # type: ignore[arg-type]
+        response_format=response_format,
         language=LanguageGuess(code=language, script="latin", confidence=0.9, evidence="test"),
         pii=tuple(PiiFinding(kind=PiiKind(kind), message_index=0, start=0, end=4) for kind in pii),
         difficulty=Difficulty(score=difficulty, signals=()),

@@ -167,4 +167,3 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return _policy(
         result.tenant_id, "Allow", resource, {"tenant_id": result.tenant_id, "key_id": result.key_id}
     )
-

@@ -1,34 +1,54 @@
-"""Router API Lambda: the OpenAI-compatible HTTP API behind API Gateway (HTTP API, payload 2.0).
+"""Router API Lambda: the OpenAI-compatible API behind API Gateway's REST API, streamed.
 
-Thin by design: it reads what API Gateway provides (the authorizer's tenant, headers, body, request id),
-calls :mod:`modelrouter.api.endpoints`, and maps every error to an OpenAI error object in one place.
-The tenant comes only from the authorizer's context, never from the body or client headers.
+API Gateway invokes it with REST API Lambda proxy events (payload 1.0) through a streaming integration
+(``responseTransferMode: STREAM``); the handler returns a
+:class:`~modelrouter.lambda_runtime.StreamingResponse`, which the layer's runtime loop
+(:mod:`modelrouter.lambda_runtime`) sends as it is produced.
+
+Thin by design: it dispatches on method and path (three routes; Powertools' REST resolver would buffer
+the body), reads what API Gateway provides (the authorizer's tenant, headers, body, request id), calls
+:mod:`modelrouter.api.endpoints`, and maps every error to an OpenAI error object in one place
+(:func:`_answer`). The tenant comes only from ``requestContext.authorizer.tenant_id``, never from the
+body or client headers.
+
+Metrics are EMF lines: the handler's decorator flushes what the request recorded before the body
+streams; a streamed body flushes what it recorded in its ``finally`` (also when the client went away).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import os
-from typing import Any
+import warnings
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from modelrouter.api import endpoints
 from modelrouter.api.errors import HttpError, error_body
-from modelrouter.api.runtime import RouterRuntime, build_runtime
 from modelrouter.api.telemetry import PowertoolsTelemetry
-from modelrouter.errors import ModelRouterError
-from modelrouter.settings import Settings
+from modelrouter.errors import GENERIC_MESSAGE, InvalidRequestError, ModelRouterError
+from modelrouter.lambda_runtime import StreamingResponse
+from modelrouter.problems import Problem
+
+if TYPE_CHECKING:  # the endpoints and the runtime import the whole router: on first use only
+    from modelrouter.api.endpoints import HttpResponse, StreamedHttpResponse
+    from modelrouter.api.runtime import RouterRuntime
+
+__all__ = ["ROUTES", "handler", "logger", "metrics", "runtime", "set_runtime", "telemetry", "tracer"]
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
-app = APIGatewayHttpResolver()
 telemetry = PowertoolsTelemetry(logger, metrics)
+# A streamed answer records its metrics while streaming, after the handler's flush: expected, not news.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+Endpoint = Callable[[dict[str, Any], LambdaContext], "HttpResponse | StreamedHttpResponse"]
 
 
 class _Container:
@@ -48,98 +68,159 @@ def set_runtime(runtime: RouterRuntime | None) -> None:
 def runtime() -> RouterRuntime:
     """The container's runtime, built from the environment on first use."""
     if _container.runtime is None:
+        from modelrouter.api.runtime import build_runtime
+        from modelrouter.settings import Settings
+
         _container.runtime = build_runtime(Settings.from_env(), telemetry)
     return _container.runtime
 
 
-def _tenant() -> str | None:
-    authorizer = app.current_event.request_context.authorizer
-    context = authorizer.get_lambda if authorizer else None
-    tenant = (context or {}).get("tenant_id")
-    return tenant if isinstance(tenant, str) else None
+# --- Reading the event -----------------------------------------------------------------------------
 
 
-def _body() -> bytes:
-    raw = app.current_event.body or ""
-    return base64.b64decode(raw) if app.current_event.is_base64_encoded else raw.encode("utf-8")
+def _request_context(event: dict[str, Any]) -> dict[str, Any]:
+    context = event.get("requestContext")
+    return context if isinstance(context, dict) else {}
 
 
-def _respond(response: endpoints.HttpResponse) -> Response[str]:
-    if response.status >= 400:
-        metrics.add_metric(name=f"Http{response.status // 100}xx", unit=MetricUnit.Count, value=1)
-    return Response(response.status, response.content_type, response.body, response.headers)
+def _tenant(event: dict[str, Any]) -> str | None:
+    authorizer = _request_context(event).get("authorizer")
+    tenant = authorizer.get("tenant_id") if isinstance(authorizer, dict) else None
+    return tenant if isinstance(tenant, str) and tenant else None
 
 
-@app.post("/v1/chat/completions")
-def chat_completions() -> Response[str]:
+def _request_id(event: dict[str, Any]) -> str:
+    return str(_request_context(event).get("requestId") or "")
+
+
+def _headers(event: dict[str, Any]) -> dict[str, str]:
+    headers = event.get("headers")
+    return {str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
+
+
+def _body(event: dict[str, Any]) -> bytes:
+    raw = event.get("body") or ""
+    if not event.get("isBase64Encoded"):
+        return str(raw).encode("utf-8")
+    try:
+        return base64.b64decode(str(raw), validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidRequestError([Problem("", "the request body is not valid base64")]) from None
+
+
+# --- Routes ----------------------------------------------------------------------------------------
+
+
+def chat_completions(event: dict[str, Any], context: LambdaContext) -> HttpResponse | StreamedHttpResponse:
     """Choose a model, call it, check the answer, record why."""
-    event = app.current_event
-    context = app.lambda_context
+    from modelrouter.api import endpoints
+
     response = endpoints.chat(
         runtime(),
-        tenant_id=_tenant(),
-        body=_body(),
-        headers=dict(event.headers or {}),
-        request_id=event.request_context.request_id,
+        tenant_id=_tenant(event),
+        body=_body(event),
+        headers=_headers(event),
+        request_id=_request_id(event),
         lambda_remaining_ms=context.get_remaining_time_in_millis() if context else None,
         lambda_context=context,
     )
     if response.headers.get(endpoints.REPLAYED_HEADER) == "true":
         metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
-    return _respond(response)
+    return response
 
 
-@app.post("/v1/route")
-def route() -> Response[str]:
+def route(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
     """The decision alone: no model call, no charge."""
+    from modelrouter.api import endpoints
+
     metrics.add_metric(name="DryRuns", unit=MetricUnit.Count, value=1)
-    return _respond(
-        endpoints.route(runtime(), _tenant(), _body(), app.current_event.request_context.request_id)
-    )
+    return endpoints.route(runtime(), _tenant(event), _body(event), _request_id(event))
 
 
-@app.get("/v1/models")
-def models() -> Response[str]:
+def models(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
     """The models and routes this tenant may name."""
+    from modelrouter.api import endpoints
+
     metrics.add_metric(name="ModelListings", unit=MetricUnit.Count, value=1)
-    return _respond(endpoints.list_models(runtime(), _tenant()))
+    return endpoints.list_models(runtime(), _tenant(event))
 
 
-@app.not_found
-def not_found(_: Exception) -> Response[str]:
-    """Unknown path or method."""
-    event = app.current_event
-    message = f"no route for {event.request_context.http.method} {event.raw_path}"
-    return _respond(
-        endpoints.error_response(HttpError(404, error_body(message, "not_found_error", "not_found")))
-    )
+ROUTES: dict[str, dict[str, Endpoint]] = {
+    "/v1/chat/completions": {"POST": chat_completions},
+    "/v1/route": {"POST": route},
+    "/v1/models": {"GET": models},
+}
+"""Path → method → endpoint: what the API serves (the template's OpenAPI paths)."""
 
 
-@app.exception_handler(ModelRouterError)  # type: ignore[untyped-decorator]  # Powertools leaves it untyped
-def domain_error(error: ModelRouterError) -> Response[str]:
-    """Every domain error, mapped to its status and OpenAI error object."""
-    if not error.expose_message:  # clients read a public message; the detail belongs in the log
-        logger.error("request failed", extra={"error_code": error.code, "detail": error.message},
-                     exc_info=error.__cause__ is not None)  # fmt: skip
-    return _respond(endpoints.error_response(error))
+def _dispatch(
+    event: dict[str, Any], context: LambdaContext
+) -> HttpResponse | StreamedHttpResponse | HttpError:
+    method, path = str(event.get("httpMethod") or ""), str(event.get("path") or "")
+    methods = ROUTES.get(path)
+    if methods is None:
+        return HttpError(404, error_body(f"no route for {method} {path}", "not_found_error", "not_found"))
+    endpoint = methods.get(method)
+    if endpoint is None:
+        allowed = ", ".join(sorted(methods))
+        message = f"{path} does not accept {method}; use {allowed}"
+        return HttpError(
+            405, error_body(message, "invalid_request_error", "method_not_allowed"), {"Allow": allowed}
+        )
+    return endpoint(event, context)
 
 
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected_error(error: Exception) -> Response[str]:
-    """Anything else: logged with its traceback, answered with a generic 500."""
-    logger.exception("unhandled error")
-    body = error_body(
-        "internal error; the request id identifies it in the logs", "server_error", "internal_error"
-    )
-    return _respond(endpoints.error_response(HttpError(500, body)))
+# --- Answering -------------------------------------------------------------------------------------
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
+def _answer(event: dict[str, Any], context: LambdaContext) -> HttpResponse | StreamedHttpResponse:
+    """The endpoint's response, or the error response of whatever it raised (the one error mapping)."""
+    from modelrouter.api import endpoints
+
+    try:
+        answer = _dispatch(event, context)
+    except ModelRouterError as error:
+        if not error.expose_message:  # clients read a public message; the detail belongs in the log
+            logger.error("request failed", extra={"error_code": error.code, "detail": error.message},
+                         exc_info=error.__cause__ is not None)  # fmt: skip
+        return endpoints.error_response(error)
+    except Exception:
+        logger.exception("unhandled error")
+        body = error_body(GENERIC_MESSAGE, "server_error", "internal_error")
+        return endpoints.error_response(HttpError(500, body))
+    return endpoints.error_response(answer) if isinstance(answer, HttpError) else answer
+
+
+def _streamed_body(chunks: Iterator[bytes], close: Callable[[], None]) -> Iterator[bytes]:
+    """``chunks``, with the metrics they record flushed however the stream ends."""
+    try:
+        yield from chunks
+    except Exception:
+        logger.exception("the response stream failed")
+        raise
+    finally:
+        close()  # harmless after the end; stops and settles the request when the client went away
+        metrics.flush_metrics()
+
+
+def _streaming(response: HttpResponse | StreamedHttpResponse) -> StreamingResponse:
+    """The endpoint's answer as the response the runtime loop streams."""
+    from modelrouter.api.endpoints import HttpResponse
+
+    if response.status >= 400:
+        metrics.add_metric(name=f"Http{response.status // 100}xx", unit=MetricUnit.Count, value=1)
+    headers = {"Content-Type": response.content_type, **response.headers}
+    if isinstance(response, HttpResponse):
+        return StreamingResponse(response.status, headers, (response.body.encode("utf-8"),))
+    return StreamingResponse(response.status, headers, _streamed_body(response.chunks, response.close))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Lambda entry point."""
-    return app.resolve(event, context)
+def handler(event: dict[str, Any], context: LambdaContext) -> StreamingResponse:
+    """Lambda entry point: a REST API proxy event in, a streaming response out."""
+    return _streaming(_answer(event if isinstance(event, dict) else {}, context))
 
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and os.environ.get("POLICY_BUCKET"):

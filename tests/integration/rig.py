@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from modelrouter.api.runtime import RouterRuntime, build_runtime
+from modelrouter.lambda_runtime import StreamingResponse
 from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.functions import load_function
 from modelrouter.policy import ProviderKind
@@ -30,6 +32,14 @@ from tests.helpers import EXAMPLE_POLICY, fake_aws_environment
 
 BUCKET = "modelrouter-policies-test"
 POLICY_KEY = "policies/active.yaml"
+
+
+@dataclass(frozen=True)
+class TimedChunk:
+    """One body chunk and when it was produced (``time.monotonic()``)."""
+
+    at: float
+    data: bytes
 
 
 @dataclass
@@ -53,9 +63,30 @@ class RouterRig:
         return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The handler's raw API Gateway response."""
-        response: dict[str, Any] = self.app.handler(event, self.context)
-        return response
+        """The handler's response as API Gateway would pass it on: ``{statusCode, headers, body}``.
+
+        The body is read to its end (``str``), as the runtime loop would stream it.
+        """
+        response: StreamingResponse = self.app.handler(event, self.context)
+        body = response.read_all()
+        return {"statusCode": response.status_code, "headers": response.headers, "body": body.decode("utf-8")}
+
+    def stream(self, event: dict[str, Any]) -> tuple[StreamingResponse, Iterator[TimedChunk]]:
+        """The handler's response, and its body's chunks as they are produced, each with its time.
+
+        The caller iterates the chunks (running the request) and may stop early: closing the iterator
+        closes the response, as the runtime loop does when the client goes away.
+        """
+        response: StreamingResponse = self.app.handler(event, self.context)
+
+        def timed() -> Iterator[TimedChunk]:
+            try:
+                for chunk in response.chunks():
+                    yield TimedChunk(time.monotonic(), chunk)
+            finally:
+                response.close()
+
+        return response, timed()
 
     def call(self, event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         """Status, parsed JSON body (or text for streams) and headers."""
@@ -69,8 +100,9 @@ class RouterRig:
     def call_direct(self, event: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         """Like :meth:`call`, below the Lambda glue: safe from many threads at once.
 
-        Powertools' resolver keeps the current event on the app object (one invocation at a time, as in
-        Lambda), so concurrent tests call the endpoint functions directly, as many containers would.
+        Powertools' logger and metrics keep per-invocation state on module objects (one invocation at a
+        time, as in Lambda), so concurrent tests call the endpoint functions directly, as many
+        containers would.
         """
         from modelrouter.api import endpoints
         from modelrouter.errors import ModelRouterError
@@ -79,7 +111,7 @@ class RouterRig:
         try:
             response = endpoints.chat(
                 self.runtime,
-                tenant_id=(authorizer.get("lambda") or {}).get("tenant_id"),
+                tenant_id=authorizer.get("tenant_id"),
                 body=event["body"].encode(),
                 headers=event["headers"],
                 request_id=event["requestContext"]["requestId"],
@@ -88,7 +120,14 @@ class RouterRig:
             )
         except ModelRouterError as error:
             response = endpoints.error_response(error)
-        body = json.loads(response.body) if response.content_type == "application/json" else response.body
+        if isinstance(response, endpoints.StreamedHttpResponse):
+            try:
+                text = b"".join(response.chunks).decode("utf-8")
+            finally:
+                response.close()
+        else:
+            text = response.body
+        body = json.loads(text) if response.content_type == "application/json" else text
         return response.status, body, response.headers
 
     def model_calls(self) -> int:

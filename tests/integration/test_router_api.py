@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from modelrouter.providers.errors import ProviderServerError
-from tests.helpers import load_event, minimal_policy
+from tests.helpers import load_event, minimal_policy, with_tenant
 from tests.integration.rig import RouterRig, router_environment, running_router
 
 
@@ -187,7 +187,7 @@ def test_no_eligible_model_is_422_with_reasons(monkeypatch: pytest.MonkeyPatch) 
     for model in policy["models"]:
         model["capabilities"] = ["tools"]
     event = copy.deepcopy(load_event("chat-support"))
-    event["requestContext"]["authorizer"]["lambda"]["tenant_id"] = "t1"
+    with_tenant(event, "t1")
     image = {"type": "image_url", "image_url": {"url": "https://example.com/receipt.png"}}
     event["body"] = json.dumps({"model": "auto", "messages": [{"role": "user", "content": [image]}]})
     with running_router(json.dumps(policy)) as rig:

@@ -26,7 +26,7 @@ from modelrouter.selection.context import RequestContext
 from modelrouter.selection.engine import decide
 from tests.aws import serial_moto_server
 from tests.fakes import EchoProvider
-from tests.helpers import load_event, minimal_policy
+from tests.helpers import load_event, minimal_policy, with_tenant
 from tests.integration.rig import router_environment, running_router
 
 REQUESTS = 200
@@ -42,7 +42,7 @@ def test_two_hundred_concurrent_requests_never_overspend(monkeypatch: pytest.Mon
     policy["routes"] = [{"name": "default", "models": ["small"]}]
     policy["execution"] = {"max_concurrency_per_provider": REQUESTS}  # one container serving all 200
     event = copy.deepcopy(load_event("chat-support"))
-    event["requestContext"]["authorizer"]["lambda"]["tenant_id"] = "t1"
+    with_tenant(event, "t1")
     loaded = parse_policy(json.dumps(policy)).policy
     request = parse_chat_request(event["body"])
     decision = decide(loaded, request, RequestContext.from_metadata("probe", "t1", None))

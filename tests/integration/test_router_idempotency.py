@@ -12,7 +12,7 @@ import pytest
 
 from modelrouter.providers.types import ProviderCall, ProviderResult
 from tests.fakes import EchoProvider
-from tests.helpers import load_event
+from tests.helpers import load_event, set_header, with_tenant
 from tests.integration.rig import RouterRig, router_environment, running_router
 
 
@@ -110,7 +110,7 @@ def test_keys_are_scoped_to_the_tenant(rig: RouterRig) -> None:
 
     # When devtools sends the same key and body
     other = _attempt(2)
-    other["requestContext"]["authorizer"]["lambda"]["tenant_id"] = "devtools"
+    with_tenant(other, "devtools")
     status, body, headers = rig.call(other)
 
     # Then devtools gets its own answer, not acme's
@@ -142,7 +142,7 @@ def test_a_failed_request_is_not_stored_and_can_be_retried(rig: RouterRig) -> No
 
 def test_an_unprintable_key_is_400(rig: RouterRig) -> None:
     event = _attempt(1)
-    event["headers"]["idempotency-key"] = "x" * 300
+    set_header(event, "Idempotency-Key", "x" * 300)
     status, body, _ = rig.call(event)
     assert status == 400
     assert body["error"]["param"] == "Idempotency-Key"

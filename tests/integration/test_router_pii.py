@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.helpers import load_event, minimal_policy
+from tests.helpers import load_event, minimal_policy, with_tenant
 from tests.integration.rig import router_environment, running_router
 from tests.pii_bodies import body_with_card
 
@@ -21,7 +21,7 @@ def test_card_in_tools_schema_or_stop_gets_the_same_403_as_in_a_message(
     policy = minimal_policy()
     policy["tenants"][0]["max_classification"] = "internal"
     template = load_event("chat-support")
-    template["requestContext"]["authorizer"]["lambda"]["tenant_id"] = "t1"
+    with_tenant(template, "t1")
     with running_router(json.dumps(policy)) as rig:
         answers = {}
         for place in ("message", "tool_description", "tool_parameters", "schema_const", "stop", "none"):

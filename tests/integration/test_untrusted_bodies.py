@@ -113,8 +113,10 @@ def test_the_dry_run_refuses_a_remote_ref_as_chat_does(
     url, server = listener
     event = _event(_schema({"type": "object", "properties": {"a": {"$ref": f"{url}/x.json"}}}))
     dry_run = load_event("route-dry-run")
-    event["rawPath"], event["routeKey"] = dry_run["rawPath"], dry_run["routeKey"]
-    event["requestContext"]["http"] = dry_run["requestContext"]["http"]
+    for field in ("resource", "path", "httpMethod"):
+        event[field] = dry_run[field]
+    for field in ("resourcePath", "path", "httpMethod"):
+        event["requestContext"][field] = dry_run["requestContext"][field]
     # When handled, Then the dry run gives chat's 400 (not a decision), and nothing connected
     _assert_refused(rig, event, _SCHEMA)
     with pytest.raises(TimeoutError):

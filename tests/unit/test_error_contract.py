@@ -29,6 +29,7 @@ from tests.openai_shapes import assert_error_body
 import modelrouter
 from modelrouter.accounting.dynamo import store_error
 from modelrouter.accounting.errors import BudgetExhaustedError, BudgetStoreError
+from modelrouter.api import endpoints
 from modelrouter.api.errors import UPSTREAM_RETRY_AFTER_S, http_error
 from modelrouter.errors import (
     DENIAL_STATUS,
@@ -378,10 +379,10 @@ def _list_models_raising(
     def fail(*_: Any, **__: Any) -> Any:
         raise error
 
-    monkeypatch.setattr(app.endpoints, "list_models", fail)
+    monkeypatch.setattr(endpoints, "list_models", fail)
     response = app.handler(load_event("models-list"), LocalLambdaContext())
-    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-    return response["statusCode"], json.loads(response["body"]), headers
+    headers = {k.lower(): v for k, v in response.headers.items()}
+    return response.status_code, json.loads(response.read_all()), headers
 
 
 def test_router_answers_an_unexpected_exception_with_a_generic_500(
