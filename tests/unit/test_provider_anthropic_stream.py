@@ -30,6 +30,7 @@ from tests.unit.test_provider_openai_stream import (
     ChunkStream,
     assert_close_stops_reading,
     assert_error_after,
+    end_of,
     stalled_server,
 )
 
@@ -195,9 +196,7 @@ def test_tool_use_blocks_become_tool_call_deltas(api: respx.MockRouter, provider
         ToolCallDelta(1, "toolu_01B", "get_time", ""),
         ToolCallDelta(1, None, None, "{}"),
     ]
-    end = received[-1]
-    assert isinstance(end, StreamEnd)
-    assert end.finish_reason == "tool_calls"
+    assert end_of(received).finish_reason == "tool_calls"
 
 
 def test_the_forced_json_tool_streams_as_answer_text(
@@ -221,9 +220,7 @@ def test_the_forced_json_tool_streams_as_answer_text(
     assert received[:-1] == [TextDelta('{"answer"'), TextDelta(": 42}")]
     text = "".join(event.text for event in received if isinstance(event, TextDelta))
     assert json.loads(text) == {"answer": 42}
-    end = received[-1]
-    assert isinstance(end, StreamEnd)
-    assert end.finish_reason == "stop"
+    assert end_of(received).finish_reason == "stop"
 
 
 @pytest.mark.parametrize(
@@ -237,9 +234,7 @@ def test_stop_reasons_are_mapped_as_for_complete_answers(
     answering(api, events(START, *text_block(0, "x"), message_delta(stop_reason, 3), STOP))
 
     # When it is streamed, then the reason is normalized
-    end = collect(provider.stream(call()))[-1]
-    assert isinstance(end, StreamEnd)
-    assert end.finish_reason == finish
+    assert end_of(collect(provider.stream(call()))).finish_reason == finish
 
 
 def test_thinking_blocks_are_left_out(api: respx.MockRouter, provider: AnthropicProvider) -> None:

@@ -144,10 +144,16 @@ def collect(events: Iterator[StreamEvent]) -> list[StreamEvent]:
     return list(events)
 
 
+def end_of(events: list[StreamEvent]) -> StreamEnd:
+    """The last event, which must be the stream's end."""
+    assert isinstance(events[-1], StreamEnd)
+    return events[-1]
+
+
 def assert_error_after(
-    events: Iterator[StreamEvent], first: StreamEvent, expected: type[ProviderError], key: str
+    events: Iterator[StreamEvent], first: StreamEvent, expected: type[ProviderError], key: str = "-"
 ) -> ProviderError:
-    """``events`` yields ``first``, then raises exactly ``expected``, naming no key."""
+    """``events`` yields ``first``, then raises exactly ``expected``, naming no ``key``."""
     assert next(events) == first
     with pytest.raises(expected) as caught:
         next(events)
@@ -257,9 +263,7 @@ def test_tool_call_pieces_become_tool_call_deltas(api: respx.MockRouter, provide
         ToolCallDelta(0, None, None, '"Paris"}'),
         ToolCallDelta(1, None, None, "{}"),
     ]
-    end = events[-1]
-    assert isinstance(end, StreamEnd)
-    assert end.finish_reason == "tool_calls"
+    assert end_of(events).finish_reason == "tool_calls"
 
 
 def test_calls_without_index_or_id_and_object_arguments_still_read(
@@ -297,9 +301,7 @@ def test_finish_reasons_are_mapped_as_for_complete_answers(
     answering(api, sse(chunk({"content": "x"}), chunk({}, raw), "[DONE]"))
 
     # When it is streamed, then the reason is normalized
-    end = collect(provider.stream(call()))[-1]
-    assert isinstance(end, StreamEnd)
-    assert end.finish_reason == finish
+    assert end_of(collect(provider.stream(call()))).finish_reason == finish
 
 
 def test_a_refusal_without_text_ends_as_content_filter(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from modelrouter.providers import http
 from modelrouter.providers.errors import (
@@ -27,12 +27,13 @@ from modelrouter.providers.errors import (
     ProviderTimeoutError,
 )
 from modelrouter.providers.sse import SseEvent, iter_events
-from modelrouter.providers.types import StreamEnd, StreamEvent
+from modelrouter.providers.stream_reader import EventReader, translate
+from modelrouter.providers.types import StreamEvent
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["MAX_ERROR_BODY_BYTES", "ErrorMapper", "EventReader", "read_sse", "stream_post"]
+__all__ = ["MAX_ERROR_BODY_BYTES", "ErrorMapper", "read_sse", "stream_post"]
 
 MAX_ERROR_BODY_BYTES = 64 * 1024
 """Most bytes read of a failed (non-2xx) streaming answer's body before it is mapped to an error."""
@@ -120,36 +121,7 @@ def _bounded_body(response: httpx.Response) -> bytes:
     return b"".join(chunks)[:MAX_ERROR_BODY_BYTES]
 
 
-class EventReader(Protocol):
-    """A provider's pure translation of its SSE events into provider stream events."""
-
-    finished: bool
-    """True once the provider's terminal event was read (the last events returned end with a
-    :class:`StreamEnd`)."""
-
-    def read(self, event: SseEvent) -> list[StreamEvent]:
-        """The provider stream events of one SSE event; raise a ``ProviderError`` for an error event."""
-        ...
-
-    def end_of_stream(self) -> StreamEnd:
-        """The bytes ended before the terminal event: the end if that is still a clean end, else raise."""
-        ...
-
-
-def read_sse(chunks: Generator[bytes, None, None], reader: EventReader) -> Iterator[StreamEvent]:
-    """The provider stream events of the SSE byte ``chunks``, as ``reader`` translates them.
-
-    The response is closed as soon as the terminal event is read (before the :class:`StreamEnd` is
-    yielded), and whatever way iteration stops (``close()``, an error).
-    """
-    try:
-        for event in iter_events(chunks):
-            events = reader.read(event)
-            if reader.finished:
-                chunks.close()
-            yield from events
-            if reader.finished:
-                return
-        yield reader.end_of_stream()
-    finally:
-        chunks.close()
+def read_sse(chunks: Generator[bytes, None, None], reader: EventReader[SseEvent]) -> Iterator[StreamEvent]:
+    """The provider stream events of the SSE byte ``chunks``, as ``reader`` translates them; the
+    response is closed as soon as the terminal event is read (see :func:`~.stream_reader.translate`)."""
+    return translate(iter_events(chunks), reader, chunks.close)

@@ -27,15 +27,10 @@ from modelrouter.providers.anthropic.errors import error_from_event
 from modelrouter.providers.anthropic.mapping import PROVIDER, finish_reason_of, usage_of
 from modelrouter.providers.errors import MalformedResponseError
 from modelrouter.providers.sse import SseEvent, json_data
-from modelrouter.providers.types import StreamEnd, StreamEvent, TextDelta, ToolCallDelta, Usage
+from modelrouter.providers.tool_blocks import ToolBlocks
+from modelrouter.providers.types import StreamEnd, StreamEvent, TextDelta, Usage
 
-__all__ = ["EMPTY_INPUT", "MessageEventReader"]
-
-EMPTY_INPUT = "{}"
-"""The arguments of a tool call whose input never streamed (a complete answer's ``{}``)."""
-
-_ANSWER = -1
-"""Marks the forced JSON tool's block among the tool call indexes."""
+__all__ = ["MessageEventReader"]
 
 
 class MessageEventReader:
@@ -45,15 +40,12 @@ class MessageEventReader:
         self, *, json_tool: str | None = None, default_model: str = "", secrets: tuple[str, ...] = ()
     ) -> None:
         """``json_tool`` names the forced JSON tool; ``secrets`` are kept out of error messages."""
-        self._json_tool = json_tool
+        self._tools = ToolBlocks(json_tool)
         self._model = default_model
         self._secrets = secrets
         self._response_id: str | None = None
         self._usage: Usage | None = None
         self._stop_reason: str | None = None
-        self._blocks: dict[int, int] = {}
-        self._streamed: set[int] = set()
-        self._calls = 0
         self.finished = False
         """True once ``message_stop`` was read: the last event returned was the :class:`StreamEnd`."""
 
@@ -77,7 +69,7 @@ class MessageEventReader:
         elif kind == "content_block_delta" and isinstance(data.get("delta"), dict):
             return self._delta(_index(data), data["delta"])
         elif kind == "content_block_stop":
-            return self._block_stop(_index(data))
+            return self._tools.stop(_index(data))
         elif kind == "message_delta":
             self._message_delta(data)
         elif kind == "message_stop":
@@ -109,32 +101,16 @@ class MessageEventReader:
         call_id, name = block.get("id"), block.get("name")
         if not isinstance(call_id, str) or not isinstance(name, str):
             raise MalformedResponseError(f"tool_use block {index} has no id or name", provider=PROVIDER)
-        if name == self._json_tool and _ANSWER not in self._blocks.values():
-            self._blocks[index] = _ANSWER
-            return []
-        self._blocks[index] = self._calls
-        self._calls += 1
-        return [ToolCallDelta(self._blocks[index], call_id, name, "")]
+        return self._tools.start(index, call_id, name)
 
     def _delta(self, index: int, delta: dict[str, Any]) -> list[StreamEvent]:
         kind = delta.get("type")
         if kind == "text_delta" and isinstance(delta.get("text"), str) and delta["text"]:
             return [TextDelta(delta["text"])]
         fragment = delta.get("partial_json")
-        if kind != "input_json_delta" or not isinstance(fragment, str) or not fragment:
+        if kind != "input_json_delta" or not isinstance(fragment, str):
             return []
-        slot = self._blocks.get(index)
-        if slot is None:
-            return []  # input of a block we do not pass on (a server tool)
-        self._streamed.add(index)
-        return [TextDelta(fragment) if slot == _ANSWER else ToolCallDelta(slot, None, None, fragment)]
-
-    def _block_stop(self, index: int) -> list[StreamEvent]:
-        slot = self._blocks.get(index)
-        if slot is None or index in self._streamed:
-            return []
-        self._streamed.add(index)
-        return [TextDelta(EMPTY_INPUT) if slot == _ANSWER else ToolCallDelta(slot, None, None, EMPTY_INPUT)]
+        return self._tools.fragment(index, fragment)
 
     def _message_delta(self, data: dict[str, Any]) -> None:
         delta = data.get("delta")
@@ -154,8 +130,8 @@ class MessageEventReader:
             )
 
     def _end(self) -> StreamEnd:
-        finish = finish_reason_of(self._stop_reason, self._calls > 0)
-        if _ANSWER in self._blocks.values() and finish == "tool_calls":
+        finish = finish_reason_of(self._stop_reason, self._tools.calls > 0)
+        if self._tools.answered and finish == "tool_calls":
             finish = "stop"
         return StreamEnd(
             finish_reason=finish,

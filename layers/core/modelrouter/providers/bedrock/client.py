@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
 from modelrouter.policy.common import ProviderKind
-from modelrouter.providers.bedrock.error_mapping import PROVIDER, error_from_exception
+from modelrouter.providers.bedrock.error_mapping import PROVIDER, error_from_stream_exception
 from modelrouter.providers.bedrock.mapping import from_converse_response, to_converse_request
 from modelrouter.providers.bedrock.runtime import (
     DEFAULT_CONNECT_TIMEOUT_S,
@@ -13,10 +17,14 @@ from modelrouter.providers.bedrock.runtime import (
     call_with_deadline,
     default_client_factory,
 )
-from modelrouter.providers.errors import BadRequestError, ProviderError
-from modelrouter.providers.types import ProviderCall, ProviderResult
+from modelrouter.providers.bedrock.stream_mapping import ConverseStreamReader
+from modelrouter.providers.errors import BadRequestError, ProviderError, ProviderTimeoutError
+from modelrouter.providers.stream_reader import translate
+from modelrouter.providers.types import ProviderCall, ProviderResult, StreamEvent
 
 __all__ = ["BedrockProvider"]
+
+_T = TypeVar("_T")
 
 
 class BedrockProvider:
@@ -60,22 +68,77 @@ class BedrockProvider:
             ProviderError: any other failure, mapped by
                 :func:`~modelrouter.providers.bedrock.error_mapping.error_from_exception`.
         """
-        region = call.model.region
-        if region is None:
-            raise BadRequestError(f"model '{call.model.id}' has no Bedrock region", provider=PROVIDER)
+        region = _region(call)
         kwargs = to_converse_request(call)
 
         def converse() -> dict[str, object]:
             response: dict[str, object] = self._clients.get(region).converse(**kwargs)
             return response
 
-        try:
-            response = call_with_deadline(converse, call.timeout_s, f"Bedrock call to {call.model.id}")
-        except ProviderError:
-            raise
-        except Exception as error:
-            mapped = error_from_exception(error)
-            if mapped is None:
-                raise
-            raise mapped from error
+        what = f"Bedrock call to {call.model.id}"
+        response = _mapped(lambda: call_with_deadline(converse, call.timeout_s, what))
         return from_converse_response(response, call)
+
+    def stream(self, call: ProviderCall) -> Iterator[StreamEvent]:
+        """Stream the answer with ``converse_stream`` (see
+        :class:`~modelrouter.providers.types.StreamingProvider`).
+
+        Deadlines: the response headers are awaited at most the first-byte timeout (the call's
+        timeout when None), bounded by :func:`~.runtime.call_with_deadline`. After that, boto3 has
+        only the client-level read timeout: the call's total deadline is enforced between events
+        (checked as each one arrives), so a stream that stalls inside one read is bounded by the
+        client's ``read_timeout`` only, not by ``first_byte_timeout_s``.
+
+        Raises:
+            ProviderError: as :meth:`complete`; exception events in the stream mapped the same way;
+                a stream that ends without ``messageStop`` is a ``MalformedResponseError``.
+        """
+        region = _region(call)
+        kwargs = to_converse_request(call)
+        deadline = time.monotonic() + call.timeout_s
+        first_wait = min(call.first_byte_timeout_s or call.timeout_s, call.timeout_s)
+
+        def open_stream() -> dict[str, Any]:
+            response: dict[str, Any] = self._clients.get(region).converse_stream(**kwargs)
+            return response
+
+        what = f"Bedrock stream from {call.model.id}"
+        response = _mapped(lambda: call_with_deadline(open_stream, first_wait, what, on_abandoned=_close))
+        events = response["stream"]
+        metadata = response.get("ResponseMetadata")
+        request_id = metadata.get("RequestId") if isinstance(metadata, dict) else None
+        reader = ConverseStreamReader(call, response_id=request_id)
+        yield from translate(_events(events, deadline, what, call.timeout_s), reader, events.close)
+
+
+def _events(events: Any, deadline: float, what: str, timeout_s: float) -> Iterator[dict[str, Any]]:
+    """The parsed events of a botocore ``EventStream``, failures mapped, none read past ``deadline``."""
+    iterator = iter(events)
+    while (event := _mapped(lambda: next(iterator, None))) is not None:
+        if time.monotonic() > deadline:
+            raise ProviderTimeoutError(f"{what} not finished within {timeout_s:g} s", provider=PROVIDER)
+        yield event
+
+
+def _region(call: ProviderCall) -> str:
+    if call.model.region is None:
+        raise BadRequestError(f"model '{call.model.id}' has no Bedrock region", provider=PROVIDER)
+    return call.model.region
+
+
+def _mapped(function: Callable[[], _T]) -> _T:
+    """``function()``, its botocore and stream failures raised as provider errors."""
+    try:
+        return function()
+    except ProviderError:
+        raise
+    except Exception as error:
+        mapped = error_from_stream_exception(error)
+        if mapped is None:
+            raise
+        raise mapped from error
+
+
+def _close(response: dict[str, Any]) -> None:
+    """Close the event stream of a ``converse_stream`` response nobody waited for."""
+    response["stream"].close()

@@ -29,6 +29,7 @@ from modelrouter.providers.errors import (
     AuthError,
     BadRequestError,
     ContextTooLongError,
+    MalformedResponseError,
     ModelNotFoundError,
     OverloadedError,
     ProviderError,
@@ -37,7 +38,7 @@ from modelrouter.providers.errors import (
     RateLimitedError,
 )
 
-__all__ = ["PROVIDER", "error_from_client_error", "error_from_exception"]
+__all__ = ["PROVIDER", "error_from_client_error", "error_from_exception", "error_from_stream_exception"]
 
 PROVIDER = "bedrock"
 """The provider kind named on every error raised here."""
@@ -53,6 +54,7 @@ _BY_CODE: dict[str, type[ProviderError]] = {
     "ModelTimeoutException": ProviderTimeoutError,
     "InternalServerException": ProviderServerError,
     "ModelErrorException": ProviderServerError,
+    "ModelStreamErrorException": ProviderServerError,
     "AccessDeniedException": AuthError,
     "UnrecognizedClientException": AuthError,
     "InvalidSignatureException": AuthError,
@@ -82,8 +84,10 @@ def error_from_client_error(code: str, message: str, status: int | None) -> Prov
     Throttling and quota errors are :class:`RateLimitedError`; unavailable or not-ready models are
     :class:`OverloadedError`; a ``ValidationException`` whose message says the prompt does not fit
     is :class:`ContextTooLongError`, any other one :class:`BadRequestError`. Unknown codes fall back
-    on the status: 429 rate limited, 5xx server error, anything else a bad request.
+    on the status: 429 rate limited, 5xx server error, anything else a bad request. The exception
+    events of a stream name their type in camel case (``throttlingException``): the same codes.
     """
+    code = code[:1].upper() + code[1:]
     text = f"Bedrock {code or 'error'}: {message[:_MAX_MESSAGE]}".rstrip(": ")
     if code == "ValidationException":
         cls: type[ProviderError] = ContextTooLongError if _TOO_LONG.search(message) else BadRequestError
@@ -130,3 +134,28 @@ def error_from_exception(error: BaseException) -> ProviderError | None:
     if isinstance(error, boto.BotoCoreError):
         return ProviderServerError(f"Bedrock transport error: {error}", provider=PROVIDER)
     return None
+
+
+def error_from_stream_exception(error: BaseException) -> ProviderError | None:
+    """The provider error for an exception raised while reading a ``converse_stream`` event stream.
+
+    Exception events arrive as botocore's ``EventStreamError`` (a ``ClientError``, mapped by
+    :func:`error_from_exception`); a read timeout of the raw stream is a
+    :class:`ProviderTimeoutError`; a connection that breaks is a :class:`ProviderServerError`; bytes
+    that are not a valid event-stream message are a :class:`MalformedResponseError`. None when the
+    exception is none of these.
+    """
+    from botocore.eventstream import ParserError
+    from urllib3 import exceptions as urllib3
+
+    if isinstance(error, urllib3.ReadTimeoutError):
+        return ProviderTimeoutError("Bedrock stream stalled: read timed out", provider=PROVIDER)
+    if isinstance(error, urllib3.HTTPError | ConnectionError):
+        return ProviderServerError(
+            f"Bedrock stream broke after it started: {type(error).__name__}", provider=PROVIDER
+        )
+    if isinstance(error, ParserError):
+        return MalformedResponseError(
+            f"Bedrock stream is not readable: {type(error).__name__}", provider=PROVIDER
+        )
+    return error_from_exception(error)

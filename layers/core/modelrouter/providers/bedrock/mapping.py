@@ -35,10 +35,12 @@ from modelrouter.request import (
 __all__ = [
     "REQUEST_ID_KEY",
     "error_from_client_error",
+    "finish_reason_of",
     "forced_schema_tool",
     "from_converse_response",
     "request_metadata_value",
     "to_converse_request",
+    "usage_of",
 ]
 
 REQUEST_ID_KEY = "modelrouter_request_id"
@@ -103,10 +105,6 @@ def from_converse_response(response: Mapping[str, Any], call: ProviderCall) -> P
     blocks = message.get("content") if isinstance(message, Mapping) else None
     if not isinstance(blocks, list):
         raise MalformedResponseError("Bedrock response has no output.message", provider=PROVIDER)
-    stop_reason = str(response.get("stopReason", ""))
-    if stop_reason in _MALFORMED:
-        raise MalformedResponseError(f"Bedrock stopped with {stop_reason}", provider=PROVIDER)
-    finish = _FINISH.get(stop_reason, "stop")
     readable = [block for block in blocks if isinstance(block, Mapping)]
     texts = [block["text"] for block in readable if isinstance(block.get("text"), str)]
     uses = [block["toolUse"] for block in readable if isinstance(block.get("toolUse"), Mapping)]
@@ -124,10 +122,10 @@ def from_converse_response(response: Mapping[str, Any], call: ProviderCall) -> P
     if answer is not None:
         content = json.dumps(answer.get("input", {}), ensure_ascii=False)
         tool_calls = ()
-        finish = "stop" if finish == "tool_calls" else finish
     elif tool_calls:
-        finish = "tool_calls" if finish == "stop" else finish
         content = content or None
+    stop_reason = str(response.get("stopReason", ""))
+    finish = finish_reason_of(stop_reason, tool_calls=bool(tool_calls), answered=answer is not None)
     metrics = response.get("metrics")
     latency = metrics.get("latencyMs") if isinstance(metrics, Mapping) else None
     metadata = response.get("ResponseMetadata")
@@ -135,11 +133,31 @@ def from_converse_response(response: Mapping[str, Any], call: ProviderCall) -> P
         content=content,
         tool_calls=tool_calls,
         finish_reason=finish,
-        usage=_usage(response.get("usage")),
+        usage=usage_of(response.get("usage")),
         reported_model=call.model.model_id,
         response_id=metadata.get("RequestId") if isinstance(metadata, Mapping) else None,
         provider_latency_ms=float(latency) if isinstance(latency, int | float) else None,
     )
+
+
+def finish_reason_of(stop_reason: str, *, tool_calls: bool, answered: bool) -> FinishReason:
+    """The finish reason of a Converse ``stopReason``.
+
+    ``answered``: the forced schema tool carried the answer (its ``tool_use`` stop is ``stop``);
+    ``tool_calls``: the answer has tool calls (an ``end_turn`` stop is ``tool_calls``).
+
+    Raises:
+        MalformedResponseError: the stop reason says the model's output or tool call could not be
+            read (``malformed_model_output``, ``malformed_tool_use``).
+    """
+    if stop_reason in _MALFORMED:
+        raise MalformedResponseError(f"Bedrock stopped with {stop_reason}", provider=PROVIDER)
+    finish = _FINISH.get(stop_reason, "stop")
+    if answered:
+        return "stop" if finish == "tool_calls" else finish
+    if tool_calls:
+        return "tool_calls" if finish == "stop" else finish
+    return finish
 
 
 def forced_schema_tool(request: ChatRequest) -> str | None:
@@ -219,7 +237,8 @@ def _inference_config(request: ChatRequest, max_tokens: int) -> dict[str, Any]:
     return config
 
 
-def _usage(raw: Any) -> Usage:
+def usage_of(raw: Any) -> Usage:
+    """A Converse ``usage`` object (``inputTokens`` already excludes cached prompt tokens)."""
     if not isinstance(raw, Mapping):
         return Usage()
 

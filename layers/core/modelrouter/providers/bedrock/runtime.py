@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 from modelrouter.providers.bedrock.error_mapping import PROVIDER
@@ -101,10 +101,17 @@ class ClientCache:
         return client
 
 
-def call_with_deadline(function: Callable[[], _T], timeout_s: float, what: str) -> _T:
+def call_with_deadline(
+    function: Callable[[], _T],
+    timeout_s: float,
+    what: str,
+    *,
+    on_abandoned: Callable[[_T], object] | None = None,
+) -> _T:
     """Run ``function`` and return its result, waiting at most ``timeout_s`` seconds.
 
-    Exceptions raised by ``function`` propagate unchanged.
+    Exceptions raised by ``function`` propagate unchanged. ``on_abandoned`` receives the result of a
+    call that finishes after it was given up on (to close a stream nobody will read).
 
     Raises:
         ProviderTimeoutError: the call did not finish in time; it is abandoned and finishes in the
@@ -113,7 +120,14 @@ def call_with_deadline(function: Callable[[], _T], timeout_s: float, what: str) 
     future = _shared_pool().submit(function)
     done, _ = wait([future], timeout=max(timeout_s, 0.0))
     if not done:
-        future.cancel()
+        if not future.cancel() and on_abandoned is not None:
+            cleanup = on_abandoned
+
+            def late(finished: Future[_T]) -> None:
+                if finished.exception() is None:
+                    cleanup(finished.result())
+
+            future.add_done_callback(late)
         raise ProviderTimeoutError(f"{what} did not finish within {timeout_s:g} s", provider=PROVIDER)
     return future.result()
 
