@@ -1,5 +1,5 @@
 """Simulated Lambda containers: one process each, invocations queued to idle ones, crashes replaced,
-timeouts enforced, and the gateway's 500/503 for them."""
+timeouts enforced, and the gateway's 502/504 for them."""
 
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ def handler(event, context):
 """
 ALLOW = """
 def handler(event, context):
-    return {"isAuthorized": True, "context": {"tenant_id": "t1"}}
+    statement = {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "arn:aws:execute-api:*"}
+    return {"principalId": "t1", "policyDocument": {"Version": "2012-10-17", "Statement": [statement]},
+            "context": {"tenant_id": "t1"}}
 """
 
 
@@ -131,7 +133,7 @@ def test_a_function_that_cannot_import_fails_to_start(functions: dict[str, str])
     assert not any(c["alive"] for c in broken.describe())
 
 
-def test_the_gateway_answers_500_for_crashes_and_503_when_no_container_answers(
+def test_the_gateway_answers_502_for_crashes_and_504_when_no_container_answers(
     functions: dict[str, str],
 ) -> None:
     # Given the gateway over container pools
@@ -139,23 +141,25 @@ def test_the_gateway_answers_500_for_crashes_and_503_when_no_container_answers(
     authorizer = ContainerPool(FunctionSpec("allow", "allow-fn", 10.0, functions), size=1).start()
     gateway = Gateway(router, authorizer, integration_timeout_s=0.5)
 
-    def post(body: dict[str, Any]) -> tuple[int, bytes]:
-        status, _, payload = gateway.handle(
-            "POST", "/v1/x", {"authorization": "Bearer k", "content-type": "application/json"},
+    def post(body: dict[str, Any]) -> tuple[int, Any]:
+        reply = gateway.handle(
+            "POST", "/api/v1/route", {"authorization": "Bearer k", "content-type": "application/json"},
             json.dumps(body).encode(),
         )  # fmt: skip
-        return status, payload
+        assert isinstance(reply, tuple)
+        answer = json.loads(reply[2])
+        return reply[0], answer["error"]["message"] if isinstance(answer, dict) else answer
 
     try:
         with gateway.running() as url:
             # Then a request is served by the container, over HTTP
-            response = httpx.get(f"{url}/v1/x", headers={"authorization": "Bearer k"}, timeout=10)
+            response = httpx.get(f"{url}/v1/models", headers={"authorization": "Bearer k"}, timeout=10)
             assert response.status_code == 200
             assert int(response.text) == router.describe()[0]["pid"]
-        # And no answer within the integration timeout is a 503, a crash a 500, neither with detail
-        assert post({"sleep": 1.0}) == (503, b'{"message": "Service Unavailable"}')
+        # And no prelude within the integration timeout is a 504, a crash a 502, neither with detail
+        assert post({"sleep": 1.0}) == (504, "The router did not answer in time.")
         router.invoke({})  # (once the container has finished that one)
-        assert post({"crash": True}) == (500, b'{"message": "Internal Server Error"}')
+        assert post({"crash": True}) == (502, "Internal server error")
         assert post({})[0] == 200  # served by the replacement
     finally:
         router.stop()
