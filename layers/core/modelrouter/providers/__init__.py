@@ -1,7 +1,8 @@
 """Provider adapters behind one contract (:mod:`modelrouter.providers.types`).
 
-Each adapter is a sub-package: ``mapping`` is pure request/response translation, the client module does
-the I/O. Nothing heavy (boto3, httpx) is imported until an adapter is built.
+Each adapter is a sub-package: ``mapping`` is pure request/response translation, ``stream_mapping`` the
+pure translation of its stream, the client module does the I/O. Every built-in adapter is also a
+:class:`StreamingProvider`. Nothing heavy (boto3, httpx) is imported until an adapter is built.
 """
 
 from __future__ import annotations
@@ -9,14 +10,37 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from modelrouter.policy.common import ProviderKind
-from modelrouter.providers.types import Provider, ProviderCall, ProviderResult, ResultToolCall, Usage
+from modelrouter.providers.types import (
+    Provider,
+    ProviderCall,
+    ProviderResult,
+    ResultToolCall,
+    StreamEnd,
+    StreamEvent,
+    StreamingProvider,
+    TextDelta,
+    ToolCallDelta,
+    Usage,
+)
 
 if TYPE_CHECKING:
     import httpx
 
     from modelrouter.providers.secrets import KeyResolver
 
-__all__ = ["Provider", "ProviderCall", "ProviderResult", "ResultToolCall", "Usage", "build_providers"]
+__all__ = [
+    "Provider",
+    "ProviderCall",
+    "ProviderResult",
+    "ResultToolCall",
+    "StreamEnd",
+    "StreamEvent",
+    "StreamingProvider",
+    "TextDelta",
+    "ToolCallDelta",
+    "Usage",
+    "build_providers",
+]
 
 
 def build_providers(
