@@ -200,6 +200,17 @@ class EchoProvider:
             )
         return answer(f"Answer from {call.model.id}.", usage=usage, reported_model=reported)
 
+    def stream(self, call: ProviderCall) -> Iterator[StreamEvent]:
+        """The same answer as :meth:`complete`, streamed: text in pieces, each tool call in two."""
+        result = self.complete(call)
+        text = result.content or ""
+        for start in range(0, len(text), 6):
+            yield TextDelta(text[start : start + 6])
+        for index, tool in enumerate(result.tool_calls):
+            yield ToolCallDelta(index, tool.id, tool.name, "")
+            yield ToolCallDelta(index, None, None, tool.arguments)
+        yield StreamEnd(result.finish_reason, result.usage, reported_model=result.reported_model)
+
     def calls_to(self, model_id: str) -> int:
         with self.lock:
             return sum(1 for call in self.calls if call.model.id == model_id)

@@ -76,12 +76,11 @@ def _typeddict_errors(value: Any, hint: Any, path: str) -> list[str]:
         return [f"{path}: expected an object"]
     fields = typing.get_type_hints(hint, include_extras=True)
     errors = [f"{path}.{key}: unknown field" for key in value if key not in fields]
+    required = hint.__required_keys__  # per field, across bases of different totality
     for key, field in fields.items():
         if key in value:
             errors.extend(shape_errors(value[key], field, f"{path}.{key}"))
-        elif typing.get_origin(field) in _REQUIRED or (
-            hint.__total__ and typing.get_origin(field) not in _NOT_REQUIRED
-        ):
+        elif key in required:
             errors.append(f"{path}.{key}: missing")
     return errors
 
