@@ -72,7 +72,7 @@ def test_serve_answers_then_ctrl_c_stops_everything_and_frees_the_ports() -> Non
             if line.startswith("Ctrl-C") or not line:
                 break
         text = "".join(banner)
-        assert f"http://127.0.0.1:{port}/v1" in text, text
+        assert f"http://127.0.0.1:{port}/api/v1" in text, text
         assert f"http://127.0.0.1:{aws_port}" in text
         assert "router ×2" in text
         assert "authorizer ×2" in text
@@ -81,7 +81,7 @@ def test_serve_answers_then_ctrl_c_stops_everything_and_frees_the_ports() -> Non
         assert len(containers) == 4
 
         # When the openai package calls it with the printed key
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0)
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/api/v1", api_key=key, max_retries=0)
         completion = client.chat.completions.create(
             model="auto", messages=[{"role": "user", "content": "How do I reset my password?"}]
         )
@@ -170,15 +170,36 @@ def test_invoke_runs_an_event_through_the_handler() -> None:
 
 
 def test_invoke_runs_an_authorizer_event() -> None:
+    # When a valid key's authorizer event runs, Then the policy allows the stage, with the tenant
     result = _run("invoke", "events/authorizer/valid-key.json", "--models-port", "0")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["isAuthorized"] is True
+    answer = json.loads(result.stdout)
+    assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+    assert answer["context"]["tenant_id"] == answer["principalId"] != "anonymous"
+
+
+def test_invoke_of_a_revoked_key_shows_a_deny() -> None:
+    result = _run("invoke", "events/authorizer/revoked-key.json", "--models-port", "0")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    assert answer["context"]["reason"] == "revoked"
+
+
+def test_invoke_prints_a_streamed_answer_as_text() -> None:
+    result = _run("invoke", "events/chat-stream.json", "--models-port", "0")
+    assert result.returncode == 0, result.stderr
+    response = json.loads(result.stdout)
+    assert response["statusCode"] == 200
+    headers = {name.lower(): value for name, value in response["headers"].items()}
+    assert headers["content-type"].startswith("text/event-stream")
+    assert response["body"].rstrip().endswith("data: [DONE]")
 
 
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"model": "auto", "messages": []}', "not an API Gateway HTTP API event"),
+        ('{"model": "auto", "messages": []}', "not an API Gateway REST API proxy event"),
         ("[1, 2, 3]", "expected a JSON object"),
         ("not json at all", "is not JSON"),
     ],

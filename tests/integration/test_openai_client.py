@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import jsonschema
 import openai
 import pytest
@@ -41,6 +42,11 @@ def _client(url: str, token: str) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{url}/v1", api_key=token, max_retries=0, timeout=30)
 
 
+def _without_key(request: httpx.Request) -> None:
+    """The request as sent by a client without an API key."""
+    del request.headers["Authorization"]
+
+
 def _request(name: str) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(load_event(name)["body"])
     return body
@@ -56,7 +62,7 @@ def test_openai_sdk_completes_a_chat(served: tuple[RouterRig, dict[str, str], st
     assert completion.choices[0].message.content
     assert completion.usage is not None
     assert completion.usage.total_tokens > 0
-    router = completion.model_extra["router"]  # type: ignore[index]
+    router = completion.model_extra["router"]
     assert router["model"] == completion.model
     assert [r["request_id"] for r in rig.provenance_items("acme-support")] == [router["request_id"]]
 
@@ -112,16 +118,23 @@ def test_openai_sdk_sees_auth_and_routing_errors_as_its_own_exceptions(
 ) -> None:
     rig, tokens, url = served
     request = _request("chat-support")
-    # A well-formed key that is not in the table
-    forged = "mr_" + "a" * 12 + "_" + "A" * 43
-    with pytest.raises(openai.PermissionDeniedError):
-        _client(url, forged).chat.completions.create(**request)
-    # A revoked key
     keys = KeyStore(rig.tables["ApiKeyTable"], client=rig.dynamodb)
     revoked = keys.create("acme-support")
     keys.revoke(revoked.key_id)
-    with pytest.raises(openai.PermissionDeniedError):
-        _client(url, revoked.token).chat.completions.create(**request)
+    keyless = openai.DefaultHttpxClient(event_hooks={"request": [_without_key]})
+    refused = {
+        "no key": openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, http_client=keyless),
+        "a wrong key": _client(url, "mr_" + "a" * 12 + "_" + "A" * 43),
+        "a revoked key": _client(url, revoked.token),
+    }  # fmt: skip
+    for why, client in refused.items():
+        # When the SDK calls with no key, a wrong key or a revoked key
+        with pytest.raises(openai.AuthenticationError) as refusal:
+            client.chat.completions.create(**request)
+        # Then API Gateway's 401 is the SDK's AuthenticationError, OpenAI's code, and a hint to act on
+        assert refusal.value.code == "invalid_api_key", why
+        assert refusal.value.response.headers["www-authenticate"] == "Bearer", why
+        assert "key" in refusal.value.message.lower(), why
     # A bad parameter: 400 with the field named
     with pytest.raises(openai.BadRequestError) as caught:
         _client(url, tokens["acme-support"]).chat.completions.create(**{**request, "temperature": 9})

@@ -37,7 +37,9 @@ def add_parsers(commands: Any) -> None:
     serve.add_argument("--verbose", action="store_true", help="handler logs and metrics on stdout too")
 
     invoke = commands.add_parser("invoke", help="run one events/ file through its handler (sam local invoke)")
-    invoke.add_argument("event", type=Path, help="API Gateway HTTP API event (router or authorizer)")
+    invoke.add_argument(
+        "event", type=Path, help="API Gateway REST API event (router proxy event or REQUEST authorizer event)"
+    )
     _stack_arguments(invoke)
 
     demo = commands.add_parser("demo", help="scripted requests through the openai package, explained")
@@ -102,7 +104,7 @@ def _banner(stack: Any) -> str:
     tenant, key = next(iter(stack.api_keys.items()))
     lines = [
         "modelrouter local mode: everything runs on this machine; nothing leaves it.",
-        f"  router API    {stack.url}/v1          (OpenAI-compatible; API Gateway stand-in + authorizer)",
+        f"  router API    {stack.url}/v1      (OpenAI-compatible, streaming; API Gateway REST API stand-in)",
         f"  embedded AWS  {stack.aws.url}        (moto: S3, DynamoDB, Secrets Manager, CloudWatch Logs)",
     ]
     if stack.models is not None:
@@ -139,7 +141,8 @@ def _banner(stack: Any) -> str:
 
 
 def run_invoke(args: argparse.Namespace) -> int:
-    """Run one API Gateway event through the router or authorizer handler and print the response."""
+    """Run one API Gateway event through the router or authorizer handler and print the response (a
+    streamed one read to its end)."""
     from modelrouter.local.invoke import EventFileError, invoke_event
     from modelrouter.local.stack import LocalStack
 
@@ -153,7 +156,7 @@ def run_invoke(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     try:
         with LocalStack(_options(args, None, latency_scale=0.0)) as stack:
-            response = invoke_event(stack, event)
+            response = invoke_event(stack, event, revoked_key="revoked" in args.event.stem)
     except EventFileError as error:
         print(f"error: {args.event}: {error}", file=sys.stderr)
         return EXIT_FAILED

@@ -3,8 +3,10 @@
 The Docker-free twin of ``sam local invoke``: REST API proxy events (payload 1.0) go to the router
 handler as they are, REQUEST authorizer events (``type: REQUEST`` with a ``methodArn``) to the
 authorizer. An authorizer event's ``{{api_key}}`` placeholder becomes a real key of the policy's first
-tenant. A streamed router response is read to its end: its prelude's status and headers, and its body
-(JSON parsed for reading, anything else, such as server-sent events, as text).
+tenant — one revoked just before for an event file named ``*revoked*`` (``events/authorizer/
+revoked-key.json``), so that it shows the ``Deny``. A streamed router response is read to its end:
+its prelude's status and headers, and its body (JSON parsed for reading, anything else, such as
+server-sent events, as text).
 """
 
 from __future__ import annotations
@@ -51,11 +53,13 @@ def event_kind(event: Any) -> str:
     return "router"
 
 
-def invoke_event(stack: LocalStack, event: Any) -> dict[str, Any]:
+def invoke_event(stack: LocalStack, event: Any, *, revoked_key: bool = False) -> dict[str, Any]:
     """The handler's response to ``event``: a router's as ``{statusCode, headers, body}`` with a JSON
-    body parsed for reading."""
+    body parsed for reading; ``revoked_key``: an authorizer event gets a key that was revoked."""
     if event_kind(event) == "authorizer":
         token = next(iter(stack.api_keys.values()), "")
+        if revoked_key:
+            token = stack.revoked_key()
         text = json.dumps(event).replace(API_KEY_PLACEHOLDER, token)
         return stack.invoke_authorizer(json.loads(text))
     response = _read(stack.invoke_router(event))
