@@ -99,7 +99,7 @@ class Serve:
 
     def __init__(self, policy: Path, containers: int) -> None:
         self.port, self.models_port, self.aws_port = free_port(), free_port(), free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://127.0.0.1:{self.port}/api"  # the REST API stage
         self.models_url = f"http://127.0.0.1:{self.models_port}"
         self.aws_url = f"http://127.0.0.1:{self.aws_port}"
         self.keys: dict[str, str] = {}
