@@ -17,7 +17,11 @@ from botocore.config import Config
 from botocore.exceptions import EventStreamError
 
 from modelrouter.local.model_server import ModelServer
-from tests.helpers import fake_aws_environment
+from modelrouter.providers.anthropic import AnthropicProvider
+from modelrouter.providers.secrets import StaticKeyResolver
+from modelrouter.providers.types import ProviderCall
+from modelrouter.request import parse_chat_request
+from tests.helpers import fake_aws_environment, minimal_policy, model_entry, policy_from
 
 QUESTION = "Explain the history of the Roman aqueducts and how their engineering shaped later cities"
 SCALE = 20.0
@@ -206,3 +210,29 @@ def test_stream_cut_closes_the_connection_without_a_terminal_event(server: Model
         for event in _bedrock(server).converse_stream(**request)["stream"]:
             events.append(event)
     assert "messageStop" not in [next(iter(event)) for event in events]
+
+
+def test_the_routers_anthropic_adapter_reads_the_simulated_messages_api(server: ModelServer) -> None:
+    # Given a catalog entry for an Anthropic-protocol model on the model server
+    entry = model_entry("claude-local", provider="anthropic", model_id="local-medium-2026-01-01",
+                        base_url=server.url, api_key={"secretsmanager": "anthropic"})  # fmt: skip
+    entry.pop("region")
+    document = minimal_policy()
+    document["models"], document["routes"] = [entry], [{"name": "default", "models": ["claude-local"]}]
+    spec = policy_from(document).policy.model_by_id["claude-local"]
+    provider = AnthropicProvider(StaticKeyResolver({"anthropic": "local"}))
+    schema = {"type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"]}
+    for body in (
+        {"model": "auto", "messages": [{"role": "user", "content": QUESTION}]},
+        {"model": "auto", "messages": [{"role": "user", "content": QUESTION}],
+         "response_format": {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}},
+    ):  # fmt: skip
+        # When the router's adapter calls it, for text and for a JSON-schema answer (a forced tool)
+        call = ProviderCall(spec, parse_chat_request(json.dumps(body).encode()), 300, 30.0, "request-1")
+        result = provider.complete(call)
+        # Then it reads the answer
+        assert result.finish_reason == "stop"
+        assert result.content
+        assert result.usage.output_tokens > 0
+        if "response_format" in body:
+            assert json.loads(result.content) == {"title": "sample"}
