@@ -59,7 +59,7 @@ def invoke_event(stack: LocalStack, event: Any, *, revoked_key: bool = False) ->
     if event_kind(event) == "authorizer":
         token = next(iter(stack.api_keys.values()), "")
         if revoked_key:
-            token = stack.revoked_key()
+            token = _revoked_key(stack)
         text = json.dumps(event).replace(API_KEY_PLACEHOLDER, token)
         return stack.invoke_authorizer(json.loads(text))
     response = _read(stack.invoke_router(event))
@@ -68,6 +68,17 @@ def invoke_event(stack: LocalStack, event: Any, *, revoked_key: bool = False) ->
     if isinstance(body, str) and "json" in headers.get("content-type", "") and body:
         response = {**response, "body": json.loads(body)}
     return response
+
+
+def _revoked_key(stack: LocalStack) -> str:
+    """A new key of the policy's first tenant, revoked at once (to show a refusal)."""
+    from modelrouter.keys import KeyStore
+
+    assert stack.resources is not None
+    keys = KeyStore(stack.resources.tables["ApiKeyTable"], client=stack.client("dynamodb"))
+    created = keys.create(next(iter(stack.api_keys), "local"), "revoked by modelrouter invoke")
+    keys.revoke(created.key_id)
+    return created.token
 
 
 def _read(response: dict[str, Any] | StreamingResponse) -> dict[str, Any]:

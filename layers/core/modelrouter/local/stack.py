@@ -235,16 +235,6 @@ class LocalStack:
             raise LocalModeError("the authorizer answered a stream; authorizers answer a policy document")
         return answer
 
-    def revoked_key(self) -> str:
-        """A new key of the policy's first tenant, revoked at once (to show a refusal)."""
-        from modelrouter.keys import KeyStore
-
-        assert self.resources is not None
-        keys = KeyStore(self.resources.tables["ApiKeyTable"], client=self.client("dynamodb"))
-        created = keys.create(next(iter(self.api_keys), "local"), "revoked by local mode")
-        keys.revoke(created.key_id)
-        return created.token
-
     def containers(self) -> dict[str, list[dict[str, Any]]]:
         """Each function's containers (number, pid, invocations); empty lists when run in-process."""
         return {
