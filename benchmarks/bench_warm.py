@@ -216,7 +216,8 @@ def _empty_tables(dynamodb: Any, tables: list[str]) -> None:
 class _WarmRouter:
     """The handler module with a runtime on moto (clients as deployed) and instant fake providers."""
 
-    def __init__(self) -> None:
+    def __init__(self, providers: dict[Any, Any] | None = None) -> None:
+        """``providers`` by kind replace the instant fakes (the stream benchmark's paced ones)."""
         import boto3
 
         from modelrouter.api import runtime as runtime_module
@@ -244,7 +245,7 @@ class _WarmRouter:
             self.aws.register(client.meta.events)  # every call of these clients reports here
         self.app = _load_handler()
         settings = Settings.from_env()
-        providers = {kind: _InstantProvider(kind) for kind in ProviderKind}
+        providers = providers or {kind: _InstantProvider(kind) for kind in ProviderKind}
         runtime = runtime_module.build_runtime(
             settings,
             self.app.telemetry,
@@ -271,9 +272,10 @@ class _WarmRouter:
         self.context.aws_request_id = f"lambda-{number}"
         start = time.perf_counter()
         response = self.app.handler(event, self.context)
+        body = response.read_all()  # the StreamingResponse the Runtime API loop would send
         elapsed = (time.perf_counter() - start) * 1000
-        if response.get("statusCode") != 200:
-            raise RuntimeError(f"request {number}: {response.get('statusCode')} {response.get('body')}")
+        if response.status_code != 200:
+            raise RuntimeError(f"request {number}: {response.status_code} {body[:300]!r}")
         return elapsed
 
     def measure(self, stream: TextIO | _CountingSink, requests: int) -> dict[str, Any]:

@@ -11,7 +11,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_attempt, bench_cold, bench_decision, bench_import, bench_warm, incremental_guard
+from benchmarks import (
+    bench_attempt,
+    bench_cold,
+    bench_decision,
+    bench_import,
+    bench_stream,
+    bench_warm,
+    incremental_guard,
+)
 from benchmarks.harness import Result, print_table
 
 SUITES = {
@@ -20,6 +28,7 @@ SUITES = {
     "import": bench_import.run,
     "cold": bench_cold.run_cold,
     "warm": bench_warm.run_warm,
+    "stream": bench_stream.run_stream,
     "guard": incremental_guard.run,
 }
 
