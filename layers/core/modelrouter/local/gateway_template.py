@@ -1,6 +1,7 @@
 """What the local API Gateway reads from ``template.yaml``, once at start: the REST API's methods (its
-OpenAPI ``DefinitionBody`` paths) and integration timeout, and its ``AWS::ApiGateway::GatewayResponse``
-resources — API Gateway's own refusals, rendered as the deployed API renders them.
+OpenAPI ``DefinitionBody`` paths) and integration timeout, and its gateway responses (the definition's
+``x-amazon-apigateway-gateway-responses``, or ``AWS::ApiGateway::GatewayResponse`` resources): API
+Gateway's own refusals, rendered as the deployed API renders them.
 
 A gateway response's body template may use ``$context.authorizer.<key>``, ``$context.error.message``,
 ``$context.error.messageString`` (the message as a quoted JSON string), ``$context.httpMethod``,
@@ -111,7 +112,11 @@ class GatewayTemplate:
             kind = resource.get("Type") if isinstance(resource, dict) else None
             properties = resource.get("Properties") or {} if isinstance(resource, dict) else {}
             if kind in ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi"):
-                paths = (properties.get("DefinitionBody") or properties.get("Body") or {}).get("paths") or {}
+                definition = properties.get("DefinitionBody") or properties.get("Body") or {}
+                extension = definition.get("x-amazon-apigateway-gateway-responses") or {}
+                for response_type, spec in extension.items():
+                    responses[str(response_type)] = _response(_cloudformation_keys(spec or {}))
+                paths = definition.get("paths") or {}
                 for resource_path, methods in paths.items():
                     for method, spec in (methods or {}).items():
                         routes.add((str(method).upper(), str(resource_path)))
@@ -145,6 +150,13 @@ class GatewayTemplate:
             body = _VARIABLE.sub(lambda match: values.get(match.group(1)[1:], ""), template)
         headers = {"content-type": "application/json", **(found.headers if found is not None else {})}
         return status, headers, body.encode("utf-8")
+
+
+def _cloudformation_keys(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """An OpenAPI ``x-amazon-apigateway-gateway-responses`` entry with the resource's property names."""
+    names = {"statusCode": "StatusCode", "responseParameters": "ResponseParameters",
+             "responseTemplates": "ResponseTemplates"}  # fmt: skip
+    return {names.get(key, key): value for key, value in spec.items()}
 
 
 def _response(properties: Mapping[str, Any]) -> GatewayResponse:
