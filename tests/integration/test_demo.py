@@ -31,6 +31,9 @@ def test_the_demo_shows_routing_checks_fallback_and_budgets() -> None:
     assert "Retry-After" in output
     assert "open holds" in output
     assert "Provenance:" in output
+    # and an answer streamed token by token, ending cleanly
+    assert "Streaming: tokens as the model generates them" in output
+    assert "finish_reason stop" in output
     # and personal data never went to local-small, which is not cleared for it
     pii_number = next(number for number, s in enumerate(SCENARIOS, 1) if s.request == "support-pii")
     pii = output.split(f"[{pii_number}]")[1].split("\n[")[0]

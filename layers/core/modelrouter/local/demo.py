@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelrouter.cli.render import table
+from modelrouter.local.demo_stream import show_stream
 from modelrouter.local.functions import project_root
 from modelrouter.local.stack import LocalStack, StackOptions
 
@@ -152,7 +153,7 @@ def _call(client: Any, body: dict[str, Any]) -> dict[str, Any]:
 
 def _budget_run(stack: LocalStack, client: Any) -> bool:
     """Spend until refused; whether the refusal came (as the budget says it must)."""
-    print(f"\n[{len(SCENARIOS) + 1}] Tenant '{BUDGET_TENANT}' spends until its daily budget is exhausted")
+    print(f"\n[{len(SCENARIOS) + 2}] Tenant '{BUDGET_TENANT}' spends until its daily budget is exhausted")
     rows = []
     for number in range(1, MAX_BUDGET_REQUESTS + 1):
         outcome = _call(client, BUDGET_REQUEST)
@@ -267,6 +268,8 @@ def run(policy: Path | None = None, latency_scale: float = 1.0) -> int:
             _show(number, scenario, outcome)
             if "error" in outcome:
                 failed.append(f"[{number}] {scenario.title}")
+        if not show_stream(len(SCENARIOS) + 1, client("devtools")):
+            failed.append("the stream did not end cleanly")
         if not _budget_run(stack, client(BUDGET_TENANT)):
             failed.append(f"tenant {BUDGET_TENANT} was never refused")
         _budgets(stack, ["acme-support", "devtools", BUDGET_TENANT])
