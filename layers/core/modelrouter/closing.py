@@ -21,7 +21,7 @@ from modelrouter.provenance import build_record, fallback_record
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Decision
 
-__all__ = ["Admitted", "Closed", "Closer", "close_request"]
+__all__ = ["Admitted", "Closed", "Closer", "close_request", "report_quietly"]
 
 _log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def close_request(
         )  # fmt: skip
     settled = _settle(closer, admitted, cost, record)
     if overage > 0:
-        _quietly(closer.telemetry.budget_overage, decision, answered_by, overage)
+        report_quietly(closer.telemetry.budget_overage, decision, answered_by, overage)
     return Closed(cost_usd=cost, overage_usd=overage, record=record, settled=settled)
 
 
@@ -116,7 +116,7 @@ def _settle(closer: Closer, admitted: Admitted, cost: float, record: dict[str, A
         try:
             closer.provenance.put(record)
         except Exception as error:
-            _quietly(telemetry.provenance_write_failed, record, f"budget store unavailable; {error}")
+            report_quietly(telemetry.provenance_write_failed, record, f"budget store unavailable; {error}")
         return False
     ledger = {"route": admitted.decision.route, "model": record.get("model"), "outcome": record["outcome"]}
     try:
@@ -125,14 +125,15 @@ def _settle(closer: Closer, admitted: Admitted, cost: float, record: dict[str, A
         # The store has marked the hold with its charge where it could, so a later sweep charges it;
         # the log carries the record (with its cost) for reconciliation either way.
         code = getattr(error, "code", type(error).__name__)
-        _quietly(telemetry.settlement_failed, record, f"settlement failed: {code}")
+        report_quietly(telemetry.settlement_failed, record, f"settlement failed: {code}")
         return False
     if not getattr(settled, "provenance_written", True):
-        _quietly(telemetry.provenance_write_failed, record, "provenance put failed; budget settled")
+        report_quietly(telemetry.provenance_write_failed, record, "provenance put failed; budget settled")
     return True
 
 
-def _quietly(report: Any, *arguments: Any) -> None:
+def report_quietly(report: Any, *arguments: Any) -> None:
+    """Call a telemetry method; if it raises, log that and go on (telemetry never breaks a request)."""
     try:
         report(*arguments)
     except Exception:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from modelrouter.closing import Admitted, Closed, Closer, close_request
+from modelrouter.closing import Admitted, Closed, Closer, close_request, report_quietly
 from modelrouter.execution.records import (
     Attempt,
     AttemptLog,
@@ -79,7 +79,8 @@ class LiveChat:
     """The first item: a delta (already through the guardrails), or the end of an empty answer."""
     rest: Generator[StreamDelta | LiveEnd, None, None]
     """The remaining deltas, then exactly one :class:`LiveEnd`."""
-    items: Iterator[StreamDelta | LiveEnd] = field(init=False)
+    items: Generator[StreamDelta | LiveEnd, None, None] = field(init=False)
+    """``first``, then ``rest``: what the API writes out."""
 
     def __post_init__(self) -> None:
         def everything() -> Generator[StreamDelta | LiveEnd, None, None]:
@@ -93,7 +94,7 @@ class LiveChat:
 
     def close(self) -> None:
         """Stop now (the client went away): the model call stops and the request is closed."""
-        self.items.close()  # type: ignore[attr-defined]
+        self.items.close()
         self.rest.close()
 
 
@@ -147,7 +148,7 @@ def _run(
             answered_by=finish.model, stream=stats.record(),
         )  # fmt: skip
         _report(telemetry, admitted, finish, log, latency, error_code)
-        _quietly(telemetry.stream_ended, decision, finish.model, stats.record())
+        report_quietly(telemetry.stream_ended, decision, finish.model, stats.record())
         yield LiveEnd(finish, closed, tuple(log.attempts), latency)
     except GeneratorExit:
         stats.end = stats.end or "client_disconnected"
@@ -171,8 +172,8 @@ def _run(
             close_request(closer, admitted, log, latency_ms=_since(t0), outcome="error", error_code=code,
                           answered_by=model, stream=stats.record())  # fmt: skip
             if failure is not None:
-                _quietly(telemetry.request_failed, decision, failure, _since(t0))
-            _quietly(telemetry.stream_ended, decision, model, stats.record())
+                report_quietly(telemetry.request_failed, decision, failure, _since(t0))
+            report_quietly(telemetry.stream_ended, decision, model, stats.record())
 
 
 def _outcome(finish: StreamFinish) -> tuple[str, str | None]:
@@ -193,25 +194,16 @@ def _report(  # noqa: PLR0917
 ) -> None:
     if error_code is None:
         result = ExecutionResult(answer=finish.answer, model=finish.model, attempts=tuple(log.attempts))
-        _quietly(telemetry.request_completed, admitted.decision, result, latency_ms)
+        report_quietly(telemetry.request_completed, admitted.decision, result, latency_ms)
         return
     error = ExecutionError(f"stream ended: {finish.end}", log.attempts)
     error.code = error_code
-    _quietly(telemetry.request_failed, admitted.decision, error, latency_ms)
+    report_quietly(telemetry.request_failed, admitted.decision, error, latency_ms)
 
 
 def _answering_model(log: AttemptLog) -> str | None:
     streamed = [a for a in log.attempts if a.first_token_ms is not None]
     return streamed[-1].model if streamed else None
-
-
-def _quietly(report: Callable[..., None], *arguments: object) -> None:
-    try:
-        report(*arguments)
-    except Exception:  # telemetry never breaks a request
-        import logging
-
-        logging.getLogger(__name__).exception("telemetry failed")
 
 
 def _since(t0: float) -> float:

@@ -8,6 +8,7 @@ A validated stream (a route in ``validated`` streaming mode, a ``response_format
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from modelrouter.execution.records import ExecutionResult
@@ -20,11 +21,14 @@ if TYPE_CHECKING:
     from modelrouter.service import ChatOutcome
 
 __all__ = [
+    "DONE_EVENT",
     "STREAM_PIECE_CHARS",
+    "ChunkEvents",
     "chat_response",
     "completion",
     "model_list",
     "router_summary",
+    "sse_event",
     "stream_events",
     "usage_of",
 ]
@@ -104,25 +108,45 @@ def completion(result: ExecutionResult, summary: dict[str, Any], created: int) -
     }
 
 
+DONE_EVENT = "data: [DONE]\n\n"
+"""The event that ends a chunk stream."""
+
+
+def sse_event(document: dict[str, Any]) -> str:
+    """One server-sent ``data:`` event of a JSON document (compact, non-ASCII kept)."""
+    return f"data: {json.dumps(document, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkEvents:
+    """The ``chat.completion.chunk`` events of one completion, validated or live."""
+
+    request_id: str
+    """The router's request id (the chunks' id is ``chatcmpl-<request id>``)."""
+    created: int
+    """Unix time of the request."""
+    model: str
+    """The catalog model answering."""
+
+    def _base(self) -> dict[str, Any]:
+        return {"id": f"chatcmpl-{self.request_id}", "object": "chat.completion.chunk",
+                "created": self.created, "model": self.model}  # fmt: skip
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        """A chunk with one choice carrying ``delta`` (and ``finish``), plus ``extra`` top-level keys."""
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+        return sse_event({**self._base(), "choices": [choice], **extra})
+
+    def usage(self, usage: dict[str, Any]) -> str:
+        """The usage chunk (no choices) sent when the request asked for ``include_usage``."""
+        return sse_event({**self._base(), "choices": [], "usage": usage})
+
+
 def stream_events(
     result: ExecutionResult, summary: dict[str, Any], created: int, request: ChatRequest
 ) -> str:
     """The checked answer as a ``text/event-stream`` body of ``chat.completion.chunk`` events."""
-    base = {
-        "id": f"chatcmpl-{summary['request_id']}",
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": result.model,
-    }
-
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        body = {
-            **base,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-            **extra,
-        }
-        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
-
+    chunk = ChunkEvents(summary["request_id"], created, result.model).chunk
     answer = result.answer
     events = [chunk({"role": "assistant", "content": ""})]
     content = answer.content or ""
@@ -147,8 +171,8 @@ def stream_events(
         )
     events.append(chunk({}, answer.finish_reason, router=summary))
     if request.stream_options is not None and request.stream_options.include_usage:
-        events.append(f"data: {json.dumps({**base, 'choices': [], 'usage': usage_of(result)})}\n\n")
-    events.append("data: [DONE]\n\n")
+        events.append(ChunkEvents(summary["request_id"], created, result.model).usage(usage_of(result)))
+    events.append(DONE_EVENT)
     return "".join(events)
 
 
