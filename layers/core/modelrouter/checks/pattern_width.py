@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any
@@ -41,8 +42,11 @@ class PatternReach:
     """Characters after the longest match's end the pattern may read."""
 
 
+@lru_cache(maxsize=512)
 def pattern_reach(pattern: re.Pattern[str] | str) -> PatternReach | None:
-    """The reach of ``pattern``, or None when a match or a lookahead has no upper bound."""
+    """The reach of ``pattern``, or None when a match or a lookahead has no upper bound.
+
+    Cached: a policy's patterns are judged for every streamed request and every guard."""
     source = pattern.pattern if isinstance(pattern, re.Pattern) else pattern
     flags = pattern.flags if isinstance(pattern, re.Pattern) else 0
     parsed = _parser.parse(source, flags)
