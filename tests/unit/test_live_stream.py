@@ -388,3 +388,22 @@ def test_auto_streaming_with_whole_answer_checks_is_validated() -> None:
     )
     # When a client streams, Then the answer is checked whole
     assert isinstance(rig.service.respond("t1", body(stream=True), "req-1"), ChatOutcome)
+
+
+@pytest.mark.parametrize("fail_after", [0, 2])
+def test_an_adapter_bug_mid_stream_is_charged_recorded_and_releases_its_permit(fail_after: int) -> None:
+    # Given an adapter that raises something that is not a provider error, before or after a token
+    crash = Streamed(error=RuntimeError("adapter bug"), fail_after=fail_after)  # type: ignore[arg-type]
+    rig = _rig(_primary(crash))
+    # When a client streams, Then the failure surfaces (a 500 before a token, a broken stream after)
+    with pytest.raises(ModelRouterError) as raised:
+        _drain(_open(rig))
+    assert raised.value.code == "internal_error"
+    # and the call was charged from the router's estimate and recorded once, the hold settled
+    record = rig.records()["req-1"]
+    assert record["outcome"] == "error"
+    assert record["attempts"][0]["usage_estimated"] is True
+    assert record["cost_usd"] > 0
+    assert_books_balance(rig)
+    # and no probe is left taken
+    assert rig.breakers.allow("m1")
