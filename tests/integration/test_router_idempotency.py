@@ -66,10 +66,17 @@ def test_same_key_ten_times_concurrently_makes_one_call(rig: RouterRig) -> None:
         slow(provider)
     assert echo is not None
 
-    # When ten copies arrive at once
+    # When ten copies arrive at once, and the model answers only once the other nine have their
+    # answers (a timer here made the test depend on the machine: a copy that started late on a slow
+    # runner found the call finished and was, correctly, replayed)
+    finished = threading.Semaphore(0)
     with ThreadPoolExecutor(max_workers=10) as pool:
         futures = [pool.submit(rig.call_direct, _attempt(n)) for n in range(10)]
-        threading.Timer(0.5, release.set).start()
+        for future in futures:
+            future.add_done_callback(lambda _: finished.release())
+        for _ in range(9):
+            finished.acquire(timeout=5)
+        release.set()
         results = [future.result() for future in futures]
 
     # Then exactly one ran; the others were told it is in progress (409) and may retry
