@@ -25,6 +25,7 @@ settles the request sees every call, whatever way execution stops; anything unex
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +63,7 @@ from modelrouter.providers.types import Provider, ProviderCall, ProviderResult, 
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Candidate, Decision
 
-__all__ = ["MAX_TIMEOUT_SHARES", "Executor"]
+__all__ = ["MAX_TIMEOUT_SHARES", "Executor", "conclude_failed_call"]
 
 MAX_TIMEOUT_SHARES = 3
 """Without a configured timeout a call gets the time left divided by the candidates left, at most 3."""
@@ -105,6 +106,21 @@ class _Run:
     @property
     def candidates_left(self) -> int:
         return len(self.decision.candidates) - self.candidate_index
+
+
+def _counts_against_model(error: ProviderError) -> bool:
+    """Whether a failed call says the model is unwell (and may be retried): a retryable error from a
+    call that was made. A refusal (bad request, auth), or a call never made for want of a slot, does not."""
+    return error.retryable and not isinstance(error, SlotUnavailableError)
+
+
+def conclude_failed_call(permit: Permit, error: ProviderError) -> None:
+    """Conclude a call's breaker permit after ``error``: a failure if it counts against the model,
+    else released without a verdict."""
+    if _counts_against_model(error):
+        permit.failed()
+    else:
+        permit.release()
 
 
 def _repairs_done(run: _Run, model: ModelSpec) -> int:
@@ -173,24 +189,34 @@ class Executor:
             ) from error
 
     def _execute(self, run: _Run, request: ChatRequest) -> ExecutionResult:
+        for candidate, model in self._candidates_to_try(run):
+            result = self._try_candidate(run, candidate, model, request)
+            if result is not None:
+                return result
+        raise self._exhausted(run)
+
+    def _candidates_to_try(self, run: _Run) -> Iterator[tuple[Candidate, ModelSpec]]:
+        """The decision's candidates in order, minus those skipped (each skip recorded), while
+        attempts are left; ``run.candidate_index`` follows the one being tried."""
         limits = self._policy.execution
         for index, candidate in enumerate(run.decision.candidates):
             run.candidate_index = index
             if run.log.calls >= limits.max_total_attempts:
-                break
+                return
             model = self._policy.model_by_id[candidate.model]
-            if self._skip(run, candidate, model):
-                continue
-            result = self._try_candidate(run, candidate, model, request)
-            if result is not None:
-                return result
-        attempts = run.log.attempts
-        if run.deadline.remaining() * 1000 < limits.min_attempt_ms:
-            raise DeadlineExceededError(
+            if not self._skip(run, candidate, model):
+                yield candidate, model
+
+    def _exhausted(self, run: _Run) -> ExecutionError:
+        """Why no candidate answered: the deadline passed, or every candidate failed or was skipped."""
+        if run.deadline.remaining() * 1000 < self._policy.execution.min_attempt_ms:
+            return DeadlineExceededError(
                 f"deadline of {run.deadline.budget_s * 1000:.0f} ms passed after {run.log.calls} attempts",
-                attempts,
+                run.log.attempts,
             )
-        raise AllCandidatesFailedError(f"all candidates failed after {run.log.calls} attempts", attempts)
+        return AllCandidatesFailedError(
+            f"all candidates failed after {run.log.calls} attempts", run.log.attempts
+        )
 
     def _skip(self, run: _Run, candidate: Candidate, model: ModelSpec) -> bool:
         reason = None
@@ -270,10 +296,7 @@ class Executor:
         try:
             answer = self._call(run, plan, timeout_s)
         except ProviderError as error:
-            if error.retryable and not isinstance(error, SlotUnavailableError):
-                permit.failed()
-            else:  # never called, or the model answered: a refusal says nothing about its health
-                permit.release()
+            conclude_failed_call(permit, error)
             log("error", error=error)
             return error
         except Exception:
@@ -344,7 +367,7 @@ class Executor:
             window = model.context_window
             run.smallest_too_long_window = max(window, run.smallest_too_long_window or 0)
             return False
-        if not error.retryable or isinstance(error, SlotUnavailableError):
+        if not _counts_against_model(error):
             return False
         if isinstance(error, ProviderTimeoutError) and run.candidates_left > 1:
             return False  # a hung model: the next candidate is a better use of the time left

@@ -29,14 +29,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from modelrouter.execution.breaker import Permit
-from modelrouter.execution.limiter import SlotUnavailableError
-from modelrouter.execution.records import (
-    AllCandidatesFailedError,
-    AnswerRejectedError,
-    AttemptLog,
-    CheckRecord,
-    DeadlineExceededError,
-)
+from modelrouter.execution.executor import Executor, _CallCrashedError, _Plan, _Run, conclude_failed_call
+from modelrouter.execution.records import AnswerRejectedError, AttemptLog, CheckRecord
 from modelrouter.execution.spending import estimated_usage
 from modelrouter.providers.errors import MalformedResponseError, ProviderError
 from modelrouter.providers.types import (
@@ -52,7 +46,6 @@ from modelrouter.providers.types import (
 
 if TYPE_CHECKING:
     from modelrouter.execution.deadline import Deadline
-    from modelrouter.execution.executor import Executor, _Plan, _Run
     from modelrouter.policy.catalog import ModelSpec
     from modelrouter.request import ChatRequest
     from modelrouter.selection.decision import Candidate, Decision
@@ -179,26 +172,12 @@ def stream(
     Raises, before the first delta only (nothing was sent): the executor's ``AllCandidatesFailedError``,
     ``DeadlineExceededError`` or ``AnswerRejectedError`` (a guardrail block on a route that fails).
     """
-    from modelrouter.execution.executor import _Run
-
     run = _Run(decision, deadline, log, spend_limit_usd)
-    limits = executor._policy.execution
-    for index, candidate in enumerate(decision.candidates):
-        run.candidate_index = index
-        if run.log.calls >= limits.max_total_attempts:
-            break
-        model = executor._policy.model_by_id[candidate.model]
-        if executor._skip(run, candidate, model):
-            continue
+    for candidate, model in executor._candidates_to_try(run):
         finished = yield from _candidate(executor, run, candidate, model, request, guard_for)
         if finished:
             return
-    if run.deadline.remaining() * 1000 < limits.min_attempt_ms:
-        raise DeadlineExceededError(
-            f"deadline of {run.deadline.budget_s * 1000:.0f} ms passed after {run.log.calls} attempts",
-            run.log.attempts,
-        )
-    raise AllCandidatesFailedError(f"all candidates failed after {run.log.calls} attempts", run.log.attempts)
+    raise executor._exhausted(run)
 
 
 def _candidate(  # noqa: PLR0917
@@ -291,8 +270,6 @@ class _StreamedCall:
                 raise
             except Exception:
                 permit.release()
-                from modelrouter.execution.executor import _CallCrashedError
-
                 crash = _CallCrashedError("the call failed unexpectedly", provider=model.provider.value)
                 self._log("error", usage=self._generated(), estimated=True, error=crash)
                 raise
@@ -336,10 +313,7 @@ class _StreamedCall:
                             violations=blocked.violations)  # fmt: skip
 
     def _failed(self, permit: Permit, error: ProviderError) -> StreamFinish | None:
-        if error.retryable and not isinstance(error, SlotUnavailableError):
-            permit.failed()
-        else:
-            permit.release()
+        conclude_failed_call(permit, error)
         usage = self._generated() if (self.received.raw or self.received.tools) else None
         self._log("error", usage=usage, estimated=usage is not None, error=error)
         if not self.received.emitted:
