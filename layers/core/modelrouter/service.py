@@ -22,7 +22,7 @@ from modelrouter.checks.json_answer import compile_schema
 from modelrouter.closing import Admitted, Closed, Closer, close_request
 from modelrouter.errors import InvalidRequestError, ModelRouterError, RequestDeniedError
 from modelrouter.execution.clock import Clock, SystemClock
-from modelrouter.execution.deadline import request_deadline
+from modelrouter.execution.deadline import Deadline, request_deadline
 from modelrouter.execution.executor import Executor
 from modelrouter.execution.records import AttemptLog, ExecutionCrashedError, ExecutionError, ExecutionResult
 from modelrouter.execution.stream_mode import plan_stream
@@ -129,12 +129,7 @@ class RouterService:
         failures); anything unexpected during execution becomes an ``ExecutionCrashedError`` after
         the request was charged and recorded.
         """
-        started, t0 = self._now(), time.perf_counter()
-        active = self._policies.current()
-        request = self._parse(body, t0)
-        admitted = self._admit(
-            active, request, tenant_id=tenant_id, request_id=request_id, started=started, t0=t0
-        )
+        active, admitted, t0 = self._start(tenant_id, body, request_id)
         return self._answer_whole(active, admitted, t0, lambda_remaining_ms)
 
     def respond(
@@ -146,28 +141,42 @@ class RouterService:
         once its first token exists; everything else (validated streams included) a ChatOutcome.
         Failures before the first token raise exactly as :meth:`chat` does.
         """
-        started, t0 = self._now(), time.perf_counter()
-        active = self._policies.current()
-        request = self._parse(body, t0)
-        admitted = self._admit(
-            active, request, tenant_id=tenant_id, request_id=request_id, started=started, t0=t0
-        )
+        active, admitted, t0 = self._start(tenant_id, body, request_id)
+        request = admitted.request
         if not request.stream:
             return self._answer_whole(active, admitted, t0, lambda_remaining_ms)
         plan = plan_stream(request, admitted.decision)
         if plan.mode == "validated":
             return self._answer_whole(active, admitted, t0, lambda_remaining_ms)
-        deadline = request_deadline(
-            self._clock, admitted.decision.latency_budget_ms, active.policy.execution, lambda_remaining_ms
-        )
+        deadline, limit = self._bounds(active, admitted, lambda_remaining_ms)
         executor = self.executor(active.policy)
-        limit = admitted.reserved_usd if admitted.reservation is not None else None
 
         def items(log: AttemptLog) -> Iterator[StreamItem]:
             return stream_decision(executor, admitted.decision, request, deadline=deadline,
                                    spend_limit_usd=limit, log=log, guard_for=plan.guard_for)  # fmt: skip
 
         return open_live_chat(admitted, plan, items, closer=self._closer, telemetry=self._telemetry, t0=t0)
+
+    def _start(
+        self, tenant_id: str, body: bytes | str, request_id: str
+    ) -> tuple[ActivePolicy, Admitted, float]:
+        """Parse and admit a chat request: the policy it runs under, the admission, its start time."""
+        started, t0 = self._now(), time.perf_counter()
+        active = self._policies.current()
+        request = self._parse(body, t0)
+        admitted = self._admit(
+            active, request, tenant_id=tenant_id, request_id=request_id, started=started, t0=t0
+        )
+        return active, admitted, t0
+
+    def _bounds(
+        self, active: ActivePolicy, admitted: Admitted, lambda_remaining_ms: int | None
+    ) -> tuple[Deadline, float | None]:
+        """The request's deadline, and what its calls may spend (the hold; None without one)."""
+        deadline = request_deadline(
+            self._clock, admitted.decision.latency_budget_ms, active.policy.execution, lambda_remaining_ms
+        )
+        return deadline, admitted.reserved_usd if admitted.reservation is not None else None
 
     def _parse(self, body: bytes | str, t0: float) -> ChatRequest:
         try:
@@ -180,11 +189,8 @@ class RouterService:
         self, active: ActivePolicy, admitted: Admitted, t0: float, lambda_remaining_ms: int | None
     ) -> ChatOutcome:
         request = admitted.request
-        deadline = request_deadline(
-            self._clock, admitted.decision.latency_budget_ms, active.policy.execution, lambda_remaining_ms
-        )
+        deadline, limit = self._bounds(active, admitted, lambda_remaining_ms)
         log = AttemptLog()
-        limit = admitted.reserved_usd if admitted.reservation is not None else None
         try:
             result = self.executor(active.policy).execute(admitted.decision, request, deadline, limit, log)
         except BaseException as raised:
