@@ -14,6 +14,14 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from tests.provider_streams import (
+    SSE_HEADERS,
+    ChunkStream,
+    assert_close_stops_reading,
+    assert_error_after,
+    end_of,
+    stalled_server,
+)
 from tests.unit.test_provider_anthropic import (  # noqa: F401 - fixtures
     KEY,
     MODEL_ID,
@@ -24,14 +32,6 @@ from tests.unit.test_provider_anthropic import (  # noqa: F401 - fixtures
     call,
     model,
     provider,
-)
-from tests.unit.test_provider_openai_stream import (
-    SSE_HEADERS,
-    ChunkStream,
-    assert_close_stops_reading,
-    assert_error_after,
-    end_of,
-    stalled_server,
 )
 
 from modelrouter.providers.anthropic import AnthropicProvider

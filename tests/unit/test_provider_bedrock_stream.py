@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from tests.provider_streams import ChunkStream, assert_error_after, end_of
 from tests.unit.test_provider_bedrock import (
     ANSWER_SCHEMA,
     MODEL_ID,
@@ -23,7 +24,6 @@ from tests.unit.test_provider_bedrock import (
     runtime_client,
     user,
 )
-from tests.unit.test_provider_openai_stream import ChunkStream, assert_error_after, end_of
 from urllib3.exceptions import ProtocolError
 
 from modelrouter.local.eventstream import CONTENT_TYPE, encode_event, encode_exception

@@ -2,18 +2,14 @@
 """The OpenAI-compatible provider's stream: chunks to stream events, failures, stalls and closing.
 
 Chunk fixtures are checked with the official ``openai`` package's ``ChatCompletionChunk`` and the
-request body with its streaming request type. ``ChunkStream`` and ``stalled_server`` are shared with
-the Anthropic stream tests.
+request body with its streaming request type; the provider-neutral helpers are in
+:mod:`tests.provider_streams`.
 """
 
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -24,6 +20,14 @@ from openai.types.chat import ChatCompletionChunk
 from openai.types.chat.completion_create_params import CompletionCreateParamsStreaming
 from pydantic import TypeAdapter
 from tests.openai_shapes import shape_errors
+from tests.provider_streams import (
+    SSE_HEADERS,
+    ChunkStream,
+    assert_close_stops_reading,
+    assert_error_after,
+    end_of,
+    stalled_server,
+)
 from tests.unit.test_provider_openai import KEY, MODEL_ID, URL, api, call, model, provider  # noqa: F401 - fixtures
 
 from modelrouter.providers import http
@@ -40,54 +44,6 @@ from modelrouter.providers.secrets import StaticKeyResolver
 from modelrouter.providers.types import StreamEnd, StreamEvent, TextDelta, ToolCallDelta, Usage
 
 RESPONSE_ID = "chatcmpl-BsE2xYz"
-SSE_HEADERS = {"content-type": "text/event-stream"}
-
-
-class ChunkStream(httpx.SyncByteStream):
-    """A response body sent part by part; an exception among the parts is raised when reached."""
-
-    def __init__(self, *parts: bytes | Exception, pause_s: float = 0.0) -> None:
-        self.parts = parts
-        self.pause_s = pause_s
-        self.sent = 0
-        self.closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        for part in self.parts:
-            if isinstance(part, Exception):
-                raise part
-            time.sleep(self.pause_s)
-            self.sent += 1
-            yield part
-
-    def close(self) -> None:
-        self.closed = True
-
-
-@contextmanager
-def stalled_server(*events: bytes) -> Iterator[str]:
-    """A real HTTP server on 127.0.0.1 that answers 200, sends ``events`` and then nothing at all."""
-    server = socket.create_server(("127.0.0.1", 0))
-    release = threading.Event()
-
-    def serve() -> None:
-        connection, _ = server.accept()
-        with connection:
-            received = b""
-            while b"\r\n\r\n" not in received:
-                received += connection.recv(65536)
-            head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n"
-            connection.sendall(head + b"".join(events))
-            release.wait(10)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}/v1"
-    finally:
-        release.set()
-        thread.join(5)
-        server.close()
 
 
 def sse(*payloads: dict[str, Any] | str) -> bytes:
@@ -144,33 +100,7 @@ def collect(events: Iterator[StreamEvent]) -> list[StreamEvent]:
     return list(events)
 
 
-def end_of(events: list[StreamEvent]) -> StreamEnd:
-    """The last event, which must be the stream's end."""
-    assert isinstance(events[-1], StreamEnd)
-    return events[-1]
-
-
-def assert_error_after(
-    events: Iterator[StreamEvent], first: StreamEvent, expected: type[ProviderError], key: str = "-"
-) -> ProviderError:
-    """``events`` yields ``first``, then raises exactly ``expected``, naming no ``key``."""
-    assert next(events) == first
-    with pytest.raises(expected) as caught:
-        next(events)
-    assert type(caught.value) is expected
-    assert key not in str(caught.value)
-    return caught.value
-
-
-def assert_close_stops_reading(events: Iterator[StreamEvent], first: StreamEvent, body: ChunkStream) -> None:
-    """Closing ``events`` after its ``first`` event closes ``body`` at once, its rest never read."""
-    assert next(events) == first
-    events.close()  # type: ignore[attr-defined]
-    assert body.closed
-    assert body.sent < len(body.parts)
-
-
-# Requests and answers
+# Requests and answers# Requests and answers
 
 
 def test_the_request_is_the_complete_body_with_stream_and_usage(
