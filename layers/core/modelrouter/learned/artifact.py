@@ -139,6 +139,14 @@ class LearnedRouter:
             scores[name] = _sigmoid(slope * z + intercept)
         return scores
 
+    def expected_cost(self, model: str, prompt_tokens: int) -> float:
+        """The fit's estimate of one call's cost in USD (``base_usd + per_prompt_token_usd · tokens``);
+        0 when the artifact has no cost model for ``model``."""
+        entry = self.document.get("cost_model", {}).get(model)
+        if not isinstance(entry, dict):
+            return 0.0
+        return max(0.0, float(entry["base_usd"]) + float(entry["per_prompt_token_usd"]) * prompt_tokens)
+
     @property
     def metrics(self) -> dict[str, Any]:
         """Cross-validated metrics per model, as the fit recorded them."""
