@@ -31,10 +31,8 @@ from modelrouter.request import ChatRequest, parse_chat_request
 from tests.helpers import fake_aws_environment, minimal_policy, model_entry, policy_from
 
 PROTOCOLS = ["openai", "bedrock"]
-HARD = (
-    "Prove step by step that the integral of a polynomial is a polynomial, then compare the derivation"
-    " with induction over the degree."
-)
+LEGAL = "Can my landlord keep the deposit if the lease says nothing about cleaning?"
+"""A legal question: under the simulated skill profile only local-large answers it well."""
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"title": {"type": "string"}, "steps": {"type": "integer", "minimum": 1}},
@@ -123,12 +121,12 @@ def test_plain_chat_is_answered_with_usage(server: ModelServer, http: httpx.Clie
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-def test_schema_answers_pass_for_large_and_fail_for_small_on_hard_prompts(
+def test_schema_answers_pass_for_large_and_fail_for_small_on_prompts_beyond_it(
     server: ModelServer, http: httpx.Client, protocol: str
 ) -> None:
-    # When both models answer a hard JSON-schema request
-    large = complete(server, http, protocol, "large", schema_chat(HARD))
-    small = complete(server, http, protocol, "small", schema_chat(HARD))
+    # When both models answer a JSON-schema request on a topic the small model is poor at
+    large = complete(server, http, protocol, "large", schema_chat(LEGAL))
+    small = complete(server, http, protocol, "small", schema_chat(LEGAL))
     # Then the router's JSON check passes the large model's answer and fails the small one's
     assert json_problems(large.content, SCHEMA) == []
     assert [problem.rule.split()[0] for problem in json_problems(small.content, SCHEMA)] == ["required"]
@@ -243,7 +241,8 @@ def test_control_api_sets_lists_and_clears_faults(server: ModelServer, http: htt
     assert put.json() == {"model": "local-small", "fault": {"fault": "rate_limit", "times": 2}}
     models = {entry["name"]: entry for entry in http.get(f"{server.url}/_local/models").json()["models"]}
     assert models["local-small"]["fault"] == {"fault": "rate_limit", "times": 2}
-    assert (models["local-large"]["skill"], models["local-large"]["context_window"]) == (0.9, 131_072)
+    assert models["local-large"]["skills"]["by_topic"]["legal"] == 0.93
+    assert models["local-large"]["context_window"] == 131_072
     # And it applies to calls
     with pytest.raises(RateLimitedError):
         complete(server, http, "openai", "small", chat("Hello"))

@@ -2,11 +2,11 @@
 
 ``local-small``, ``local-medium`` and ``local-large`` differ in skill, speed, context window and
 suggested price. An answer depends only on the profile and the request, so the same model asked the
-same thing answers the same. How hard a request is comes from the router's own difficulty score
-(:func:`~modelrouter.features.difficulty.score_difficulty`) of the latest user text alone, the same
-for every wire protocol. When that difficulty exceeds the model's skill, the answer is worse: a
-JSON answer (or tool input) that breaks its schema (a required property missing), or a short,
-hedged text answer.
+same thing answers the same. Whether a model is up to a request is its hidden skill profile's verdict
+on the latest user text (:func:`modelrouter.local.skills.answer_quality`: the prompt's topic, niche,
+hidden trickiness and per-model noise, never the router's own features), the same for every wire
+protocol. When it is not, the answer is worse: a JSON answer (or tool input) that breaks its schema (a
+required property missing), or a short, hedged text answer.
 
 The wire protocols (OpenAI Chat Completions, Anthropic Messages, Bedrock Converse) are translated to and from
 :class:`SimRequest` and :class:`SimAnswer` in :mod:`modelrouter.local.model_wire` and
@@ -22,9 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from modelrouter.features.difficulty import score_difficulty
 from modelrouter.local.samples import sample_instance
-from modelrouter.request import ChatRequest, UserMessage
+from modelrouter.local.skills import GOOD_QUALITY, SKILLS, Skills, answer_quality, topic_of
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -35,7 +34,6 @@ __all__ = [
     "SimTool",
     "SimToolCall",
     "count_tokens",
-    "difficulty_of",
     "profile_for",
     "simulate",
 ]
@@ -76,8 +74,8 @@ class ModelProfile:
 
     name: str
     """Model name (``local-small``); any model id containing its size word maps to it."""
-    skill: float
-    """Hardest request (difficulty 0-1) the model still answers well."""
+    skills: Skills
+    """Hidden skill profile: its chance of a good answer per topic (:mod:`modelrouter.local.skills`)."""
     latency_base_ms: float
     """Time to the first token, in milliseconds (before ``latency_scale``)."""
     latency_per_token_ms: float
@@ -97,15 +95,16 @@ class ModelProfile:
 
     def describe(self) -> dict[str, Any]:
         """The profile as a JSON object."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        described = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {**described, "skills": self.skills.describe()}
 
 
 PROFILES: dict[str, ModelProfile] = {
     profile.name: profile
     for profile in (
-        ModelProfile("local-small", 0.35, 15.0, 1.0, 8_192, 2_048, 0.1, 0.4),
-        ModelProfile("local-medium", 0.65, 45.0, 3.0, 32_768, 4_096, 0.8, 3.2),
-        ModelProfile("local-large", 0.9, 100.0, 8.0, 131_072, 8_192, 5.0, 20.0),
+        ModelProfile("local-small", SKILLS["local-small"], 15.0, 1.0, 8_192, 2_048, 0.1, 0.4),
+        ModelProfile("local-medium", SKILLS["local-medium"], 45.0, 3.0, 32_768, 4_096, 0.8, 3.2),
+        ModelProfile("local-large", SKILLS["local-large"], 100.0, 8.0, 131_072, 8_192, 5.0, 20.0),
     )
 }
 """The simulated models by name: about 40, 120 and 300 ms for a 25-token answer."""
@@ -144,7 +143,7 @@ class SimRequest:
     """A request, whichever protocol it came in."""
 
     last_user_text: str
-    """Text of the latest user turn (what the difficulty is scored on)."""
+    """Text of the latest user turn (what the skill profile judges)."""
     prompt_chars: int
     """Characters of all messages, system text and tool results included."""
     schema: dict[str, Any] | None = None
@@ -179,10 +178,10 @@ class SimAnswer:
     """Prompt tokens."""
     output_tokens: int
     """Answer tokens."""
-    difficulty: float
-    """Difficulty of the request, 0-1."""
+    topic: str
+    """Topic of the request, as the skill profile recognised it."""
     good: bool
-    """Whether the model was up to it (difficulty ≤ skill)."""
+    """Whether the model was up to it (its :func:`~modelrouter.local.skills.answer_quality`)."""
 
 
 def count_tokens(chars: int) -> int:
@@ -190,18 +189,9 @@ def count_tokens(chars: int) -> int:
     return math.ceil(max(0, chars) / CHARS_PER_TOKEN)
 
 
-def difficulty_of(text: str) -> float:
-    """The router's difficulty score of a single user message ``text`` (0 for no text)."""
-    if not text.strip():
-        return 0.0
-    request = ChatRequest(messages=[UserMessage(role="user", content=text)])
-    return score_difficulty(request).score
-
-
 def simulate(profile: ModelProfile, request: SimRequest, *, garbled: bool = False) -> SimAnswer:
     """The answer ``profile`` gives to ``request``; ``garbled`` makes a JSON answer unreadable."""
-    difficulty = difficulty_of(request.last_user_text)
-    good = difficulty <= profile.skill
+    good = answer_quality(profile, request.last_user_text) >= GOOD_QUALITY
     seed = _digest(profile.name, request.last_user_text, str(request.schema), request.tool_result)
     topic = _topic(request.last_user_text)
     limit = min(request.max_tokens or profile.max_output_tokens, profile.max_output_tokens)
@@ -236,7 +226,7 @@ def simulate(profile: ModelProfile, request: SimRequest, *, garbled: bool = Fals
         finish=finish,
         input_tokens=count_tokens(request.prompt_chars),
         output_tokens=count_tokens(produced),
-        difficulty=difficulty,
+        topic=topic_of(request.last_user_text),
         good=good,
     )
 
