@@ -80,6 +80,10 @@ class Outcome:
     """Route of logged traffic."""
     propensity: float | None = None
     """Probability the logging policy chose this model, for off-policy evaluation."""
+    source: str = ""
+    """The file it was read from (for errors found later, such as a request id with two prompts)."""
+    line: int = 0
+    """Its line number in that file."""
 
 
 def read_scoring_requests(path: str | Path) -> Iterator[ScoringRequest]:
@@ -163,6 +167,8 @@ def _outcome(data: dict[str, Any], source: str, number: int) -> Outcome:
         tenant=data.get("tenant"),
         route=data.get("route"),
         propensity=propensity,
+        source=source,
+        line=number,
     )
 
 
@@ -256,7 +262,7 @@ def tabulate(outcomes: list[Outcome]) -> OutcomeTable:
     """Group outcomes by request id; a repeated (request, model) pair keeps its mean.
 
     Raises:
-        OutcomesError: one request id with two different prompts (line of the second).
+        OutcomesError: one request id with two different prompts (names the second's file and line).
     """
     models = list(dict.fromkeys(outcome.model for outcome in outcomes))
     column = {name: index for index, name in enumerate(models)}
@@ -279,7 +285,11 @@ def tabulate(outcomes: list[Outcome]) -> OutcomeTable:
             sums.append([[0.0, 0.0, 0.0, 0.0] for _ in models])
             tags.append(set())
         elif prompts[row].messages != outcome.request.messages:
-            raise OutcomesError("outcomes", 0, f"request '{outcome.request_id}' has two different prompts")
+            raise OutcomesError(
+                outcome.source or "outcomes",
+                outcome.line,
+                f"request '{outcome.request_id}' has two different prompts",
+            )
         cell = sums[row][column[outcome.model]]
         cell[0] += outcome.quality
         cell[1] += outcome.cost_usd
