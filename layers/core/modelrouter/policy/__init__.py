@@ -20,6 +20,7 @@ from modelrouter.policy.common import (
 )
 from modelrouter.policy.document import Defaults, Policy
 from modelrouter.policy.execution import Cooldown, Execution
+from modelrouter.policy.learned import ArtifactRef, LearnedDifficulty, LearnedRouting, RouterPin
 from modelrouter.policy.routes import Intents, Limits, Route, Strategy, TokenRange, UnitRange, Variant, When
 from modelrouter.policy.tenants import Budget, Pinning, Tenant
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AnswerFormat",
+    "ArtifactRef",
     "BedrockGuardrailCheck",
     "Budget",
     "Capability",
@@ -40,6 +42,8 @@ __all__ = [
     "GuardrailsCheck",
     "Intents",
     "JsonSchemaCheck",
+    "LearnedDifficulty",
+    "LearnedRouting",
     "Limits",
     "LoadedPolicy",
     "ModelSpec",
@@ -49,6 +53,7 @@ __all__ = [
     "Pricing",
     "ProviderKind",
     "Route",
+    "RouterPin",
     "SecretRef",
     "Strategy",
     "Tenant",

@@ -136,6 +136,8 @@ def _check_route(result: PolicyCheckResult, policy: Policy, index: int, route: R
             seen.add(model_id)
     if route.strategy is Strategy.THRESHOLD:
         _check_thresholds(result, base, route)
+    if route.learned is not None:
+        _check_model_map(result, policy, base, route)
     if route.strategy is Strategy.WEIGHTED:
         _check_unique(
             result, format_path((*base, "variants")), [v.name for v in route.variants or ()], "variant"
@@ -149,6 +151,29 @@ def _check_route(result: PolicyCheckResult, policy: Policy, index: int, route: R
     known = [policy.model_by_id[m] for _, m in route.all_model_refs() if m in policy.model_by_id]
     if known and not any(model.enabled for model in known):
         result.warn(base, "every model of this route is disabled")
+
+
+def _check_model_map(result: PolicyCheckResult, policy: Policy, base: Location, route: Route) -> None:
+    """Every candidate of a learned route has exactly one artifact name, and every name maps to a
+    catalog model."""
+    assert route.learned is not None
+    model_map = route.learned.model_map
+    mapped: dict[str, str] = {}
+    for name, model_id in model_map.items():
+        where = (*base, "learned", "model_map", name)
+        if model_id not in policy.model_by_id:
+            result.error(where, f"unknown model '{model_id}'")
+        elif model_id in mapped:
+            result.error(where, f"model '{model_id}' is already the target of '{mapped[model_id]}'")
+        elif model_id not in (route.models or ()):
+            result.warn(where, f"model '{model_id}' is not one of this route's models")
+        mapped.setdefault(model_id, name)
+    for position, model_id in enumerate(route.models or ()):
+        if model_id not in mapped:
+            result.error(
+                (*base, "models", position),
+                f"model '{model_id}' has no entry in learned.model_map (map the artifact's name for it)",
+            )
 
 
 def _check_thresholds(result: PolicyCheckResult, base: Location, route: Route) -> None:

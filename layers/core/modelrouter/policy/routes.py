@@ -19,6 +19,7 @@ from modelrouter.policy.common import (
     Regex,
     StrictModel,
 )
+from modelrouter.policy.learned import LearnedDifficulty, LearnedRouting, RouterPin
 from modelrouter.text import words_of
 
 __all__ = ["Intents", "Limits", "Route", "Strategy", "TokenRange", "UnitRange", "Variant", "When"]
@@ -35,6 +36,8 @@ class Strategy(StrEnum):
     """The request's difficulty picks a tier; stronger tiers follow as fallbacks."""
     WEIGHTED = "weighted"
     """A deterministic split by request id between variants (canary, champion–challenger)."""
+    LEARNED = "learned"
+    """A learned router predicts each eligible candidate's quality; the objective picks the order."""
 
 
 class UnitRange(StrictModel):
@@ -185,7 +188,7 @@ class Route(StrictModel):
     strategy: Strategy = Strategy.FALLBACK
     """How candidates are ordered."""
     models: list[Identifier] | None = Field(default=None, min_length=1)
-    """Candidates of ``fallback`` and ``cascade`` routes."""
+    """Candidates of ``fallback``, ``cascade`` and ``learned`` routes."""
     tiers: dict[Identifier, Annotated[list[Identifier], Field(min_length=1)]] | None = Field(
         default=None, min_length=1
     )
@@ -194,6 +197,11 @@ class Route(StrictModel):
     """``threshold`` routes: lowest difficulty that selects a tier; the first tier takes the rest."""
     variants: list[Variant] | None = Field(default=None, min_length=1)
     """``weighted`` routes: the arms of the split."""
+    learned: LearnedRouting | None = None
+    """``learned`` routes: the router artifact, its pin, the objective and the model map."""
+    learned_difficulty: LearnedDifficulty | None = None
+    """``threshold`` routes (optional): pick the tier by a learned difficulty instead of the hand-made
+    score."""
     require_capabilities: list[Capability] = Field(default_factory=list)
     """Capabilities every candidate must have, on top of those the request needs."""
     limits: Limits = Field(default_factory=Limits)
@@ -212,18 +220,19 @@ class Route(StrictModel):
 
     @model_validator(mode="after")
     def _strategy_fields(self) -> Self:
-        given = {
-            name for name in ("models", "tiers", "thresholds", "variants") if getattr(self, name) is not None
-        }
+        fields = ("models", "tiers", "thresholds", "variants", "learned", "learned_difficulty")
+        given = {name for name in fields if getattr(self, name) is not None}
         needed = {
             Strategy.FALLBACK: {"models"},
             Strategy.CASCADE: {"models"},
             Strategy.THRESHOLD: {"tiers", "thresholds"},
             Strategy.WEIGHTED: {"variants"},
+            Strategy.LEARNED: {"models", "learned"},
         }[self.strategy]
+        optional = {"learned_difficulty"} if self.strategy is Strategy.THRESHOLD else set()
         if missing := needed - given:
             raise ValueError(f"a {self.strategy} route needs {', '.join(sorted(missing))}")
-        if extra := given - needed:
+        if extra := given - needed - optional:
             raise ValueError(f"{', '.join(sorted(extra))} does not apply to a {self.strategy} route")
         return self
 
@@ -244,6 +253,15 @@ class Route(StrictModel):
         lists.extend((("tiers", tier), models) for tier, models in (self.tiers or {}).items())
         lists.extend((("variants", arm, "models"), v.models) for arm, v in enumerate(self.variants or ()))
         return lists
+
+    def router_pins(self) -> list[tuple[tuple[str | int, ...], RouterPin]]:
+        """Every router artifact the route reads, with its location inside the route."""
+        pins: list[tuple[tuple[str | int, ...], RouterPin]] = []
+        if self.learned is not None:
+            pins.append((("learned",), self.learned))
+        if self.learned_difficulty is not None:
+            pins.append((("learned_difficulty",), self.learned_difficulty))
+        return pins
 
     def all_model_refs(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Every model id the route names, with its location inside the route."""

@@ -50,9 +50,11 @@ def _all_subclasses(base: type[BaseModel]) -> list[type[BaseModel]]:
 
 def _describe(definition: dict[str, Any], cls: type[BaseModel]) -> None:
     properties = definition.get("properties", {})
-    for field, doc in _attribute_docstrings(cls).items():
-        if field in properties:
-            properties[field].setdefault("description", doc)
+    # A field declared by a base model (RouterPin's pin fields) is documented there.
+    for owner in (base for base in cls.__mro__ if issubclass(base, StrictModel)):
+        for field, doc in _attribute_docstrings(owner).items():
+            if field in properties:
+                properties[field].setdefault("description", doc)
 
 
 def _attribute_docstrings(cls: type) -> dict[str, str]:

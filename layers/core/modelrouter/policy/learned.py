@@ -1,0 +1,134 @@
+"""Learned routers in a policy: which artifact a route reads, how it is pinned, and what it optimizes.
+
+A route names its router artifact by a key in the policy bucket (in local mode, a path relative to the
+policy file) and pins it, by SHA-256 digest or S3 version id, so that replacing the object never changes
+routing under the same policy version. The artifact itself is loaded with the policy
+(:mod:`modelrouter.policy.artifacts`), never per request.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, Field, model_validator
+
+from modelrouter.policy.common import Identifier, StrictModel
+
+__all__ = ["ArtifactRef", "LearnedDifficulty", "LearnedRouting", "RouterKey", "RouterPin"]
+
+MAX_ROUTER_KEY_CHARS = 512
+"""Longest router key accepted."""
+_SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
+_SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+def _safe_key(key: str) -> str:
+    """A relative key of plain segments: no scheme, no leading ``/``, no ``..``, no backslash."""
+    if "\\" in key:
+        raise ValueError("a router key must not contain '\\'")
+    if ":" in key:
+        raise ValueError("a router key is a key in the policy bucket, not a URL (no scheme, no ':')")
+    if key.startswith("/"):
+        raise ValueError("a router key is relative: no leading '/'")
+    for segment in key.split("/"):
+        if segment in {"", ".", ".."}:
+            raise ValueError("a router key must not have empty, '.' or '..' segments")
+        if not _SEGMENT.match(segment):
+            raise ValueError(
+                f"router key segment {segment!r}: letters, digits, '.', '_' and '-' only, "
+                "not starting with '.' or '-'"
+            )
+    return key
+
+
+RouterKey = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_ROUTER_KEY_CHARS),
+    AfterValidator(_safe_key),
+]
+"""A router artifact's key in the policy bucket (a path relative to the policy file in local mode)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactRef:
+    """One pinned artifact: its key and its pin. Loaded routers are looked up (and cached) by it."""
+
+    key: str
+    """Key in the policy bucket (a path relative to the policy file in local mode)."""
+    sha256: str | None
+    """Hex SHA-256 the artifact's bytes must have, when pinned by digest."""
+    version_id: str | None
+    """S3 version id to read, when pinned by version."""
+
+    def __str__(self) -> str:
+        pin = f"sha256:{self.sha256[:12]}…" if self.sha256 else f"version {self.version_id}"
+        return f"{self.key} ({pin})"
+
+
+class RouterPin(StrictModel):
+    """A router artifact and its pin: exactly one of ``sha256`` and ``version_id``."""
+
+    router: RouterKey
+    """Key of the router artifact in the policy bucket; in local mode, a path relative to the policy
+    file. Written by ``modelrouter learn fit``."""
+    sha256: Annotated[str, Field(pattern=_SHA256_HEX)] | None = None
+    """Hex SHA-256 of the artifact file (64 lowercase hex digits): the bytes read must match."""
+    version_id: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    """S3 version id of the artifact object: that version is read, whatever the key holds now."""
+
+    @model_validator(mode="after")
+    def _one_pin(self) -> Self:
+        if (self.sha256 is None) == (self.version_id is None):
+            raise ValueError("pin the router by exactly one of 'sha256' and 'version_id'")
+        return self
+
+    @property
+    def ref(self) -> ArtifactRef:
+        """The key and pin, as loaded routers are looked up."""
+        return ArtifactRef(self.router, self.sha256, self.version_id)
+
+
+class LearnedRouting(RouterPin):
+    """How a ``learned`` route orders its eligible candidates by the router's predicted quality.
+
+    Give exactly one objective: ``quality_target`` (the cheapest eligible candidate predicted to reach
+    it goes first; if none does, the best predicted) or ``cost_weight`` (by predicted quality -
+    ``cost_weight`` × estimated cost in USD). The other candidates follow by predicted utility.
+    """
+
+    quality_target: float | None = Field(default=None, ge=0, le=1)
+    """Predicted quality (0–1) the primary candidate should reach; the cheapest that does goes first."""
+    cost_weight: float | None = Field(default=None, ge=0)
+    """λ: predicted quality given up per USD of estimated cost (orders by quality - λ · cost)."""
+    model_map: dict[Annotated[str, Field(min_length=1, max_length=256)], Identifier] = Field(min_length=1)
+    """The artifact's model names (as in the outcomes it was fitted on) to catalog model ids; every
+    model of the route must be a value here."""
+
+    @model_validator(mode="after")
+    def _one_objective(self) -> Self:
+        if (self.quality_target is None) == (self.cost_weight is None):
+            raise ValueError("give exactly one objective: 'quality_target' or 'cost_weight'")
+        return self
+
+    @property
+    def objective(self) -> tuple[str, float]:
+        """``("quality_target", target)`` or ``("cost_weight", λ)``."""
+        if self.quality_target is not None:
+            return "quality_target", self.quality_target
+        return "cost_weight", float(self.cost_weight or 0.0)
+
+    @cached_property
+    def catalog_to_artifact(self) -> dict[str, str]:
+        """Catalog model id to the artifact's name for it (``model_map`` inverted)."""
+        return {model_id: name for name, model_id in self.model_map.items()}
+
+
+class LearnedDifficulty(RouterPin):
+    """A calibrated difficulty for a ``threshold`` route: 1 - the predicted quality of ``model``
+    (the probability that the route's cheapest tier fails), used instead of the hand-made score."""
+
+    model: Annotated[str, Field(min_length=1, max_length=256)]
+    """The artifact's name for the model whose failure the difficulty predicts (the cheapest tier's)."""
