@@ -5,6 +5,11 @@ version leaves the last good one serving, and is reported through ``on_event`` (
 log in the Lambda). Any exception while loading a version (not only a ``PolicyError``) rejects
 that version: a policy document can never turn every request into a 500. The S3 version id (or
 ETag) identifies the policy in every provenance record.
+
+The router artifacts a policy names load with it (:mod:`modelrouter.policy.artifacts`): a version whose
+artifact is missing, does not match its pin or does not parse is rejected like an invalid one. Loaded
+artifacts are cached by key and pin for the container's life, so a new policy version that keeps an
+artifact does not download it again.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from modelrouter.errors import ModelRouterError, PolicyError
+from modelrouter.policy.artifacts import RouterCache, Routers, load_routers, s3_fetcher
 from modelrouter.policy.document import Policy
 from modelrouter.policy.loader import parse_policy
 
@@ -62,6 +68,8 @@ class ActivePolicy:
     """The object's ETag (for conditional GETs)."""
     digest: str
     """``sha256:`` of the policy text."""
+    routers: Routers = field(default_factory=dict)
+    """The learned routers the policy names, loaded with it (by key and pin)."""
 
 
 class PolicyStore:
@@ -82,6 +90,7 @@ class PolicyStore:
         self._clock = clock
         self._on_event = on_event or (lambda kind, detail: None)
         self._active: ActivePolicy | None = None
+        self._routers = RouterCache()
         self._checked_at = 0.0
         self._lock = threading.Lock()
 
@@ -131,8 +140,11 @@ class PolicyStore:
             return
         etag = str(response.get("ETag", "")).strip('"')
         version = str(response.get("VersionId") or etag)
+        source = f"s3://{self._bucket}/{self._key}@{version}"
         try:
-            loaded = parse_policy(body, f"s3://{self._bucket}/{self._key}@{version}")
+            loaded = parse_policy(body, source)
+            fetch = s3_fetcher(self._client(), self._bucket)
+            routers = load_routers(loaded.policy, fetch, source=source, cache=self._routers)
         except PolicyError as error:
             first = error.problems[0] if error.problems else error.message
             self._on_event("rejected", f"version {version}: {len(error.problems)} problems; first: {first}")
@@ -140,5 +152,7 @@ class PolicyStore:
         except Exception as error:  # parse_policy should only raise PolicyError; a bug must not be a 500
             self._on_event("rejected", f"version {version}: could not be loaded: {type(error).__name__}")
             return
-        self._active = ActivePolicy(loaded.policy, version, etag, loaded.digest)
-        self._on_event("loaded", f"version {version} ({loaded.digest[:19]})")
+        self._routers.retain(routers)
+        self._active = ActivePolicy(loaded.policy, version, etag, loaded.digest, routers)
+        learned = f"; {len(routers)} learned router{'s' if len(routers) != 1 else ''}" if routers else ""
+        self._on_event("loaded", f"version {version} ({loaded.digest[:19]}){learned}")
