@@ -8,6 +8,7 @@ budget is a 429 that says which ``max_tokens`` would still fit.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 from modelrouter.accounting.errors import BudgetExhaustedError, BudgetStoreUnavailableError
@@ -44,15 +45,23 @@ def decide_for(
     cooling = health.cooling()
     context = RequestContext.from_metadata(request_id, tenant_id, request.metadata)
     context = dataclasses.replace(context, cooling_down=frozenset(cooling), over_budget=over_budget)
+    decide_in = functools.partial(
+        decide,
+        active.policy,
+        request,
+        features=features,
+        policy_version=active.version,
+        routers=active.routers,
+    )
     try:
-        return decide(active.policy, request, context, features=features, policy_version=active.version)
+        return decide_in(context)
     except NoEligibleModelError as error:
         waiting = [e.model for e in error.exclusions if e.reason is ExclusionReason.COOLING_DOWN]
         if not waiting:
             raise
         healthy = dataclasses.replace(context, cooling_down=frozenset())
         try:
-            decide(active.policy, request, healthy, features=features, policy_version=active.version)
+            decide_in(healthy)
         except NoEligibleModelError:
             raise error from None  # not a health problem: the request cannot be served anyway
         soonest = min(cooling[model] for model in waiting)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,7 +12,15 @@ from modelrouter.policy.checks import Checks
 from modelrouter.policy.common import Capability, DataClassification, ProviderKind
 from modelrouter.policy.routes import Strategy, StreamingMode
 
-__all__ = ["Candidate", "Decision", "Exclusion", "ExclusionReason", "RouteMatch"]
+__all__ = [
+    "Candidate",
+    "Decision",
+    "Exclusion",
+    "ExclusionReason",
+    "LearnedChoice",
+    "RouteMatch",
+    "TierDifficulty",
+]
 
 
 class ExclusionReason(StrEnum):
@@ -72,13 +81,48 @@ class Candidate(_Frozen):
     provider_model_id: str
     """The provider's pinned model id."""
     source: str
-    """Why it is in the list: ``models``, ``tier:hard``, ``variant:champion``, ``escalation:deep`` …"""
+    """Why it is in the list: ``models``, ``tier:hard``, ``variant:champion``, ``escalation:deep``,
+    ``learned:target`` (cheapest predicted to reach the quality target), ``learned:best`` (none reaches
+    it: the best predicted), ``learned:utility`` (by predicted quality and cost) …"""
     max_output_tokens: int = Field(ge=1)
     """``max_tokens`` to send: the request's, or capped by the window and the route's cost limit."""
     estimated_cost_usd: float = Field(ge=0)
     """Cost with the expected answer length."""
     max_cost_usd: float = Field(ge=0)
     """Worst-case cost (the full ``max_output_tokens``): what a budget must reserve."""
+    predicted_quality: float | None = None
+    """Learned routes: the router's predicted quality (0–1) of this model's answer to the request."""
+
+
+class LearnedChoice(_Frozen):
+    """How a learned route ordered its candidates: which router, which objective, and whether it could."""
+
+    router: str
+    """The artifact's key."""
+    digest: str | None
+    """``sha256:`` of the artifact that scored the request (None: it was not loaded)."""
+    objective: Literal["quality_target", "cost_weight"]
+    """The route's objective."""
+    value: float
+    """The quality target, or λ (quality given up per USD)."""
+    applied: bool
+    """False when the router could not score the request and the listed order was used (see notes)."""
+
+
+class TierDifficulty(_Frozen):
+    """The difficulty a threshold route picked its tier by, and where it came from."""
+
+    value: float
+    """The difficulty (0–1)."""
+    source: Literal["features", "learned"]
+    """``features``: the hand-made score of the request features; ``learned``: 1 - the router's
+    predicted quality of ``model``."""
+    router: str | None = None
+    """Learned: the artifact's key."""
+    digest: str | None = None
+    """Learned: ``sha256:`` of the artifact."""
+    model: str | None = None
+    """Learned: the artifact's model whose failure the difficulty predicts."""
 
 
 class Decision(_Frozen):
@@ -102,6 +146,10 @@ class Decision(_Frozen):
     """Threshold routes: the tier the difficulty selected."""
     variant: str | None = None
     """Weighted routes: the variant the request id fell into."""
+    tier_difficulty: TierDifficulty | None = None
+    """Threshold routes: the difficulty the tier was picked by, and its source."""
+    learned: LearnedChoice | None = None
+    """Learned routes: the router and objective that ordered the candidates."""
     classification: DataClassification
     """Effective data classification (declared or default, raised when PII is found)."""
     required_capabilities: tuple[Capability, ...]

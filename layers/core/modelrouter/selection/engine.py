@@ -5,19 +5,32 @@ The same request id and policy always give the same decision.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from modelrouter.errors import NoEligibleModelError, RequestDeniedError
 from modelrouter.features import extract_features
 from modelrouter.features.model import RequestFeatures
+from modelrouter.learned.artifact import LearnedRouter
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.common import AnswerFormat, Capability, DataClassification, classification_rank
 from modelrouter.policy.document import Policy
-from modelrouter.policy.routes import Route
+from modelrouter.policy.learned import ArtifactRef
+from modelrouter.policy.routes import Route, Strategy
 from modelrouter.policy.tenants import Tenant
 from modelrouter.pricing import cost_usd
 from modelrouter.request import ChatRequest
 from modelrouter.selection.context import METADATA_CLASSIFICATION, RequestContext
-from modelrouter.selection.decision import Candidate, Decision, Exclusion, ExclusionReason, RouteMatch
+from modelrouter.selection.decision import (
+    Candidate,
+    Decision,
+    Exclusion,
+    ExclusionReason,
+    LearnedChoice,
+    RouteMatch,
+    TierDifficulty,
+)
 from modelrouter.selection.eligibility import Demand, Sizing, assess
+from modelrouter.selection.learned import difficulty_for_tier, order_by_prediction
 from modelrouter.selection.matching import RequestView, when_matches
 from modelrouter.selection.strategies import order_candidates
 
@@ -42,8 +55,13 @@ def decide(
     *,
     features: RequestFeatures | None = None,
     policy_version: str = "",
+    routers: Mapping[ArtifactRef, LearnedRouter] | None = None,
 ) -> Decision:
     """Choose the route and the ordered candidate models for ``request``.
+
+    ``routers`` are the learned routers loaded with the policy (by key and pin); a learned route or
+    learned difficulty whose router is not there falls back to the listed order (the hand-made
+    difficulty), with a note.
 
     Raises:
         RequestDeniedError: unknown tenant, classification above the tenant's clearance, a pin the
@@ -73,12 +91,19 @@ def decide(
         default_output_tokens=route.limits.default_max_tokens or policy.execution.default_max_tokens,
     )
     catalog = policy.model_by_id
+    routers = routers if routers is not None else {}
+    tier_difficulty: TierDifficulty | None = None
     if pinned_model is not None:
         ordered, set_aside, tier, variant = [(pinned_model, "pinned")], [], None, None
     else:
+        if route.strategy is Strategy.THRESHOLD:
+            tier_difficulty, fallback_notes = difficulty_for_tier(
+                route.learned_difficulty, routers, request, features
+            )
+            notes.extend(fallback_notes)
         ordering = order_candidates(
             route,
-            features.difficulty.score,
+            tier_difficulty.value if tier_difficulty is not None else features.difficulty.score,
             context.request_id,
             lambda model_id: _expected_cost(policy, catalog[model_id], features.prompt_tokens),
         )
@@ -98,14 +123,19 @@ def decide(
             exclusions.append(outcome)
             continue
         candidates.append(_candidate(model, source, outcome))
-    exclusions.extend(
-        Exclusion(
-            model=model_id, reason=ExclusionReason.OTHER_TIER, detail=f"difficulty selected tier '{tier}'"
+    if set_aside and tier_difficulty is not None:
+        detail = f"difficulty {tier_difficulty.value:.3f} ({tier_difficulty.source}) selected tier '{tier}'"
+        exclusions.extend(
+            Exclusion(model=model_id, reason=ExclusionReason.OTHER_TIER, detail=detail)
+            for model_id in set_aside
         )
-        for model_id in set_aside
-    )
     if not candidates:
         raise NoEligibleModelError(route.name, exclusions)
+    learned: LearnedChoice | None = None
+    if route.learned is not None and pinned_model is None:
+        by_prediction = order_by_prediction(route.learned, routers, request, features, candidates)
+        candidates, learned = by_prediction.candidates, by_prediction.choice
+        notes.extend(by_prediction.notes)
     return Decision(
         request_id=context.request_id,
         tenant=tenant.id,
@@ -116,6 +146,8 @@ def decide(
         strategy=route.strategy,
         tier=tier,
         variant=variant,
+        tier_difficulty=tier_difficulty,
+        learned=learned,
         classification=classification,
         required_capabilities=tuple(sorted(demand.capabilities)),
         candidates=tuple(candidates),

@@ -59,8 +59,10 @@ def order_candidates(
     """Order the route's models by its strategy.
 
     ``estimated_cost`` prices a model for this request; only ``cascade`` uses it (ties keep list order).
+    ``difficulty`` picks a ``threshold`` route's tier. ``learned`` routes come back in listed order.
     """
-    if route.strategy is Strategy.FALLBACK:
+    if route.strategy in {Strategy.FALLBACK, Strategy.LEARNED}:
+        # A learned route is ordered by predicted quality after eligibility (selection.learned).
         return Ordering(_unique((model, "models") for model in route.models or ()), [])
     if route.strategy is Strategy.CASCADE:
         by_cost = sorted(route.models or (), key=estimated_cost)
