@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from modelrouter.cli import keys_cmd, local_cmd, push_cmd
+from modelrouter.cli import keys_cmd, learn_cmd, local_cmd, push_cmd
 from modelrouter.errors import ModelRouterError, NoEligibleModelError, PolicyError
 
 __all__ = ["main"]
@@ -50,17 +50,20 @@ def _parser() -> argparse.ArgumentParser:
     route.add_argument("--json", action="store_true", help="print the decision as JSON")
 
     keys_cmd.add_parser(commands)
+    learn_cmd.add_parser(commands)
     local_cmd.add_parsers(commands)
     return parser
 
 
 def _validate(files: Sequence[Path]) -> int:
+    from modelrouter.policy.artifacts import load_local_routers
     from modelrouter.policy.loader import load_policy_file
 
     status = EXIT_OK
     for file in files:
         try:
             loaded = load_policy_file(file)
+            routers = load_local_routers(loaded.policy, file)
         except PolicyError as error:
             push_cmd.print_invalid(file, error)
             status = EXIT_REJECTED
@@ -70,6 +73,13 @@ def _validate(files: Sequence[Path]) -> int:
             f"{file}: ok ({len(policy.models)} models, {len(policy.tenants)} tenants, "
             f"{len(policy.routes)} routes; {loaded.digest[:19]}…)"
         )
+        for ref, router in routers.items():
+            print(f"  router {ref.key}: ok ({len(router.models)} models; {router.digest[:19]}…)")
+            if ref.version_id is not None:
+                print(
+                    f"  warning: {ref.key} is pinned by S3 version id: the local file was checked, "
+                    "not that version (policy push checks it in the bucket)"
+                )
         for warning in loaded.warnings:
             print(f"  warning: {warning}")
     return status
@@ -92,11 +102,13 @@ def _reference() -> int:
 
 def _route(args: argparse.Namespace) -> int:
     from modelrouter.cli.render import render_decision, table
+    from modelrouter.policy.artifacts import load_local_routers
     from modelrouter.policy.loader import load_policy_file
     from modelrouter.request import parse_chat_request
     from modelrouter.selection import RequestContext, decide
 
     loaded = load_policy_file(args.policy)
+    routers = load_local_routers(loaded.policy, args.policy)
     try:
         body = args.request.read_bytes()
     except OSError as error:
@@ -106,7 +118,7 @@ def _route(args: argparse.Namespace) -> int:
     tenant = args.tenant or loaded.policy.tenants[0].id
     context = RequestContext.from_metadata(args.request_id or str(uuid.uuid4()), tenant, request.metadata)
     try:
-        decision = decide(loaded.policy, request, context, policy_version=loaded.digest)
+        decision = decide(loaded.policy, request, context, policy_version=loaded.digest, routers=routers)
     except NoEligibleModelError as error:
         print(
             f"error: no_eligible_model: no model of route '{error.route}' may serve this request",
@@ -137,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files) if args.policy_command == "validate" else _schema()
         if args.command == "keys":
             return keys_cmd.run(args)
+        if args.command == "learn":
+            return learn_cmd.run(args)
         if args.command in _LOCAL_COMMANDS:
             return _LOCAL_COMMANDS[args.command](args)
         return _route(args)
