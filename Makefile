@@ -15,7 +15,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 SAM_ENV   := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 PATH="$(abspath $(SAM_VENV))/bin:$$PATH"
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit lint format bench chaos demo serve schema sam-validate sam-build clean
+.PHONY: help setup test unit lint format bench chaos demo serve schema local-router sam-validate sam-build clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ demo: $(STAMP) ## the router end to end on this machine: embedded AWS, simulated
 
 serve: $(STAMP) ## run the router locally on http://127.0.0.1:8080/v1 until Ctrl-C
 	$(VENV)/bin/modelrouter serve
+
+local-router: $(STAMP) ## outcomes of the simulated models and the learned router fitted on them (policies/routers/)
+	$(PY) benchmarks/local_outcomes.py
 
 schema: $(STAMP) ## regenerate policies/policy.schema.json and docs/policy-reference.md
 	$(VENV)/bin/modelrouter policy schema > policies/policy.schema.json
