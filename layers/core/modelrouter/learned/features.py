@@ -63,13 +63,13 @@ class FeatureRecipe:
 
     hash_bits: int = 14
     """Text n-grams hash into ``2 ** hash_bits`` buckets."""
-    head_chars: int = 512
+    head_chars: int = 256
     """Characters read from the start of the prompt text."""
-    tail_chars: int = 1536
+    tail_chars: int = 1024
     """Characters read from its end (all of it when the text is at most head + tail)."""
     word_bigrams: bool = True
     """Whether adjacent word pairs are features, besides single words."""
-    char_ngram: int = 4
+    char_ngram: int = 3
     """Length of the character n-grams (0: none)."""
     char_tail_chars: int = 512
     """Character n-grams come from this many characters at the end of the slice (they cost most)."""
