@@ -17,7 +17,7 @@ from modelrouter.policy.tenants import Tenant
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Decision
 
-__all__ = ["build_record", "fallback_record", "prompt_sha256", "refusal_record", "scrub"]
+__all__ = ["build_record", "fallback_record", "learned_fields", "prompt_sha256", "refusal_record", "scrub"]
 
 DEFAULT_RETENTION_DAYS = 30
 """Retention of records of requests whose tenant is not in the policy."""
@@ -42,6 +42,18 @@ def scrub(text: str | None) -> str | None:
         pieces += [text[cursor:start], f"[{kind.value}]"]
         cursor = end
     return "".join([*pieces, text[cursor:]])
+
+
+def learned_fields(decision: Decision) -> dict[str, Any]:
+    """What learned routing contributed to ``decision``: ``learned`` (the router's digest and objective)
+    and ``tier_difficulty`` (the difficulty a threshold route's tier was picked by, and its source);
+    only the ones that apply. Each candidate carries its own ``predicted_quality``."""
+    fields: dict[str, Any] = {}
+    if decision.learned is not None:
+        fields["learned"] = decision.learned.model_dump(mode="json")
+    if decision.tier_difficulty is not None:
+        fields["tier_difficulty"] = decision.tier_difficulty.model_dump(mode="json", exclude_none=True)
+    return fields
 
 
 def _attempt(attempt: Attempt) -> dict[str, Any]:
@@ -97,6 +109,7 @@ def build_record(
         },
         "candidates": [c.model_dump(mode="json") for c in decision.candidates],
         "exclusions": [e.model_dump(mode="json") for e in decision.exclusions],
+        **learned_fields(decision),
         "notes": list(decision.notes),
         "attempts": [_attempt(a) for a in attempts],
         "outcome": outcome,
@@ -161,6 +174,7 @@ def refusal_record(
             "classification": decision.classification.value if decision else None,
             "candidates": [c.model_dump(mode="json") for c in decision.candidates] if decision else [],
             "exclusions": [e.model_dump(mode="json") for e in decision.exclusions] if decision else [],
+            **(learned_fields(decision) if decision else {}),
             "attempts": [],
             "model": None,
             "input_tokens": 0,

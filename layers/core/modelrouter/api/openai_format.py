@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from modelrouter.execution.records import ExecutionResult
 from modelrouter.policy.document import Policy
 from modelrouter.policy.tenants import Tenant
+from modelrouter.provenance import learned_fields
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Decision
 
@@ -40,9 +41,11 @@ STREAM_PIECE_CHARS = 64
 def router_summary(
     decision: Decision, result: ExecutionResult, latency_ms: float, reserved_usd: float
 ) -> dict[str, Any]:
-    """The ``router`` object added to responses: what was decided and tried, and what it cost."""
+    """The ``router`` object added to responses: what was decided and tried, and what it cost; on learned
+    routes also each candidate's predicted quality and the router's digest and objective, on threshold
+    routes the difficulty the tier was picked by."""
     final = result.attempts[-1]
-    return {
+    summary: dict[str, Any] = {
         "request_id": decision.request_id,
         "policy": decision.policy,
         "policy_version": decision.policy_version,
@@ -62,6 +65,11 @@ def router_summary(
         "reserved_usd": round(reserved_usd, 9),
         "latency_ms": round(latency_ms, 1),
     }
+    predicted = {c.model: c.predicted_quality for c in decision.candidates if c.predicted_quality is not None}
+    if predicted:
+        summary["predicted_quality"] = predicted
+    summary.update(learned_fields(decision))
+    return summary
 
 
 def usage_of(result: ExecutionResult) -> dict[str, Any]:

@@ -28,6 +28,44 @@ def _usd(value: float) -> str:
     return f"${value:.6f}" if value < 0.01 else f"${value:.4f}"
 
 
+def _short(digest: str | None) -> str:
+    return f"{digest[:19]}…" if digest else "not loaded"
+
+
+def _learned_lines(decision: Decision) -> list[str]:
+    """The learned router and objective, and the difficulty a tier was picked by (with its source)."""
+    lines: list[str] = []
+    learned = decision.learned
+    if learned is not None:
+        outcome = "" if learned.applied else "; not applied, listed order (see notes)"
+        lines.append(
+            f"learned router: {learned.router} @ {_short(learned.digest)}; "
+            f"{learned.objective} {learned.value:g}{outcome}"
+        )
+    difficulty = decision.tier_difficulty
+    if difficulty is not None:
+        source = "features: the hand-made score"
+        if difficulty.source == "learned":
+            artifact = f"{difficulty.router} @ {_short(difficulty.digest)}"
+            source = f"learned: 1 - predicted quality of {difficulty.model}, {artifact}"
+        lines.append(f"difficulty:     {difficulty.value:.3f} ({source})")
+    return lines
+
+
+def _candidates(decision: Decision) -> str:
+    """The candidates table; a predicted-quality column when a learned router scored them."""
+    predicted = any(c.predicted_quality is not None for c in decision.candidates)
+    headers = ["#", "model", "provider", "source", "max_tokens", "est. cost", "worst case"]
+    rows: list[list[object]] = []
+    for index, c in enumerate(decision.candidates, 1):
+        row: list[object] = [index, c.model, c.provider, c.source, c.max_output_tokens]
+        row += [_usd(c.estimated_cost_usd), _usd(c.max_cost_usd)]
+        if predicted:
+            row.append("-" if c.predicted_quality is None else f"{c.predicted_quality:.3f}")
+        rows.append(row)
+    return table([*headers, "pred. quality"] if predicted else headers, rows)
+
+
 def render_decision(decision: Decision, explain: bool) -> str:
     """The decision as readable text; ``explain`` adds features, exclusions and notes."""
     how = f"matched by {decision.matched_by}; strategy {decision.strategy}"
@@ -44,23 +82,10 @@ def render_decision(decision: Decision, explain: bool) -> str:
         f"tenant:         {decision.tenant}  (classification {decision.classification})",
         f"request id:     {decision.request_id}",
         f"capabilities:   {', '.join(decision.required_capabilities) or 'none required'}",
+        *_learned_lines(decision),
         "",
         "candidates (in order):",
-        table(
-            ["#", "model", "provider", "source", "max_tokens", "est. cost", "worst case"],
-            [
-                (
-                    index,
-                    c.model,
-                    c.provider,
-                    c.source,
-                    c.max_output_tokens,
-                    _usd(c.estimated_cost_usd),
-                    _usd(c.max_cost_usd),
-                )
-                for index, c in enumerate(decision.candidates, 1)
-            ],
-        ),
+        _candidates(decision),
     ]
     if not explain:
         return "\n".join(lines)
