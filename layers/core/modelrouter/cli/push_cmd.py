@@ -4,6 +4,11 @@ The bytes uploaded are the bytes validated (read once, checked by the policy loa
 :func:`~modelrouter.policy.loader.parse_policy`, which is what ``load_policy_file`` runs on a file's
 bytes). An invalid policy is never uploaded. The bucket should be versioned (the template's is): the
 new object version is printed, and the router picks it up at its next refresh.
+
+The learned routers the policy names are checked where the router will read them, in the bucket: each
+must exist (in the pinned version), match its ``sha256`` pin, parse, and know every model the policy maps;
+otherwise nothing is uploaded. ``--upload-routers`` first uploads the artifact files next to the policy
+file (checked the same way) to their keys.
 """
 
 from __future__ import annotations
@@ -12,8 +17,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from modelrouter.errors import PolicyError
+
+if TYPE_CHECKING:
+    from modelrouter.policy.document import Policy
 
 __all__ = ["BUCKET_ENV", "DEFAULT_KEY", "KEY_ENV", "add_arguments", "print_invalid", "run"]
 
@@ -35,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bucket", help=f"policy bucket (default: ${BUCKET_ENV})")
     parser.add_argument("--key", help=f"object key (default: ${KEY_ENV}, else {DEFAULT_KEY})")
     parser.add_argument("--endpoint-url", help="S3 endpoint (MinIO, moto server)")
+    parser.add_argument(
+        "--upload-routers",
+        action="store_true",
+        help="upload the router artifacts the policy names (files relative to the policy file) first",
+    )
 
 
 def print_invalid(file: Path, error: PolicyError) -> None:
@@ -66,13 +80,27 @@ def run(args: argparse.Namespace) -> int:
         return _EXIT_REJECTED
     for warning in loaded.warnings:
         print(f"  warning: {warning}", file=sys.stderr)
+    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from modelrouter.policy.artifacts import load_routers, s3_fetcher
+
+    client = boto3.session.Session().client("s3", endpoint_url=args.endpoint_url)
+    target = f"s3://{bucket}"
     try:
-        version = _upload(bucket, key, body, loaded.digest, endpoint_url=args.endpoint_url)
-    except (BotoCoreError, ClientError) as error:
-        print(f"error: cannot upload to s3://{bucket}/{key}: {_describe(error)}", file=sys.stderr)
+        if args.upload_routers:
+            _upload_routers(client, bucket, loaded.policy, file)
+        routers = load_routers(loaded.policy, s3_fetcher(client, bucket), source=target)
+        target = f"s3://{bucket}/{key}"
+        version = _upload(client, bucket, key, body, loaded.digest)
+    except PolicyError as error:
+        print_invalid(file, error)
         return _EXIT_REJECTED
+    except (BotoCoreError, ClientError) as error:
+        print(f"error: cannot upload to {target}: {_describe(error)}", file=sys.stderr)
+        return _EXIT_REJECTED
+    for ref, router in routers.items():
+        print(f"router s3://{bucket}/{ref.key}: ok ({len(router.models)} models; {router.digest[:19]}…)")
     print(f"{file}: ok, uploaded to s3://{bucket}/{key} ({loaded.digest[:19]}…)")
     if version is None:
         print("warning: the bucket is not versioned: no version id", file=sys.stderr)
@@ -82,12 +110,26 @@ def run(args: argparse.Namespace) -> int:
     return _EXIT_OK
 
 
-def _upload(bucket: str, key: str, body: bytes, digest: str, *, endpoint_url: str | None) -> str | None:
-    """PUT the policy; the new object's version id (``None`` on an unversioned bucket)."""
-    import boto3
+def _upload_routers(client: Any, bucket: str, policy: Policy, file: Path) -> None:
+    """PUT each artifact file the policy names (after checking it like the router will) to its key.
 
+    Raises:
+        PolicyError: a file is missing, does not match its pin or is not a valid router for the policy.
+    """
+    from modelrouter.policy.artifacts import load_local_routers, local_artifact_files
+
+    load_local_routers(policy, file)
+    for ref, path in local_artifact_files(policy, file):
+        if ref.version_id is not None:
+            print(f"router {ref.key}: pinned by version id; not uploaded (that version must exist)")
+            continue
+        client.put_object(Bucket=bucket, Key=ref.key, Body=path.read_bytes(), ContentType="application/json")
+        print(f"router {path} → s3://{bucket}/{ref.key}")
+
+
+def _upload(client: Any, bucket: str, key: str, body: bytes, digest: str) -> str | None:
+    """PUT the policy; the new object's version id (``None`` on an unversioned bucket)."""
     content_type = "application/json" if key.lower().endswith(".json") else "application/yaml"
-    client = boto3.session.Session().client("s3", endpoint_url=endpoint_url)
     response = client.put_object(
         Bucket=bucket,
         Key=key,

@@ -16,12 +16,15 @@ import socket
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from modelrouter.local.functions import project_root
 from modelrouter.local.moto_patches import apply_moto_patches
+
+if TYPE_CHECKING:
+    from modelrouter.policy.document import Policy
 
 __all__ = [
     "EmbeddedAws",
@@ -30,8 +33,10 @@ __all__ = [
     "create_tables",
     "load_template",
     "resolve_sub",
+    "router_artifacts",
     "table_definitions",
     "template_path",
+    "upload_routers",
 ]
 
 
@@ -149,6 +154,35 @@ def create_stack(clients: dict[str, Any], stack_name: str = "modelrouter-local")
         clients["logs"].create_log_group(logGroupName=name)
         log_groups.append(name)
     return StackResources(bucket, tables, secret_name, tuple(log_groups))
+
+
+def router_artifacts(policy: Policy, policy_file: Path) -> dict[str, bytes]:
+    """The router artifacts ``policy`` names, from files next to ``policy_file``, checked as the router
+    will check them (pin, format, models): key to bytes, for :func:`upload_routers`.
+
+    Raises:
+        PolicyError: a file is missing, does not fit its pin or the policy, or an artifact is pinned by
+            S3 version id (the embedded bucket starts empty: no version of it exists yet).
+    """
+    from modelrouter.errors import PolicyError
+    from modelrouter.policy.artifacts import load_local_routers, local_artifact_files, policy_artifacts
+    from modelrouter.problems import Problem, format_path
+
+    load_local_routers(policy, policy_file)
+    by_version = [
+        Problem(format_path((*location, "version_id")), "local mode uploads artifacts afresh: pin by sha256")
+        for location, pin in policy_artifacts(policy)
+        if pin.version_id is not None
+    ]
+    if by_version:
+        raise PolicyError(by_version, str(policy_file))
+    return {ref.key: path.read_bytes() for ref, path in local_artifact_files(policy, policy_file)}
+
+
+def upload_routers(s3: Any, bucket: str, artifacts: dict[str, bytes]) -> None:
+    """Put each artifact at its key in the policy bucket, where the router's policy store reads it."""
+    for key, body in artifacts.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
 
 class EmbeddedAws:

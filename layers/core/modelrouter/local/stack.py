@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from modelrouter.errors import ModelRouterError
-from modelrouter.local.aws import EmbeddedAws, StackResources, create_stack
+from modelrouter.local.aws import EmbeddedAws, StackResources, create_stack, router_artifacts, upload_routers
 from modelrouter.local.environment import POLICY_KEY, function_environment
 from modelrouter.local.functions import project_root
 from modelrouter.local.gateway import Gateway, Invoker
@@ -126,7 +126,7 @@ class LocalStack:
 
         Raises:
             LocalModeError: a port is in use, the policy file is missing or a function cannot start.
-            PolicyError: the policy is invalid (nothing is started).
+            PolicyError: the policy or a router artifact it names is invalid (nothing is started).
         """
         from modelrouter.policy.loader import parse_policy
 
@@ -138,9 +138,10 @@ class LocalStack:
                 f"cannot read policy file {self.policy_path}: {error.strerror or error}"
             ) from None
         loaded = parse_policy(text, str(self.policy_path))
+        routers = router_artifacts(loaded.policy, self.policy_path)
         try:
             self._start_servers()
-            self._provision(text, [tenant.id for tenant in loaded.policy.tenants])
+            self._provision(text, [tenant.id for tenant in loaded.policy.tenants], routers)
         except ContainerError as error:
             self.stop()
             raise LocalModeError(str(error)) from None
@@ -168,13 +169,14 @@ class LocalStack:
             self.aws = EmbeddedAws(host=options.host, port=options.aws_port)
         self.aws.start()
 
-    def _provision(self, policy_text: str, tenants: list[str]) -> None:
+    def _provision(self, policy_text: str, tenants: list[str], routers: dict[str, bytes]) -> None:
         assert self.aws is not None
         clients = {name: self.aws.client(name) for name in ("s3", "dynamodb", "secretsmanager", "logs")}
         self.resources = resources = create_stack(clients, STACK_NAME)
         clients["secretsmanager"].put_secret_value(
             SecretId=resources.secret_name, SecretString=json.dumps(LOCAL_PROVIDER_KEYS)
         )
+        upload_routers(clients["s3"], resources.bucket, routers)  # before the policy: it loads with them
         if self.models is not None:
             policy_text = policy_text.replace(DEFAULT_MODELS_ADDRESS, self.models.url)
         response = clients["s3"].put_object(
