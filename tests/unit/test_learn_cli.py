@@ -3,6 +3,7 @@ input as one line on stderr with exit code 2."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -93,6 +94,7 @@ def test_fit_prints_the_cross_validated_metrics(capsys: pytest.CaptureFixture[st
     )
     assert code == 0
     assert f"{(tmp_path / 'r.json').stat().st_size:,} bytes" in out
+    assert f"sha256: {hashlib.sha256((tmp_path / 'r.json').read_bytes()).hexdigest()}" in out
     assert "cross-validated (2 folds" in out
     assert "calibration error" in out
     assert "small" in out

@@ -39,13 +39,14 @@ def render_fit(router: LearnedRouter, path: str, size: int) -> str:
         for model in router.models
     ]
     header = (
-        f"wrote {path}: {size:,} bytes ({router.digest[:19]}…), {len(router.models)} models, "
+        f"wrote {path}: {size:,} bytes, {len(router.models)} models, "
         f"{training.get('requests', 0):,} requests, {training.get('observations', 0):,} observations"
     )
     folds = metrics.get("cv_folds", "?")
     return "\n".join(
         [
             header,
+            f"sha256: {router.digest.removeprefix('sha256:')}  (a policy pins it as learned.sha256)",
             f"cross-validated ({folds} folds; out-of-fold predictions, success = quality ≥ 0.5):",
             table(["model", "requests", "mean quality", "AUC", "Brier", "calibration error"], rows),
         ]
