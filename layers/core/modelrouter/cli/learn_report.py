@@ -30,7 +30,7 @@ def render_fit(router: LearnedRouter, path: str, size: int) -> str:
     rows = [
         (
             model,
-            per_model.get(model, {}).get("requests", "—"),
+            f"{per_model.get(model, {}).get('requests', 0):,}",
             _number(per_model.get(model, {}).get("mean_quality")),
             _number(per_model.get(model, {}).get("auc")),
             _number(per_model.get(model, {}).get("brier")),

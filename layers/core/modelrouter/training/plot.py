@@ -160,6 +160,8 @@ def _label_models(axes: Any, part: SliceReport) -> None:
             va="bottom",
             fontsize=_LABEL_POINTS,
             color="#5a1010",
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.75},
+            zorder=7,
         )
 
 
