@@ -11,7 +11,8 @@
    ``benchmarks/out/data/local-outcomes.jsonl`` (not committed).
 4. Fits a router on them (:func:`modelrouter.training.fit.fit_router`, 4,096 hashed text buckets) and
    writes ``policies/routers/local-router.json`` with a fixed ``training.fitted_at``, so the file is
-   byte-identical whenever it is regenerated; prints its cross-validated metrics and its
+   byte-identical whenever it is regenerated (with the same fitting code); pins its SHA-256 in
+   ``policies/local.yaml``'s learned route; prints its cross-validated metrics and its
    cross-validated AIQ against the zero router.
 
 No network; the same seed always writes the same files.
@@ -23,6 +24,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,6 +48,7 @@ __all__ = [
     "main",
     "outcome_lines",
     "prompts",
+    "repin",
     "router_bytes",
     "write_outcomes",
 ]
@@ -253,6 +256,17 @@ def router_bytes(document: dict[str, Any]) -> bytes:
     return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def repin(policy: Path, key: str, digest_hex: str) -> bool:
+    """Set the ``sha256`` pin that follows ``router: <key>`` in ``policy`` to ``digest_hex``; whether the
+    pin was found (the rest of the file is left as it is)."""
+    pattern = re.compile(rf"(router:\s*{re.escape(key)}\s*\n\s*sha256:\s*)[0-9a-f]{{64}}")
+    text = policy.read_text(encoding="utf-8")
+    updated, found = pattern.subn(lambda match: match.group(1) + digest_hex, text)
+    if found and updated != text:
+        policy.write_text(updated, encoding="utf-8")
+    return found > 0
+
+
 def _report(document: dict[str, Any], table: OutcomeTable) -> None:
     from modelrouter.learned.features import FeatureRecipe
     from modelrouter.training.evaluate import evaluate_table
@@ -287,8 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     args.router.parent.mkdir(parents=True, exist_ok=True)
     raw = router_bytes(document)
     args.router.write_bytes(raw)
-    print(f"wrote {args.router} ({len(raw):,} bytes); its pin in policies/local.yaml:")
-    print(f"  sha256: {hashlib.sha256(raw).hexdigest()}")
+    digest = hashlib.sha256(raw).hexdigest()
+    print(f"wrote {args.router} ({len(raw):,} bytes, sha256 {digest})")
+    key = args.router.resolve().relative_to(POLICY.parent).as_posix() if args.router == ROUTER else None
+    if key is not None and repin(POLICY, key, digest):
+        print(f"pinned it in {POLICY.relative_to(ROOT)}")
+    else:
+        print(f"pin it in the policy that routes with it: sha256: {digest}")
     if not args.no_report:
         _report(document, table)
     return 0

@@ -12,16 +12,23 @@ import pytest
 from benchmarks.local_outcomes import (
     FITTED_AT,
     HASH_BITS,
+    POLICY,
     REQUESTS,
     ROUTER,
     outcome_lines,
     prompts,
+    repin,
     write_outcomes,
 )
 
 from modelrouter.learned.artifact import load_router
+from modelrouter.learned.features import FeatureRecipe
 from modelrouter.local.models import PROFILES
 from modelrouter.local.skills import TOPICS, answer_quality, topic_of
+from modelrouter.policy.artifacts import load_local_routers
+from modelrouter.policy.loader import load_policy_file
+from modelrouter.request import parse_chat_request
+from modelrouter.selection import RequestContext, decide
 from modelrouter.training.metrics import auc
 from modelrouter.training.outcomes import OutcomeTable, read_outcomes, tabulate
 
@@ -91,7 +98,44 @@ def test_the_committed_router_was_fitted_on_these_outcomes(table: OutcomeTable) 
     # Then it was fitted on exactly the outcomes the generator writes, reproducibly
     assert training["data_sha256"] == table.digest
     assert training["fitted_at"] == FITTED_AT
-    assert router.recipe.hash_bits == HASH_BITS
+    assert router.recipe == FeatureRecipe(hash_bits=HASH_BITS)  # today's recipe defaults: refit if not
     assert router.models == tuple(PROFILES)
     # And its cross-validated predictions tell the small model's successes from its failures
     assert router.metrics["models"]["local-small"]["auc"] > 0.8
+
+
+def test_repin_rewrites_only_the_pin_of_that_router(tmp_path: Path) -> None:
+    # Given a policy pinning two routers
+    old, new = "a" * 64, "b" * 64
+    text = "".join(f"{name}:\n  router: routers/{name}.json\n  sha256: {old}\n" for name in ("x", "y"))
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(text)
+    # When one is re-pinned, Then only its pin changes; an unknown key changes nothing
+    assert repin(policy, "routers/x.json", new)
+    assert policy.read_text() == text.replace(old, new, 1)
+    assert not repin(policy, "routers/z.json", new)
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Translate 'where is the train station?' into Spanish.", "local-small"),
+        ("Can my landlord keep the deposit if the lease says nothing about cleaning?", "local-large"),
+    ],
+)
+def test_the_local_policys_learned_route_sends_each_question_to_the_cheapest_model_fit_for_it(
+    text: str, first: str
+) -> None:
+    # Given policies/local.yaml and the router it pins (the pin must match the committed file)
+    loaded = load_policy_file(POLICY)
+    routers = load_local_routers(loaded.policy, POLICY)
+    # When the learned route decides for a translation (local-small's forte) and a legal question
+    request = parse_chat_request({"messages": [{"role": "user", "content": text}]})
+    decision = decide(loaded.policy, request, RequestContext("r-1", "helpdesk"), routers=routers)
+    # Then the cheapest model predicted to reach the quality target goes first; every cheaper one falls short
+    chosen = decision.candidates[0]
+    assert (decision.route, chosen.model, chosen.source) == ("learned-assistant", first, "learned:target")
+    cheaper = [c for c in decision.candidates if c.estimated_cost_usd < chosen.estimated_cost_usd]
+    assert all(c.predicted_quality is not None and c.predicted_quality < 0.8 for c in cheaper)
+    # And the chosen model does answer it well
+    assert answer_quality(PROFILES[first], text) == 1.0
