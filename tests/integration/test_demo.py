@@ -6,10 +6,11 @@ import subprocess
 import sys
 
 from modelrouter.local.demo import SCENARIOS
+from modelrouter.local.demo_learned import LEARNED_QUESTIONS
 from tests.helpers import ROOT
 
 
-def test_the_demo_shows_routing_checks_fallback_and_budgets() -> None:
+def test_the_demo_shows_routing_checks_fallback_learned_routing_and_budgets() -> None:
     # When the demo runs (without simulated latency)
     result = subprocess.run(
         [sys.executable, "-m", "modelrouter.cli.main", "demo", "--fast"],
@@ -31,6 +32,17 @@ def test_the_demo_shows_routing_checks_fallback_and_budgets() -> None:
     assert "Retry-After" in output
     assert "open holds" in output
     assert "Provenance:" in output
+    # and a learned route: every candidate's predicted quality, the translation to local-small and the
+    # legal question to local-large, each the cheapest predicted to reach the target
+    learned = output.split("Learned routing")[1].split("\n[")[0]
+    translation, legal = (learned.split(question)[1] for question in LEARNED_QUESTIONS)
+    assert "routers/local-router.json (sha256:" in learned
+    assert all(
+        model in translation.split("\n")[1] for model in ("local-small", "local-medium", "local-large")
+    )
+    assert "chosen     local-small: cheapest predicted to reach 0.8" in translation
+    assert "chosen     local-large: cheapest predicted to reach 0.8 (local-medium" in legal
+    assert "answer     [local-large]" in legal
     # and an answer streamed token by token, ending cleanly
     assert "Streaming: tokens as the model generates them" in output
     assert "finish_reason stop" in output

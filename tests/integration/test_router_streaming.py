@@ -10,6 +10,7 @@ that hangs up stops the model call and is charged for what was generated.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,7 @@ def _policy(tmp: Path) -> Path:
     ]  # fmt: skip
     path = tmp / "streaming.yaml"
     path.write_text(yaml.safe_dump(document, sort_keys=False))
+    shutil.copytree(DEFAULT_POLICY.parent / "routers", tmp / "routers")  # its learned route's artifact
     return path
 
 

@@ -1,7 +1,8 @@
 """``make demo``: scripted requests through the official ``openai`` package against the local router.
 
 Each request is shown as a small table (route, chosen model, fallbacks and why, checks, tokens, cost,
-latency); then the tenants' budgets and a few provenance records, read back from DynamoDB.
+latency); then a learned route's predictions and choices for two questions, a streamed answer, a
+budget running out, the tenants' budgets and a few provenance records, read back from DynamoDB.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from modelrouter.cli.render import table
+from modelrouter.local.demo_learned import LEARNED_TENANT, show_learned
 from modelrouter.local.demo_stream import show_stream
 from modelrouter.local.functions import project_root
 from modelrouter.local.stack import LocalStack, StackOptions
@@ -153,7 +155,7 @@ def _call(client: Any, body: dict[str, Any]) -> dict[str, Any]:
 
 def _budget_run(stack: LocalStack, client: Any) -> bool:
     """Spend until refused; whether the refusal came (as the budget says it must)."""
-    print(f"\n[{len(SCENARIOS) + 2}] Tenant '{BUDGET_TENANT}' spends until its daily budget is exhausted")
+    print(f"\n[{len(SCENARIOS) + 3}] Tenant '{BUDGET_TENANT}' spends until its daily budget is exhausted")
     rows = []
     for number in range(1, MAX_BUDGET_REQUESTS + 1):
         outcome = _call(client, BUDGET_REQUEST)
@@ -268,11 +270,13 @@ def run(policy: Path | None = None, latency_scale: float = 1.0) -> int:
             _show(number, scenario, outcome)
             if "error" in outcome:
                 failed.append(f"[{number}] {scenario.title}")
-        if not show_stream(len(SCENARIOS) + 1, client("devtools")):
+        if not show_learned(len(SCENARIOS) + 1, client(LEARNED_TENANT), _call):
+            failed.append("the learned route did not send the two questions to two models")
+        if not show_stream(len(SCENARIOS) + 2, client("devtools")):
             failed.append("the stream did not end cleanly")
         if not _budget_run(stack, client(BUDGET_TENANT)):
             failed.append(f"tenant {BUDGET_TENANT} was never refused")
-        _budgets(stack, ["acme-support", "devtools", BUDGET_TENANT])
+        _budgets(stack, ["acme-support", "devtools", LEARNED_TENANT, BUDGET_TENANT])
         _provenance(stack)
     print(f"\ndone in {time.perf_counter() - started:.1f} s; every server stopped.")
     if failed:
