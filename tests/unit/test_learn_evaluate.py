@@ -12,14 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelrouter.training.evaluate import (
-    EvaluationError,
-    EvaluationReport,
-    evaluate,
-    lambda_grid,
-    route,
-)
+from modelrouter.training.evaluate import EvaluationError, evaluate, lambda_grid, route
 from modelrouter.training.hull import Point, aiq, cheapest_cost_reaching, hull_quality_at, upper_hull
+from modelrouter.training.report import EvaluationReport
 
 # Two models on four requests: "cheap" (cost 1) answers the first two, "strong" (cost 10) all four.
 MODELS = ["cheap", "strong"]

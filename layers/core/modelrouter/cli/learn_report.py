@@ -9,7 +9,7 @@ from modelrouter.cli.render import table
 
 if TYPE_CHECKING:
     from modelrouter.learned import LearnedRouter
-    from modelrouter.training.evaluate import EvaluationReport, SliceReport
+    from modelrouter.training.report import EvaluationReport, SliceReport
 
 __all__ = ["render_evaluation", "render_fit"]
 

@@ -11,8 +11,8 @@ import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelrouter.training.evaluate import OVERALL, EvaluationReport, SliceReport
 from modelrouter.training.hull import Point
+from modelrouter.training.report import OVERALL, EvaluationReport, SliceReport
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
