@@ -59,6 +59,9 @@ unit: $(STAMP) ## unit tests only
 bench: $(STAMP) ## benchmarks, printed as a table
 	$(PY) benchmarks/run.py
 
+eval: $(STAMP) ## learned routing quality: 5-fold CV on ../shared/eval-data, a table and PNGs in benchmarks/out
+	$(PY) benchmarks/routing_quality.py
+
 chaos: $(STAMP) ## serve under random faults and hostile bodies, 2,000 requests; prints the figures (not in test)
 	$(PY) benchmarks/chaos.py
 

@@ -16,6 +16,7 @@ from benchmarks import (
     bench_cold,
     bench_decision,
     bench_import,
+    bench_learned,
     bench_stream,
     bench_warm,
     incremental_guard,
@@ -30,6 +31,7 @@ SUITES = {
     "warm": bench_warm.run_warm,
     "stream": bench_stream.run_stream,
     "guard": incremental_guard.run,
+    "learned": bench_learned.run,
 }
 
 
