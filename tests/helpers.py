@@ -164,3 +164,13 @@ def features(
         pii=tuple(PiiFinding(kind=PiiKind(kind), message_index=0, start=0, end=4) for kind in pii),
         difficulty=Difficulty(score=difficulty, signals=()),
     )
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run ``modelrouter`` with ``argv`` in process: exit code, stdout and stderr (never a traceback)."""
+    from modelrouter.cli.main import main
+
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, captured.out, captured.err

@@ -10,10 +10,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, main
+from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from modelrouter.keys import KeyStore
 from tests.aws import create_tables, serial_moto_server
-from tests.helpers import EXAMPLE_POLICY, fake_aws_environment
+from tests.helpers import EXAMPLE_POLICY, fake_aws_environment, run_cli
 
 TOKEN = re.compile(r"^token:\s+(mr_\S{56})$", re.MULTILINE)
 KEY_ID = re.compile(r"^key id:\s+([a-z2-7]{12})$", re.MULTILINE)
@@ -21,10 +21,7 @@ BUCKET = "policy-bucket"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    return code, captured.out, captured.err
+    return run_cli(capsys, *argv)
 
 
 @pytest.fixture

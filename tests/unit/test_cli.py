@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.helpers import EVENTS, EXAMPLE_POLICY
+from tests.helpers import EVENTS, EXAMPLE_POLICY, run_cli
 
 from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, main
 from modelrouter.policy.schema import policy_json_schema_text
@@ -15,10 +15,7 @@ REQUESTS = EVENTS / "requests"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    return code, captured.out, captured.err
+    return run_cli(capsys, *argv)
 
 
 def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import run_cli
 
 from modelrouter.cli.learn_cmd import EXTRA_HINT
 from modelrouter.cli.main import main
@@ -56,10 +57,7 @@ def write_lines(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(["learn", *argv])
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    return code, captured.out, captured.err
+    return run_cli(capsys, "learn", *argv)
 
 
 @pytest.fixture(scope="module")

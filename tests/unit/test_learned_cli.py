@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import fake_aws_environment
+from tests.helpers import fake_aws_environment, run_cli
 from tests.learned_fixtures import ROUTER_KEY, keyword_router_bytes, learned_policy, versioned_bucket
 
-from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, main
+from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED
 
 RAW = keyword_router_bytes(
     {"cheap-7b": 0.9, "mid-34b": 0.95, "frontier": 0.97},
@@ -22,10 +22,7 @@ BUCKET = "policy-bucket"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    assert "Traceback" not in captured.err
-    return code, captured.out, captured.err
+    return run_cli(capsys, *argv)
 
 
 def write_policy(folder: Path, document: dict[str, Any], artifact: bytes | None = RAW) -> Path:
