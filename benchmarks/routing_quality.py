@@ -139,9 +139,7 @@ def main() -> int:
     models = [m.model for m in first[0].models]
     print(f"{'model':<36}" + "".join(f"{part.name:>15}" for part in first))
     for index, model in enumerate(models):
-        cells = "".join(
-            f"{_pct(part.models[index].auc)[:-1] if part.models[index].auc else 'n/a':>15}" for part in first
-        )
+        cells = "".join(f"{_auc(part.models[index].auc):>15}" for part in first)
         print(f"{model:<36}{cells}")
     print(f"\nRouterBench Δ AIQ (router - zero router) with fold seeds {(SEED, *EXTRA_SEEDS)}:")
     for name, deltas in results[0]["delta_aiq_by_seed"].items():
