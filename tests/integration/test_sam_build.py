@@ -95,6 +95,14 @@ def test_layer_has_every_runtime_dependency(build_dir: Path) -> None:
         assert (python / module / "__init__.py").is_file(), module
 
 
+def test_layer_has_no_fitting_libraries(build_dir: Path) -> None:
+    # Given the built layer; Then the learn extra (fit time only) is not in it: learned routes score in
+    # pure Python from the artifact
+    python = build_dir / "CoreLayer" / "python"
+    for module in ("numpy", "sklearn", "scipy", "matplotlib"):
+        assert not (python / module).exists(), module
+
+
 def test_compiled_modules_are_cpython313_aarch64(build_dir: Path) -> None:
     python = build_dir / "CoreLayer" / "python"
     assert (python / "pydantic_core" / "_pydantic_core.cpython-313-aarch64-linux-gnu.so").is_file()
