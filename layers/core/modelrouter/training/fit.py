@@ -42,6 +42,7 @@ __all__ = [
     "cross_validate",
     "fit_router",
     "folds_of",
+    "platt_scaling",
     "predict",
 ]
 
@@ -109,7 +110,12 @@ def _fit_heads(matrix: csr_matrix, quality: np.ndarray, seed: int) -> _Fitted:
     from sklearn.linear_model import LogisticRegression, Ridge
 
     observed = ~np.isnan(quality)
-    mean_quality = np.nanmean(np.where(observed, quality, np.nan), axis=1)
+    # The shared head learns how much better or worse than usual models do on a request: each outcome
+    # minus its model's mean. On counterfactual data that is the mean quality shifted by a constant; on
+    # logged traffic (one model per request) it keeps the logging policy's choice of model (a strong
+    # model sent the hard requests) from passing for the request's difficulty.
+    residual = np.where(observed, quality - np.nanmean(np.where(observed, quality, np.nan), axis=0), np.nan)
+    mean_quality = np.nanmean(residual, axis=1)
     has_any = ~np.isnan(mean_quality)
     shared = Ridge(alpha=SHARED_ALPHA).fit(matrix[has_any], mean_quality[has_any])
     # The heads learn on the shared head's out-of-fold output, as they will see it on new requests.
@@ -158,7 +164,14 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def _platt(logits: np.ndarray, quality: np.ndarray) -> tuple[float, float]:
+def platt_scaling(logits: np.ndarray, quality: np.ndarray) -> tuple[float, float]:
+    """Platt parameters ``(slope, intercept)`` mapping a head's out-of-fold logits to calibrated quality
+    (NaN quality: unobserved, ignored).
+
+    Never decreasing: when the held-out logits rank outcomes backwards (noise, on little data), the
+    slope would be negative and turn the head's ranking upside down; the calibration then predicts the
+    observed mean quality for every request instead (slope 0).
+    """
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
@@ -170,7 +183,10 @@ def _platt(logits: np.ndarray, quality: np.ndarray) -> tuple[float, float]:
     labels = np.r_[np.ones(rows.sum()), np.zeros(rows.sum())]
     weights = np.r_[target, 1.0 - target] + _MIN_WEIGHT
     model = LogisticRegression(C=1e4).fit(x, labels, sample_weight=weights)
-    return float(model.coef_[0, 0]), float(model.intercept_[0])
+    slope = float(model.coef_[0, 0])
+    if slope <= 0.0:
+        return 0.0, _logit(float(target.mean()))
+    return slope, float(model.intercept_[0])
 
 
 def _cost_lines(table: OutcomeTable, rows: np.ndarray) -> list[tuple[float, float]]:
@@ -233,7 +249,7 @@ def _out_of_fold(
     for fold in range(folds):
         test = fold_of == fold
         for column in range(quality.shape[1]):
-            slope, intercept = _platt(logits[~test, column], quality[~test, column])
+            slope, intercept = platt_scaling(logits[~test, column], quality[~test, column])
             predicted[test, column] = _sigmoid(slope * logits[test, column] + intercept)
     return Predictions(predicted, cost), logits, matrix
 
@@ -271,7 +287,7 @@ def fit_router(
     costs = _cost_lines(table, rows)
     heads: dict[str, Any] = {}
     for column, model in enumerate(table.models):
-        slope, intercept = _platt(logits[:, column], quality[:, column])
+        slope, intercept = platt_scaling(logits[:, column], quality[:, column])
         coef = fitted.head_coefs[column]
         heads[model] = {
             "bias": fitted.head_biases[column],
