@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from modelrouter.policy.learned import ROUTER_KEY_PREFIX
 from modelrouter.settings import Settings
 from tests.aws import load_template
 from tests.helpers import ROOT
@@ -276,10 +277,18 @@ def test_provider_secret_is_per_stack() -> None:
 # --- Least privilege -------------------------------------------------------------------------------
 
 
+# The one wildcard: the objects under routers/ in the policy bucket, which the policy names (a key prefix
+# within one bucket; listing them in a parameter would mean a stack update per router artifact).
+ROUTER_ARTIFACTS = {"Sub": f"${{PolicyBucket.Arn}}/{ROUTER_KEY_PREFIX}*"}
+
+
 def test_no_policy_grants_a_wildcard_resource_or_action() -> None:
     for function in FUNCTIONS:
         for statement in statements(function):
             for resource in as_list(statement["Resource"]):
+                if resource == ROUTER_ARTIFACTS:
+                    assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+                    continue
                 assert not any("*" in text for text in strings_in(resource)), f"{function}: {statement}"
             for action in as_list(statement["Action"]):
                 assert "*" not in action, f"{function}: {statement}"
@@ -302,11 +311,12 @@ def test_router_invokes_only_the_listed_bedrock_models_and_guardrails() -> None:
     assert guardrails["If"][2] == ref("AWS::NoValue")
 
 
-def test_router_reads_only_the_active_policy_object() -> None:
+def test_router_reads_only_the_active_policy_object_and_router_artifacts() -> None:
     granted = grants("RouterFunction")
     s3 = {action: resources for action, resources in granted.items() if action.startswith("s3:")}
     policy_object = {"Sub": "${PolicyBucket.Arn}/${PolicyKey}"}
-    assert s3 == {"s3:GetObject": [policy_object], "s3:GetObjectVersion": [policy_object]}
+    both = [policy_object, ROUTER_ARTIFACTS]
+    assert s3 == {"s3:GetObject": both, "s3:GetObjectVersion": both}
 
 
 def test_router_data_access_is_exactly_what_the_code_calls() -> None:

@@ -69,10 +69,13 @@ def test_two_artifact_names_for_one_model_is_an_error() -> None:
         "./r.json",
         "routers/.hidden.json",
         "",
+        "models/r.json",
+        "r.json",
+        "policies/active.yaml",
     ],
 )
 def test_an_unsafe_router_key_is_an_error(key: str) -> None:
-    # Given a router key that is not a plain relative key
+    # Given a router key that is not a plain relative key under routers/ (all the router may read)
     document = learned_policy(RAW, router=key)
     # Then the policy is invalid at that key
     assert "routes[0].learned.router" in problems_of(document)

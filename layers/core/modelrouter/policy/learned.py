@@ -17,10 +17,22 @@ from pydantic import AfterValidator, Field, model_validator
 
 from modelrouter.policy.common import Identifier, StrictModel
 
-__all__ = ["ArtifactRef", "LearnedDifficulty", "LearnedRouting", "RouterKey", "RouterPin"]
+__all__ = [
+    "MAX_ROUTER_KEY_CHARS",
+    "ROUTER_KEY_PREFIX",
+    "ArtifactRef",
+    "LearnedDifficulty",
+    "LearnedRouting",
+    "RouterKey",
+    "RouterPin",
+]
 
 MAX_ROUTER_KEY_CHARS = 512
 """Longest router key accepted."""
+ROUTER_KEY_PREFIX = "routers/"
+"""Every router key starts with this: the router function may read the policy object and the keys under
+this prefix of the policy bucket, nothing else (``template.yaml``), and in local mode the files of the
+``routers/`` folder next to the policy."""
 _SEGMENT = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 _SHA256_HEX = r"^[0-9a-f]{64}$"
 
@@ -33,6 +45,11 @@ def _safe_key(key: str) -> str:
         raise ValueError("a router key is a key in the policy bucket, not a URL (no scheme, no ':')")
     if key.startswith("/"):
         raise ValueError("a router key is relative: no leading '/'")
+    if not key.startswith(ROUTER_KEY_PREFIX):
+        raise ValueError(
+            f"a router key starts with '{ROUTER_KEY_PREFIX}' (the only prefix of the policy bucket the router"
+            " may read), e.g. 'routers/general.json'"
+        )
     for segment in key.split("/"):
         if segment in {"", ".", ".."}:
             raise ValueError("a router key must not have empty, '.' or '..' segments")
@@ -49,7 +66,8 @@ RouterKey = Annotated[
     Field(min_length=1, max_length=MAX_ROUTER_KEY_CHARS),
     AfterValidator(_safe_key),
 ]
-"""A router artifact's key in the policy bucket (a path relative to the policy file in local mode)."""
+"""A router artifact's key in the policy bucket, under ``routers/`` (a path relative to the policy file
+in local mode)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +90,9 @@ class RouterPin(StrictModel):
     """A router artifact and its pin: exactly one of ``sha256`` and ``version_id``."""
 
     router: RouterKey
-    """Key of the router artifact in the policy bucket; in local mode, a path relative to the policy
-    file. Written by ``modelrouter learn fit``."""
+    """Key of the router artifact in the policy bucket, starting with ``routers/`` (the only prefix the
+    router function may read); in local mode, a path relative to the policy file. Written by
+    ``modelrouter learn fit``."""
     sha256: Annotated[str, Field(pattern=_SHA256_HEX)] | None = None
     """Hex SHA-256 of the artifact file (64 lowercase hex digits): the bytes read must match."""
     version_id: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
