@@ -34,6 +34,7 @@ from modelrouter.local.models import PROFILES, count_tokens
 from modelrouter.local.skills import answer_quality, topic_of
 
 if TYPE_CHECKING:
+    from modelrouter.training.fit import Predictions
     from modelrouter.training.outcomes import OutcomeTable
 
 __all__ = [
@@ -237,18 +238,19 @@ def write_outcomes(path: Path, count: int = REQUESTS, seed: int = SEED) -> int:
     return lines
 
 
-def fit(outcomes: Path) -> tuple[dict[str, Any], OutcomeTable]:
-    """The router document fitted on ``outcomes`` (with the fixed ``fitted_at``) and its table."""
+def fit(outcomes: Path) -> tuple[dict[str, Any], OutcomeTable, Predictions]:
+    """The router document fitted on ``outcomes`` (with the fixed ``fitted_at``), its table, and the
+    fit's own out-of-fold predictions."""
     from modelrouter.learned.features import FeatureRecipe
-    from modelrouter.training.fit import fit_router
+    from modelrouter.training.fit import fit_with_held_out
     from modelrouter.training.outcomes import read_outcomes, tabulate
 
     table = tabulate(read_outcomes([outcomes]))
-    document = fit_router(
+    fitted = fit_with_held_out(
         table, recipe=FeatureRecipe(hash_bits=HASH_BITS), cv_folds=CV_FOLDS, sources=[SOURCE]
     )
-    document["training"]["fitted_at"] = FITTED_AT
-    return document, table
+    fitted.document["training"]["fitted_at"] = FITTED_AT
+    return fitted.document, table, fitted.held_out
 
 
 def router_bytes(document: dict[str, Any]) -> bytes:
@@ -267,25 +269,15 @@ def repin(policy: Path, key: str, digest_hex: str) -> bool:
     return found > 0
 
 
-def _report(document: dict[str, Any], table: OutcomeTable) -> None:
-    from modelrouter.learned.features import FeatureRecipe
+def _report(raw: bytes, path: Path, table: OutcomeTable, held_out: Predictions) -> None:
+    """What ``learn fit`` and ``learn evaluate --cv`` print, from the fit's own cross-validation."""
+    from modelrouter.cli.learn_report import render_evaluation, render_fit
+    from modelrouter.learned import load_router
     from modelrouter.training.evaluate import evaluate_table
-    from modelrouter.training.fit import cross_validate
 
-    print(f"{table.digest}: {len(table.request_ids):,} requests × {len(table.models)} models")
-    print(f"\n{'model':<14}{'AUC':>7}{'Brier':>8}{'calib.':>8}{'quality':>9}")
-    for model, entry in document["metrics"]["models"].items():
-        cells = (entry["auc"], entry["brier"], entry["calibration_error"], entry["mean_quality"])
-        print(f"{model:<14}" + "".join(f"{v:>{w}.3f}" for v, w in zip(cells, (7, 8, 8, 9), strict=True)))
-    held_out = cross_validate(table, CV_FOLDS, recipe=FeatureRecipe(hash_bits=HASH_BITS))
-    report = evaluate_table(table, held_out)
-    print(f"\n{'slice':<15}{'router AIQ':>11}{'zero AIQ':>10}{'95 % at':>9}{'100 % at':>10}")
-    for part in report.slices():
-        shares = part.router.cost_shares
-        at = [f"{s:.0%}" if s is not None else "-" for s in (shares[95], shares[100])]
-        aiqs = f"{part.router.aiq:>11.3f}{part.zero_router.aiq:>10.3f}"
-        print(f"{part.name:<15}{aiqs}{at[0]:>9}{at[1]:>10}")
-    print("(cross-validated; cost shares are of the best single model's cost)")
+    print(render_fit(load_router(raw, str(path)), str(path), len(raw)))
+    print()
+    print(render_evaluation(evaluate_table(table, held_out), f"the fit's {CV_FOLDS}-fold cross-validation"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -297,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     lines = write_outcomes(args.outcomes)
     print(f"wrote {lines:,} outcomes to {args.outcomes}")
-    document, table = fit(args.outcomes)
+    document, table, held_out = fit(args.outcomes)
     args.router.parent.mkdir(parents=True, exist_ok=True)
     raw = router_bytes(document)
     args.router.write_bytes(raw)
@@ -309,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"pin it in the policy that routes with it: sha256: {digest}")
     if not args.no_report:
-        _report(document, table)
+        _report(raw, args.router, table, held_out)
     return 0
 
 

@@ -159,13 +159,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     check_counterfactual(np.asarray(table.quality, dtype=float), table.models, table.request_ids)
     if args.router is not None:
         router = _load_router(args.router)
-        unknown = [model for model in table.models if model not in router.models]
-        if unknown:
-            return _fail(
-                f"{args.router}: the router does not know model '{unknown[0]}' of the outcomes "
-                f"(it knows {', '.join(router.models)})"
-            )
-        predictions = predict(router, table)
+        try:
+            predictions = predict(router, table)
+        except ValueError as error:  # a model of the outcomes the router does not know
+            return _fail(f"{args.router}: {error}")
         how = f"router {args.router} ({router.digest[:19]}…)"
     else:
         predictions = cross_validate(table, args.cv, seed=args.seed)

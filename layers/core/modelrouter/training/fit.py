@@ -48,9 +48,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_FOLDS",
+    "FittedRouter",
     "Predictions",
     "cross_validate",
     "fit_router",
+    "fit_with_held_out",
     "folds_of",
     "platt_scaling",
     "predict",
@@ -132,6 +134,33 @@ def fit_router(
     Raises:
         ValueError: fewer requests than folds.
     """
+    return fit_with_held_out(table, recipe=recipe, cv_folds=cv_folds, seed=seed, sources=sources).document
+
+
+@dataclass(frozen=True, slots=True)
+class FittedRouter:
+    """A fit's artifact document and the cross-validation that calibrated and measured it."""
+
+    document: dict[str, Any]
+    """The artifact document (JSON-ready)."""
+    held_out: Predictions
+    """The out-of-fold predictions: what :func:`cross_validate` gives with the same folds and recipe."""
+
+
+def fit_with_held_out(
+    table: OutcomeTable,
+    *,
+    recipe: FeatureRecipe | None = None,
+    cv_folds: int = DEFAULT_FOLDS,
+    seed: int = 0,
+    sources: Sequence[str] = (),
+) -> FittedRouter:
+    """:func:`fit_router`, also returning its out-of-fold predictions, so a caller that evaluates the
+    fit need not cross-validate a second time.
+
+    Raises:
+        ValueError: fewer requests than folds.
+    """
     import numpy as np
 
     recipe = recipe or FeatureRecipe()
@@ -151,7 +180,7 @@ def fit_router(
             "shared_weight": fitted.head_shared[column],
             "calibration": [slope, intercept],
         }
-    return {
+    document = {
         "format": ARTIFACT_FORMAT,
         "feature_recipe": recipe.to_json(),
         "dense_features": list(DENSE_FEATURES),
@@ -177,6 +206,7 @@ def fit_router(
             "hyperparameters": {"head_c": HEAD_C, "shared_alpha": SHARED_ALPHA, "shared_scale": SHARED_SCALE},
         },
     }
+    return FittedRouter(document, held_out)
 
 
 def _metrics(table: OutcomeTable, held_out: Predictions, folds: int) -> dict[str, Any]:
@@ -217,9 +247,8 @@ def predict(router: LearnedRouter, table: OutcomeTable) -> Predictions:
 
     unknown = [model for model in table.models if model not in router.heads]
     if unknown:
-        raise ValueError(
-            f"the router does not know model '{unknown[0]}' (it knows {', '.join(router.models)})"
-        )
+        known = ", ".join(router.models)
+        raise ValueError(f"the router does not know model '{unknown[0]}' of the outcomes (it knows {known})")
     quality = np.zeros((len(table.request_ids), len(table.models)))
     cost = np.zeros_like(quality)
     for row, (text, features) in enumerate(zip(table.texts, table.features, strict=True)):
