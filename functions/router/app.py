@@ -5,11 +5,11 @@ API Gateway invokes it with REST API Lambda proxy events (payload 1.0) through a
 :class:`~modelrouter.lambda_runtime.StreamingResponse`, which the layer's runtime loop
 (:mod:`modelrouter.lambda_runtime`) sends as it is produced.
 
-Thin by design: it dispatches on method and path (three routes; Powertools' REST resolver would buffer
-the body), reads what API Gateway provides (the authorizer's tenant, headers, body, request id), calls
-:mod:`modelrouter.api.endpoints`, and maps every error to an OpenAI error object in one place
-(:func:`_answer`). The tenant comes only from ``requestContext.authorizer.tenant_id``, never from the
-body or client headers.
+Thin by design: it dispatches on method and resource path (:data:`ROUTES`; Powertools' REST
+resolver would buffer the body), reads what API Gateway provides (the authorizer's tenant, headers,
+path parameters, body, request id), calls :mod:`modelrouter.api.endpoints`, and maps every error to an
+OpenAI error object in one place (:func:`_answer`). The tenant comes only from
+``requestContext.authorizer.tenant_id``, never from the body or client headers.
 
 Metrics are EMF lines: the handler's decorator flushes what the request recorded before the body
 streams; a streamed body flushes what it recorded in its ``finally`` (also when the client went away).
@@ -145,19 +145,74 @@ def models(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
     return endpoints.list_models(runtime(), _tenant(event))
 
 
+def model(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
+    """One model or route this tenant may name (404 for any other)."""
+    from modelrouter.api import endpoints
+
+    return endpoints.get_model(runtime(), _tenant(event), _path_parameter(event, "model"))
+
+
+def usage(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
+    """The caller's own spend today and this month, its budgets and what remains."""
+    from modelrouter.api import endpoints
+
+    return endpoints.usage(runtime(), _tenant(event))
+
+
+def health(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
+    """Liveness and the active policy version; no key, no secrets."""
+    from modelrouter.api import endpoints
+
+    return endpoints.health(runtime())
+
+
+def messages(event: dict[str, Any], context: LambdaContext) -> HttpResponse | StreamedHttpResponse:
+    """Anthropic's Messages API, through the same policy, budgets, checks and provenance."""
+    from modelrouter.api import messages_endpoint
+
+    return messages_endpoint.messages(
+        runtime(),
+        tenant_id=_tenant(event),
+        body=_body(event),
+        headers=_headers(event),
+        request_id=_request_id(event),
+        lambda_remaining_ms=context.get_remaining_time_in_millis() if context else None,
+        lambda_context=context,
+    )
+
+
+def count_tokens(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
+    """Anthropic's token count of a Messages request (the router's estimate); no model call."""
+    from modelrouter.api import messages_endpoint
+
+    return messages_endpoint.count_tokens(runtime(), _tenant(event), _body(event))
+
+
 ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v1/chat/completions": {"POST": chat_completions},
+    "/v1/messages": {"POST": messages},
+    "/v1/messages/count_tokens": {"POST": count_tokens},
     "/v1/route": {"POST": route},
     "/v1/models": {"GET": models},
+    "/v1/models/{model}": {"GET": model},
+    "/v1/usage": {"GET": usage},
+    "/health": {"GET": health},
 }
-"""Path → method → endpoint: what the API serves (the template's OpenAPI paths)."""
+"""Resource path → method → endpoint: what the API serves (the template's OpenAPI paths)."""
+
+
+def _path_parameter(event: dict[str, Any], name: str) -> str:
+    parameters = event.get("pathParameters")
+    value = parameters.get(name) if isinstance(parameters, dict) else None
+    return str(value) if value is not None else ""
 
 
 def _dispatch(
     event: dict[str, Any], context: LambdaContext
 ) -> HttpResponse | StreamedHttpResponse | HttpError:
+    # ``resource`` is the template's path (``/v1/models/{model}``); ``path`` the one the client sent.
     method, path = str(event.get("httpMethod") or ""), str(event.get("path") or "")
-    methods = ROUTES.get(path)
+    methods = ROUTES.get(str(event.get("resource") or path))
     if methods is None:
         return HttpError(404, error_body(f"no route for {method} {path}", "not_found_error", "not_found"))
     endpoint = methods.get(method)

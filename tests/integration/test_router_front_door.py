@@ -57,6 +57,13 @@ def test_the_handler_returns_a_streaming_response_with_a_prelude(rig: RouterRig)
     assert json.loads(rest)["object"] == "list"
 
 
+def test_the_handler_serves_exactly_the_templates_methods(rig: RouterRig) -> None:
+    from tests.integration.test_template import ROUTES
+
+    served = {(method.lower(), path) for path, methods in rig.app.ROUTES.items() for method in methods}
+    assert served == ROUTES
+
+
 def test_a_known_path_with_another_method_is_405_with_allow(rig: RouterRig) -> None:
     # Given GET on the chat path
     event = rest_event("GET", "/v1/chat/completions", tenant_id="acme-support")

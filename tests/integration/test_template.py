@@ -25,7 +25,18 @@ PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
 GLOBAL_FUNCTION: dict[str, Any] = TEMPLATE.get("Globals", {}).get("Function", {})
 FUNCTIONS = ("RouterFunction", "AuthorizerFunction")
 EXEC_WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"
-ROUTES = {("post", "/v1/chat/completions"), ("post", "/v1/route"), ("get", "/v1/models")}
+ROUTES = {
+    ("post", "/v1/chat/completions"),
+    ("post", "/v1/messages"),
+    ("post", "/v1/messages/count_tokens"),
+    ("post", "/v1/route"),
+    ("get", "/v1/models"),
+    ("get", "/v1/models/{model}"),
+    ("get", "/v1/usage"),
+    ("get", "/health"),
+}
+PUBLIC_ROUTES = {("get", "/health")}
+"""Served without an API key: liveness for load balancers (it shows no secrets)."""
 STREAM_URI = (
     "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${RouterFunction.Arn}"
     "/response-streaming-invocations"
@@ -385,7 +396,7 @@ def test_the_api_is_a_regional_rest_api_with_stage_api_and_tracing() -> None:
     assert not resources_of("AWS::Serverless::HttpApi")
 
 
-def test_the_api_serves_exactly_the_three_routes() -> None:
+def test_the_api_serves_exactly_the_router_functions_routes() -> None:
     assert {(method, path) for method, path, _ in operations()} == ROUTES
     for function in FUNCTIONS:  # no implicit API from function events
         assert "Events" not in RESOURCES[function]["Properties"]
@@ -403,7 +414,7 @@ def test_every_route_streams_from_the_router_function() -> None:
         assert integration["timeoutInMillis"] >= PARAMETERS["RouterTimeout"]["MaxValue"] * 1000
 
 
-def test_every_route_requires_the_request_authorizer() -> None:
+def test_every_route_but_health_requires_the_request_authorizer() -> None:
     schemes = OPENAPI["components"]["securitySchemes"]
     assert set(schemes) == {"ApiKeyAuthorizer"}
     scheme = schemes["ApiKeyAuthorizer"]
@@ -418,7 +429,8 @@ def test_every_route_requires_the_request_authorizer() -> None:
         "${AuthorizerFunction.Arn}/invocations"
     }
     for method, path, operation in operations():
-        assert operation["security"] == [{"ApiKeyAuthorizer": []}], (method, path)
+        expected = [] if (method, path) in PUBLIC_ROUTES else [{"ApiKeyAuthorizer": []}]
+        assert operation["security"] == expected, (method, path)
 
 
 def test_api_gateway_may_invoke_each_function_only_from_this_api() -> None:
@@ -429,7 +441,7 @@ def test_api_gateway_may_invoke_each_function_only_from_this_api() -> None:
     assert set(permissions) == {"RouterFunction.Arn", "AuthorizerFunction.Arn"}
     prefix = "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${RouterApi}/"
     expected_sources = {
-        "RouterFunction.Arn": prefix + "*/*/v1/*",
+        "RouterFunction.Arn": prefix + "*/*/*",
         "AuthorizerFunction.Arn": prefix + "authorizers/*",
     }
     for function, properties in permissions.items():

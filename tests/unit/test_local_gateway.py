@@ -85,12 +85,34 @@ def test_the_template_gives_methods_and_gateway_responses() -> None:
     template = GatewayTemplate.load(ROOT / "template.yaml")
 
     # Then the methods are the OpenAPI paths, and a refusal is rendered with its variables
-    assert template.routes == DEFAULT_ROUTES
+    assert template.routes > DEFAULT_ROUTES
+    assert ("GET", "/v1/models/{model}") in template.routes
+    assert template.public_routes == {("GET", "/health")}
     status, headers, body = template.render("ACCESS_DENIED", {"authorizer.message": "No such key."})
     assert (status, headers["WWW-Authenticate"]) == (401, "Bearer")
     assert json.loads(body)["error"] == {
         "message": "No such key.", "type": "authentication_error", "param": None, "code": "invalid_api_key"
     }  # fmt: skip
+
+
+def test_paths_resolve_to_methods_with_parameters_and_literals_first() -> None:
+    # Given the project's template
+    template = GatewayTemplate.load(ROOT / "template.yaml")
+
+    # When paths are matched, then parameters are filled, literals win, and /health needs no key
+    found = template.match("GET", "/v1/models/support-triage")
+    assert found is not None
+    assert (found.resource, found.path_parameters, found.authorized) == (
+        "/v1/models/{model}", {"model": "support-triage"}, True
+    )  # fmt: skip
+    literal = template.match("GET", "/v1/models")
+    assert literal is not None
+    assert (literal.resource, literal.path_parameters) == ("/v1/models", {})
+    health = template.match("GET", "/health")
+    assert health is not None
+    assert not health.authorized
+    assert template.match("POST", "/v1/models/x") is None
+    assert template.match("GET", "/v1/models/a/b") is None
 
 
 def test_without_a_template_api_gateways_defaults_apply(tmp_path: Path) -> None:

@@ -99,25 +99,30 @@ def proxy_event(
     source_ip: str = "127.0.0.1",
     request_id: str | None = None,
     authorizer: dict[str, Any] | None = None,
+    resource: str | None = None,
+    path_parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The proxy event of one request to ``resource_path`` (the path without the stage).
 
     ``authorizer``: what goes into ``requestContext.authorizer`` (``principalId`` and the context).
+    ``resource``: the template's resource path when it has parameters (``/v1/models/{model}``), whose
+    values are ``path_parameters``; by default the path itself.
     """
     pairs = _pairs(headers)
     parameters = parse_qsl(query, keep_blank_values=True)
     context = _context(method, resource_path, pairs, source_ip, request_id or str(uuid.uuid4()))
+    context["resourcePath"] = resource or resource_path
     if authorizer is not None:
         context["authorizer"] = authorizer
     event: dict[str, Any] = {
-        "resource": resource_path,
+        "resource": resource or resource_path,
         "path": resource_path,
         "httpMethod": method,
         "headers": dict(pairs),
         "multiValueHeaders": _multi(pairs),
         "queryStringParameters": dict(parameters) if parameters else None,
         "multiValueQueryStringParameters": _multi(parameters) if parameters else None,
-        "pathParameters": None,
+        "pathParameters": dict(path_parameters) if path_parameters else None,
         "stageVariables": None,
         "requestContext": context,
         "body": None,

@@ -135,11 +135,17 @@ class Gateway:
         """One HTTP request through the authorizer and the router: ``(status, headers, body)``, or the
         router's stream (the caller writes it, and must exhaust or close it)."""
         path, _, query = raw_path.partition("?")
-        resource = path.removeprefix(f"/{STAGE}") if path.startswith(f"/{STAGE}/") else None
-        if resource is None or (method, resource) not in self.template.routes:
+        resource_path = path.removeprefix(f"/{STAGE}") if path.startswith(f"/{STAGE}/") else None
+        route = self.template.match(method, resource_path) if resource_path is not None else None
+        if route is None or resource_path is None:
             return self.refuse("MISSING_AUTHENTICATION_TOKEN", method, path)
-        event = proxy_event(method, resource, headers, body, query=query, source_ip=source_ip)
+        event = proxy_event(
+            method, resource_path, headers, body, query=query, source_ip=source_ip,
+            resource=route.resource, path_parameters=route.path_parameters,
+        )  # fmt: skip
         context = event["requestContext"]
+        if not route.authorized:
+            return self._integrate(event, method, path)
         if not any(name.lower() == "authorization" for name in event["headers"]):
             return self.refuse("UNAUTHORIZED", method, path, requestId=context["requestId"])
         request = authorizer_event(event)
@@ -155,6 +161,11 @@ class Gateway:
             found = {f"authorizer.{key}": str(value) for key, value in authorizer.items()}
             return self.refuse("ACCESS_DENIED", method, path, requestId=context["requestId"], **found)
         context["authorizer"] = authorizer
+        return self._integrate(event, method, path)
+
+    def _integrate(self, event: dict[str, Any], method: str, path: str) -> GatewayReply | StreamingResponse:
+        """The router function's answer to ``event``, or API Gateway's own when it fails."""
+        context = event["requestContext"]
         try:
             response = self._router.invoke(event, self.integration_timeout_s)
         except TimeoutError:

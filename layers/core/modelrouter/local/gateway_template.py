@@ -28,6 +28,7 @@ __all__ = [
     "GatewayResponse",
     "GatewayTemplate",
     "ResponseType",
+    "RouteMatch",
 ]
 
 ResponseType = str
@@ -36,6 +37,7 @@ GatewayReply = tuple[int, dict[str, str], bytes]
 """``(status, headers, body)``."""
 DEFAULT_ROUTES = frozenset({("POST", "/v1/chat/completions"), ("POST", "/v1/route"), ("GET", "/v1/models")})
 """The methods served when the template has no OpenAPI paths."""
+_PATH_PARAMETER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 DEFAULT_INTEGRATION_TIMEOUT_S = 29.0
 """A REST API integration's default timeout."""
 
@@ -85,6 +87,33 @@ class GatewayResponse:
 
 
 @dataclass(frozen=True)
+class RouteMatch:
+    """The method a request path resolved to."""
+
+    resource: str
+    """The resource path as the template writes it (``/v1/models/{model}``)."""
+    path_parameters: dict[str, str]
+    """The values of its ``{name}`` segments."""
+    authorized: bool
+    """Whether the method requires the authorizer (an OpenAPI ``security: []`` does not)."""
+
+
+def _match_resource(resource: str, path: str) -> dict[str, str] | None:
+    """The path parameters when ``path`` is an instance of ``resource``, else None."""
+    wanted, given = resource.strip("/").split("/"), path.strip("/").split("/")
+    if len(wanted) != len(given):
+        return None
+    parameters: dict[str, str] = {}
+    for pattern, segment in zip(wanted, given, strict=True):
+        name = _PATH_PARAMETER.fullmatch(pattern)
+        if name is not None and segment:
+            parameters[name.group(1)] = segment
+        elif pattern != segment:
+            return None
+    return parameters
+
+
+@dataclass(frozen=True)
 class GatewayTemplate:
     """The methods, timeout and gateway responses of the template's REST API."""
 
@@ -94,6 +123,21 @@ class GatewayTemplate:
     """The longest integration timeout of the methods: the wait for a response's prelude."""
     responses: Mapping[ResponseType, GatewayResponse] = field(default_factory=dict)
     """The template's gateway responses by type."""
+    public_routes: frozenset[tuple[str, str]] = frozenset()
+    """The methods of :attr:`routes` whose ``security`` is empty: served without the authorizer."""
+
+    def match(self, method: str, path: str) -> RouteMatch | None:
+        """The method serving ``method path`` (the path without the stage), or None (API Gateway's
+        ``MISSING_AUTHENTICATION_TOKEN``). A literal resource wins over one with parameters."""
+        ordered = sorted(self.routes, key=lambda route: (route[1].count("{"), route[1]))
+        for route_method, resource in ordered:
+            if route_method != method:
+                continue
+            parameters = _match_resource(resource, path)
+            if parameters is not None:
+                authorized = (route_method, resource) not in self.public_routes
+                return RouteMatch(resource, parameters, authorized)
+        return None
 
     @classmethod
     def load(cls, path: Path) -> GatewayTemplate:
@@ -106,6 +150,7 @@ class GatewayTemplate:
         if not isinstance(resources, dict):
             return cls()
         routes: set[tuple[str, str]] = set()
+        public: set[tuple[str, str]] = set()
         timeouts: list[float] = []
         responses: dict[ResponseType, GatewayResponse] = {}
         for resource in resources.values():
@@ -120,6 +165,8 @@ class GatewayTemplate:
                 for resource_path, methods in paths.items():
                     for method, spec in (methods or {}).items():
                         routes.add((str(method).upper(), str(resource_path)))
+                        if (spec or {}).get("security") == []:
+                            public.add((str(method).upper(), str(resource_path)))
                         integration = (spec or {}).get("x-amazon-apigateway-integration") or {}
                         if "timeoutInMillis" in integration:
                             timeouts.append(float(integration["timeoutInMillis"]) / 1000)
@@ -129,6 +176,7 @@ class GatewayTemplate:
             routes=frozenset(routes) or DEFAULT_ROUTES,
             integration_timeout_s=max(timeouts, default=DEFAULT_INTEGRATION_TIMEOUT_S),
             responses=responses,
+            public_routes=frozenset(public),
         )
 
     def render(
