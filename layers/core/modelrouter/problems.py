@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
+    from pydantic_core import ErrorDetails
 
 __all__ = ["MAX_PATH_CHARS", "Problem", "format_path", "problems_from_validation_error"]
 
 MAX_PATH_CHARS = 200
 """A rendered path longer than this is cut (ending in ``…``): a path into input nested 400 deep is
 not worth echoing whole."""
+
+# pydantic error types that reject a value outside a fixed set of choices (its ctx names them).
+_CHOICE_ERRORS = frozenset({"enum", "literal_error"})
 
 # pydantic adds these pseudo-locations for unions and wrapped validators; they mean nothing to a user.
 _PSEUDO_LOCATIONS = frozenset({"function-after", "function-before", "function-wrap", "function-plain"})
@@ -78,12 +82,18 @@ def _readable_message(error_type: str, message: str, value_repr: str) -> str:
     return message
 
 
-def problems_from_validation_error(error: ValidationError, prefix: Iterable[str | int] = ()) -> list[Problem]:
+def problems_from_validation_error(
+    error: ValidationError, prefix: Iterable[str | int] = (), model: type[BaseModel] | None = None
+) -> list[Problem]:
     """Turn a pydantic ``ValidationError`` into problems with readable paths and messages.
 
     Problems that render to the same path and message are reported once. When the members of a union
     fail at different depths (``content`` is not a string, and ``content[1].image_url.url`` is not
     allowed), only the deeper problem is kept: it is the one the client meant to fix.
+
+    With ``model`` (the model that was validated), an unknown key is named with the closest field
+    allowed there and a wrong enum value with the closest allowed value: ``unknown field 'candidats'
+    (did you mean 'candidates'?)``.
     """
     base = tuple(prefix)
     problems: dict[tuple[str, str], Problem] = {}
@@ -95,7 +105,10 @@ def problems_from_validation_error(error: ValidationError, prefix: Iterable[str 
         value_repr = type(value).__name__ if isinstance(value, dict | list) else repr(value)
         if len(value_repr) > 60:
             value_repr = value_repr[:57] + "..."
-        problem = Problem(format_path(location), _readable_message(detail["type"], detail["msg"], value_repr))
+        message = _readable_message(detail["type"], detail["msg"], value_repr)
+        if model is not None:
+            message = _with_suggestion(message, detail, model)
+        problem = Problem(format_path(location), message)
         problems.setdefault((problem.path, problem.message), problem)
         if len(location) != len(full):
             from_union.add((problem.path, problem.message))
@@ -105,6 +118,24 @@ def problems_from_validation_error(error: ValidationError, prefix: Iterable[str 
         for key, problem in problems.items()
         if key not in from_union or not any(_is_inside(path, problem.path) for path in paths)
     ]
+
+
+def _with_suggestion(message: str, detail: ErrorDetails, model: type[BaseModel]) -> str:
+    """``message`` naming the closest valid key or value, where the error is about a name."""
+    from modelrouter.suggest import did_you_mean, expected_values, field_names_at  # pydantic: lazily
+
+    location = _without_union_noise(tuple(detail["loc"]))
+    value = detail.get("input")
+    if detail["type"] == "extra_forbidden" and location and isinstance(location[-1], str):
+        key = location[-1]
+        allowed = field_names_at(model, location[:-1])
+        if allowed is None:
+            return message
+        hint = did_you_mean(key, allowed) or f" (not allowed here; expected one of: {', '.join(allowed)})"
+        return f"unknown field '{key}'{hint}"
+    if detail["type"] in _CHOICE_ERRORS and isinstance(value, str):
+        return message + did_you_mean(value, expected_values(str(detail.get("ctx", {}).get("expected", ""))))
+    return message
 
 
 def _is_inside(path: str, parent: str) -> bool:

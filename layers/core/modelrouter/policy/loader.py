@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
 from modelrouter.errors import PolicyError
 from modelrouter.policy.document import Policy
-from modelrouter.policy.references import check_references
-from modelrouter.problems import Problem, problems_from_validation_error
+from modelrouter.policy.validation import check_document
+from modelrouter.problems import Problem
 
 __all__ = [
     "MAX_POLICY_BYTES",
@@ -86,8 +85,9 @@ def parse_policy(text: str | bytes, source: str = "policy") -> LoadedPolicy:
     """Parse and check a policy document (YAML or JSON).
 
     Raises:
-        PolicyError: malformed YAML (with line), unknown keys, wrong types or broken references; each
-            problem names its path and, where known, its line.
+        PolicyError: malformed YAML (with line), unknown keys, wrong types or broken references: every
+            problem of the document at once, in document order, each with its path and, where known,
+            its line.
     """
     raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     if len(raw) > MAX_POLICY_BYTES:
@@ -119,14 +119,10 @@ def _parse(raw: bytes, source: str) -> LoadedPolicy:
         raise PolicyError(
             [Problem("", "a policy must be a mapping with 'version', 'models', ...", 1)], source
         )
-    try:
-        policy = Policy.model_validate(data)
-    except ValidationError as error:
-        raise PolicyError(_with_lines(problems_from_validation_error(error), root), source) from None
-    checked = check_references(policy)
-    if checked.errors:
-        raise PolicyError(_with_lines(checked.errors, root), source)
-    return LoadedPolicy(policy, _with_lines(checked.warnings, root), digest)
+    checked = check_document(data)
+    if checked.policy is None:
+        raise PolicyError(_in_document_order(_with_lines(checked.errors, root)), source)
+    return LoadedPolicy(checked.policy, _with_lines(checked.warnings, root), digest)
 
 
 def load_policy_file(path: str | Path) -> LoadedPolicy:
@@ -212,6 +208,18 @@ _PATH_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
 
 def _with_lines(problems: list[Problem], root: yaml.Node | None) -> list[Problem]:
     return [Problem(p.path, p.message, _line_of(root, p.path)) for p in problems]
+
+
+def _in_document_order(problems: list[Problem]) -> list[Problem]:
+    """``problems`` sorted by line, then by path (list indexes by number: ``[2]`` before ``[10]``)."""
+
+    def key(problem: Problem) -> tuple[int, list[tuple[int, str]]]:
+        parts = [
+            (int(index), "") if index else (-1, name) for index, name in _PATH_PART.findall(problem.path)
+        ]
+        return (problem.line or 0, parts)
+
+    return sorted(problems, key=key)
 
 
 def _line_of(root: yaml.Node | None, path: str) -> int | None:

@@ -2,60 +2,136 @@
 
 Unknown or duplicate ids, tags and routes, threshold tiers that do not line up, and routes no request
 can reach. Errors make a policy invalid; warnings are printed by ``policy validate`` but do not block.
+An unknown name is reported with the closest known one (``unknown model 'nova-lyte' (did you mean
+'nova-lite'?)``).
+
+The checks also run on the parts of a document that passed validation when other parts did not (see
+:mod:`modelrouter.policy.validation`), so one run reports every problem: a :class:`Tolerance` says
+where the kept items were in the document and which names belong to items that failed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from modelrouter.policy.document import Policy
-from modelrouter.policy.routes import Route, Strategy, When
+from modelrouter.policy.reachability import check_reachability
+from modelrouter.policy.routes import Route, Strategy
 from modelrouter.problems import Problem, format_path
+from modelrouter.suggest import did_you_mean
 
-__all__ = ["PolicyCheckResult", "check_references"]
+__all__ = ["NAME_KINDS", "PolicyCheckResult", "Tolerance", "check_references"]
 
 _RESERVED_NAMES = frozenset({"auto"})
+NAME_KINDS = ("model", "tenant", "route", "tag")
+"""What a policy refers to by name."""
+_REACHABILITY_INPUTS = frozenset({"defaults", "pinning", "tenants", "routes"})
 
 Location = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Tolerance:
+    """How to check a policy built from the parts of a document that passed validation."""
+
+    positions: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    """Per list section (``models``, ``tenants``, ``routes``): the document index of each item kept."""
+    failed_names: Mapping[str, frozenset[str] | None] = field(default_factory=dict)
+    """Per kind of name (:data:`NAME_KINDS`): the names of items that failed validation, which a
+    reference may still name; ``None`` when the whole section failed, so its names are unknown."""
+    failed_sections: frozenset[str] = frozenset()
+    """Top-level keys with any problem (checks that need them whole are skipped)."""
 
 
 class PolicyCheckResult:
     """Errors and warnings found by :func:`check_references`."""
 
-    def __init__(self) -> None:
+    def __init__(self, positions: Mapping[str, Sequence[int]] | None = None) -> None:
         self.errors: list[Problem] = []
         self.warnings: list[Problem] = []
+        self._positions = positions or {}
 
     def error(self, location: Location, message: str) -> None:
         """Record an error at ``location``."""
-        self.errors.append(Problem(format_path(location), message))
+        self.errors.append(Problem(format_path(self._in_document(location)), message))
 
     def warn(self, location: Location, message: str) -> None:
         """Record a warning at ``location``."""
-        self.warnings.append(Problem(format_path(location), message))
+        self.warnings.append(Problem(format_path(self._in_document(location)), message))
+
+    def _in_document(self, location: Location) -> Location:
+        """``location`` with a kept item's index replaced by its index in the document."""
+        if len(location) > 1 and isinstance(location[1], int) and str(location[0]) in self._positions:
+            return (location[0], self._positions[str(location[0])][location[1]], *location[2:])
+        return location
 
 
-def check_references(policy: Policy) -> PolicyCheckResult:
-    """Check every cross-reference in ``policy``; return the errors and warnings found."""
-    result = PolicyCheckResult()
-    _check_unique(result, "models", [model.id for model in policy.models], "model id")
-    _check_unique(result, "tenants", [tenant.id for tenant in policy.tenants], "tenant id")
-    _check_unique(result, "routes", [route.name for route in policy.routes], "route name")
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """The names a reference may use, per kind; ``None``: unknown (references are not checked)."""
+
+    names: Mapping[str, frozenset[str] | None]
+
+    @classmethod
+    def of(cls, policy: Policy, tolerance: Tolerance) -> _Known:
+        valid = {
+            "model": frozenset(policy.model_by_id),
+            "tenant": frozenset(policy.tenant_by_id),
+            "route": frozenset(policy.route_by_name),
+            "tag": frozenset(tag for model in policy.models for tag in model.tags),
+        }
+        names: dict[str, frozenset[str] | None] = {}
+        for kind, kept in valid.items():
+            failed = tolerance.failed_names.get(kind, frozenset())
+            names[kind] = None if failed is None else kept | failed
+        return cls(names)
+
+    def unknown(self, result: PolicyCheckResult, location: Location, name: str, kind: str) -> bool:
+        """Report ``name`` at ``location`` if no ``kind`` has it; whether it was reported."""
+        known = self.names[kind]
+        if known is None or name in known:
+            return False
+        result.error(location, f"unknown {kind} '{name}'{did_you_mean(name, known)}")
+        return True
+
+    def check_all(
+        self, result: PolicyCheckResult, location: Location, names: Iterable[str], kind: str
+    ) -> None:
+        """Report each unknown name of a list at ``location``."""
+        for index, name in enumerate(names):
+            self.unknown(result, (*location, index), name, kind)
+
+
+def check_references(policy: Policy, tolerance: Tolerance | None = None) -> PolicyCheckResult:
+    """Check every cross-reference in ``policy``; return the errors and warnings found.
+
+    With ``tolerance``, ``policy`` holds only the parts of a document that passed validation: paths
+    are the document's, names of failed items count as known, and reachability (which needs every
+    route, tenant and default) is checked only when those all passed.
+    """
+    tolerance = tolerance or Tolerance()
+    result = PolicyCheckResult(tolerance.positions)
+    known = _Known.of(policy, tolerance)
+    _check_unique(result, ("models",), [model.id for model in policy.models], "model id")
+    _check_unique(result, ("tenants",), [tenant.id for tenant in policy.tenants], "tenant id")
+    _check_unique(result, ("routes",), [route.name for route in policy.routes], "route name")
     _check_namespaces(result, policy)
-    _check_model_refs(result, policy)
-    _check_tenant_refs(result, policy)
-    _check_route_refs(result, policy)
+    _check_model_refs(result, policy, known)
+    _check_tenant_refs(result, policy, known)
+    _check_route_refs(result, policy, known)
     for index, route in enumerate(policy.routes):
-        _check_route(result, policy, index, route)
-    _check_reachability(result, policy)
+        _check_route(result, policy, known, index, route)
+    if not tolerance.failed_sections & _REACHABILITY_INPUTS:
+        check_reachability(result, policy)
     return result
 
 
-def _check_unique(result: PolicyCheckResult, section: str, names: Sequence[str], what: str) -> None:
+def _check_unique(result: PolicyCheckResult, location: Location, names: Sequence[str], what: str) -> None:
     seen: set[str] = set()
     for index, name in enumerate(names):
         if name in seen:
-            result.error((section, index), f"duplicate {what} '{name}'")
+            result.error((*location, index), f"duplicate {what} '{name}'")
         seen.add(name)
 
 
@@ -72,61 +148,43 @@ def _check_namespaces(result: PolicyCheckResult, policy: Policy) -> None:
             result.error(("models", index, "id"), f"'{model.id}' is reserved")
 
 
-def _unknown(
-    result: PolicyCheckResult, location: Location, names: Iterable[str], known: Iterable[str], what: str
-) -> None:
-    known_set = set(known)
-    for index, name in enumerate(names):
-        if name not in known_set:
-            result.error((*location, index), f"unknown {what} '{name}'")
-
-
-def _check_model_refs(result: PolicyCheckResult, policy: Policy) -> None:
+def _check_model_refs(result: PolicyCheckResult, policy: Policy, known: _Known) -> None:
     models = policy.model_by_id
-    all_tags = {tag for model in policy.models for tag in model.tags}
     for index, tenant in enumerate(policy.tenants):
-        _unknown(result, ("tenants", index, "allowed_models"), tenant.allowed_models or (), models, "model")
-        _unknown(result, ("tenants", index, "allowed_tags"), tenant.allowed_tags or (), all_tags, "tag")
+        known.check_all(result, ("tenants", index, "allowed_models"), tenant.allowed_models or (), "model")
+        known.check_all(result, ("tenants", index, "allowed_tags"), tenant.allowed_tags or (), "tag")
         if tenant.pinning is not None and tenant.pinning.models != "*":
-            _unknown(result, ("tenants", index, "pinning", "models"), tenant.pinning.models, models, "model")
+            known.check_all(result, ("tenants", index, "pinning", "models"), tenant.pinning.models, "model")
     if policy.pinning.models != "*":
-        _unknown(result, ("pinning", "models"), policy.pinning.models, models, "model")
+        known.check_all(result, ("pinning", "models"), policy.pinning.models, "model")
     for index, route in enumerate(policy.routes):
         for location, model_id in route.all_model_refs():
             where = ("routes", index, *location)
-            if model_id not in models:
-                result.error(where, f"unknown model '{model_id}'")
-            elif not models[model_id].enabled:
+            unknown = known.unknown(result, where, model_id, "model")
+            if not unknown and model_id in models and not models[model_id].enabled:
                 result.warn(where, f"model '{model_id}' is disabled and will always be skipped")
 
 
-def _check_tenant_refs(result: PolicyCheckResult, policy: Policy) -> None:
+def _check_tenant_refs(result: PolicyCheckResult, policy: Policy, known: _Known) -> None:
     for index, route in enumerate(policy.routes):
-        _unknown(
-            result,
-            ("routes", index, "when", "tenants"),
-            route.when.tenants or (),
-            policy.tenant_by_id,
-            "tenant",
-        )
+        known.check_all(result, ("routes", index, "when", "tenants"), route.when.tenants or (), "tenant")
 
 
-def _check_route_refs(result: PolicyCheckResult, policy: Policy) -> None:
-    routes = policy.route_by_name
-    if policy.defaults.route is not None and policy.defaults.route not in routes:
-        result.error(("defaults", "route"), f"unknown route '{policy.defaults.route}'")
+def _check_route_refs(result: PolicyCheckResult, policy: Policy, known: _Known) -> None:
+    if policy.defaults.route is not None:
+        known.unknown(result, ("defaults", "route"), policy.defaults.route, "route")
     if policy.pinning.routes != "*":
-        _unknown(result, ("pinning", "routes"), policy.pinning.routes, routes, "route")
+        known.check_all(result, ("pinning", "routes"), policy.pinning.routes, "route")
     for index, tenant in enumerate(policy.tenants):
-        for field in ("default_route", "over_budget_route"):
-            name = getattr(tenant, field)
-            if name is not None and name not in routes:
-                result.error(("tenants", index, field), f"unknown route '{name}'")
+        for name_field in ("default_route", "over_budget_route"):
+            name = getattr(tenant, name_field)
+            if name is not None:
+                known.unknown(result, ("tenants", index, name_field), name, "route")
         if tenant.pinning is not None and tenant.pinning.routes != "*":
-            _unknown(result, ("tenants", index, "pinning", "routes"), tenant.pinning.routes, routes, "route")
+            known.check_all(result, ("tenants", index, "pinning", "routes"), tenant.pinning.routes, "route")
 
 
-def _check_route(result: PolicyCheckResult, policy: Policy, index: int, route: Route) -> None:
+def _check_route(result: PolicyCheckResult, policy: Policy, known: _Known, index: int, route: Route) -> None:
     base: Location = ("routes", index)
     for location, models in route.model_lists():
         seen: set[str] = set()
@@ -137,23 +195,23 @@ def _check_route(result: PolicyCheckResult, policy: Policy, index: int, route: R
     if route.strategy is Strategy.THRESHOLD:
         _check_thresholds(result, base, route)
     if route.learned is not None:
-        _check_model_map(result, policy, base, route)
+        _check_model_map(result, policy, known, base, route)
     if route.strategy is Strategy.WEIGHTED:
-        _check_unique(
-            result, format_path((*base, "variants")), [v.name for v in route.variants or ()], "variant"
-        )
+        _check_unique(result, (*base, "variants"), [v.name for v in route.variants or ()], "variant")
     required, matched = route.limits.output_format, route.when.response_formats
     if required is not None and matched is not None and required not in matched:
         result.error(
             (*base, "limits", "output_format"),
             f"requires '{required}' but the route only matches {', '.join(matched)} requests",
         )
-    known = [policy.model_by_id[m] for _, m in route.all_model_refs() if m in policy.model_by_id]
-    if known and not any(model.enabled for model in known):
+    catalog = [policy.model_by_id[m] for _, m in route.all_model_refs() if m in policy.model_by_id]
+    if catalog and not any(model.enabled for model in catalog):
         result.warn(base, "every model of this route is disabled")
 
 
-def _check_model_map(result: PolicyCheckResult, policy: Policy, base: Location, route: Route) -> None:
+def _check_model_map(
+    result: PolicyCheckResult, policy: Policy, known: _Known, base: Location, route: Route
+) -> None:
     """Every candidate of a learned route has exactly one artifact name, and every name maps to a
     catalog model."""
     assert route.learned is not None
@@ -161,8 +219,8 @@ def _check_model_map(result: PolicyCheckResult, policy: Policy, base: Location, 
     mapped: dict[str, str] = {}
     for name, model_id in model_map.items():
         where = (*base, "learned", "model_map", name)
-        if model_id not in policy.model_by_id:
-            result.error(where, f"unknown model '{model_id}'")
+        if known.unknown(result, where, model_id, "model"):
+            pass
         elif model_id in mapped:
             result.error(where, f"model '{model_id}' is already the target of '{mapped[model_id]}'")
         elif model_id not in (route.models or ()):
@@ -181,7 +239,10 @@ def _check_thresholds(result: PolicyCheckResult, base: Location, route: Route) -
     thresholds = route.thresholds or {}
     for name in thresholds:
         if name not in tiers:
-            result.error((*base, "thresholds", name), f"unknown tier '{name}' (tiers: {', '.join(tiers)})")
+            hint = did_you_mean(name, tiers)
+            result.error(
+                (*base, "thresholds", name), f"unknown tier '{name}'{hint} (tiers: {', '.join(tiers)})"
+            )
     if tiers and tiers[0] in thresholds:
         result.error(
             (*base, "thresholds", tiers[0]),
@@ -201,64 +262,3 @@ def _check_thresholds(result: PolicyCheckResult, base: Location, route: Route) -
                 f"threshold {value} must be above the previous tier's ({previous})",
             )
         previous = max(previous, value)
-
-
-def _check_reachability(result: PolicyCheckResult, policy: Policy) -> None:
-    other_ways_in: set[str] = {policy.defaults.route} if policy.defaults.route else set()
-    for tenant in policy.tenants:
-        other_ways_in.update(r for r in (tenant.default_route, tenant.over_budget_route) if r)
-    pinnable = [policy.pinning, *(t.pinning for t in policy.tenants if t.pinning is not None)]
-    for later_index, later in enumerate(policy.routes):
-        shadow = next(
-            (earlier for earlier in policy.routes[:later_index] if _subsumes(earlier.when, later.when)), None
-        )
-        if shadow is None:
-            continue
-        reason = f"every request it matches is taken by the earlier route '{shadow.name}'"
-        if later.name in other_ways_in or any(p.allows_route(later.name) for p in pinnable):
-            result.warn(
-                ("routes", later_index, "when"), f"{reason}; only reachable as a default or by pinning"
-            )
-        else:
-            result.error(("routes", later_index), f"unreachable route: {reason}")
-    has_catch_all = any(route.when.is_catch_all for route in policy.routes)
-    if not has_catch_all and policy.defaults.route is None:
-        for index, tenant in enumerate(policy.tenants):
-            if tenant.default_route is None:
-                result.warn(
-                    ("tenants", index),
-                    "no catch-all route or default route: requests that match no route are refused",
-                )
-
-
-def _subsumes(earlier: When, later: When) -> bool:
-    """True when every request that matches ``later`` also matches ``earlier``."""
-    for name in type(earlier).model_fields:
-        wide = getattr(earlier, name)
-        if wide is None:
-            continue
-        narrow = getattr(later, name)
-        if narrow is None:
-            return False
-        if isinstance(wide, list):
-            if not set(narrow) <= set(wide):
-                return False
-        elif isinstance(wide, bool):
-            if wide != narrow:
-                return False
-        elif name == "intents":
-            if not (
-                set(narrow.keywords) <= set(wide.keywords) and set(narrow.patterns) <= set(wide.patterns)
-            ):
-                return False
-        elif not _range_within(narrow.min, narrow.max, wide.min, wide.max):
-            return False
-    return True
-
-
-def _range_within(
-    low: float | None, high: float | None, outer_low: float | None, outer_high: float | None
-) -> bool:
-    if outer_low is not None and (low is None or low < outer_low):
-        return False
-    return outer_high is None or (high is not None and high <= outer_high)

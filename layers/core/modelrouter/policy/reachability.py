@@ -1,0 +1,76 @@
+"""Reachability: routes no request can reach because an earlier route takes every request they match."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from modelrouter.policy.document import Policy
+from modelrouter.policy.routes import When
+
+if TYPE_CHECKING:
+    from modelrouter.policy.references import PolicyCheckResult
+
+__all__ = ["check_reachability"]
+
+
+def check_reachability(result: PolicyCheckResult, policy: Policy) -> None:
+    """Report shadowed routes (an error, or a warning when a default or pinning still reaches them)
+    and tenants whose unmatched requests have nowhere to go."""
+    other_ways_in: set[str] = {policy.defaults.route} if policy.defaults.route else set()
+    for tenant in policy.tenants:
+        other_ways_in.update(r for r in (tenant.default_route, tenant.over_budget_route) if r)
+    pinnable = [policy.pinning, *(t.pinning for t in policy.tenants if t.pinning is not None)]
+    for later_index, later in enumerate(policy.routes):
+        shadow = next(
+            (earlier for earlier in policy.routes[:later_index] if _subsumes(earlier.when, later.when)), None
+        )
+        if shadow is None:
+            continue
+        reason = f"every request it matches is taken by the earlier route '{shadow.name}'"
+        if later.name in other_ways_in or any(p.allows_route(later.name) for p in pinnable):
+            result.warn(
+                ("routes", later_index, "when"), f"{reason}; only reachable as a default or by pinning"
+            )
+        else:
+            result.error(("routes", later_index), f"unreachable route: {reason}")
+    has_catch_all = any(route.when.is_catch_all for route in policy.routes)
+    if not has_catch_all and policy.defaults.route is None:
+        for index, tenant in enumerate(policy.tenants):
+            if tenant.default_route is None:
+                result.warn(
+                    ("tenants", index),
+                    "no catch-all route or default route: requests that match no route are refused",
+                )
+
+
+def _subsumes(earlier: When, later: When) -> bool:
+    """True when every request that matches ``later`` also matches ``earlier``."""
+    for name in type(earlier).model_fields:
+        wide = getattr(earlier, name)
+        if wide is None:
+            continue
+        narrow = getattr(later, name)
+        if narrow is None:
+            return False
+        if isinstance(wide, list):
+            if not set(narrow) <= set(wide):
+                return False
+        elif isinstance(wide, bool):
+            if wide != narrow:
+                return False
+        elif name == "intents":
+            if not (
+                set(narrow.keywords) <= set(wide.keywords) and set(narrow.patterns) <= set(wide.patterns)
+            ):
+                return False
+        elif not _range_within(narrow.min, narrow.max, wide.min, wide.max):
+            return False
+    return True
+
+
+def _range_within(
+    low: float | None, high: float | None, outer_low: float | None, outer_high: float | None
+) -> bool:
+    if outer_low is not None and (low is None or low < outer_low):
+        return False
+    return outer_high is None or (high is not None and high <= outer_high)
