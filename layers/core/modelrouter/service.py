@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from modelrouter.accounting.errors import BudgetStoreUnavailableError
+from modelrouter.accounting.usage import BudgetReader, TenantUsage, tenant_usage
 from modelrouter.admission import admit, decide_for
 from modelrouter.checks.json_answer import compile_schema
 from modelrouter.closing import Admitted, Closed, Closer, close_request
@@ -38,6 +40,7 @@ from modelrouter.ports import BudgetLedger, ModelHealth, PolicySource, Provenanc
 from modelrouter.provenance import refusal_record
 from modelrouter.request import ChatRequest, parse_chat_request
 from modelrouter.selection.decision import Decision
+from modelrouter.selection.naming import Named, nameable
 
 __all__ = ["BudgetLedger", "ChatOutcome", "PolicySource", "RouterService", "Telemetry"]
 
@@ -105,10 +108,30 @@ class RouterService:
             else Tenant.model_fields["idempotency_window_s"].default
         )
 
-    def models(self, tenant_id: str) -> tuple[Policy, Tenant]:
-        """``GET /v1/models``: the policy and the tenant whose models are listed."""
+    def models(self, tenant_id: str) -> list[Named]:
+        """``GET /v1/models``: every name this tenant may put in ``model`` (the engine's own predicate)."""
         policy = self._policies.current().policy
-        return policy, _tenant(policy, tenant_id)
+        return nameable(policy, _tenant(policy, tenant_id))
+
+    def model(self, tenant_id: str, name: str) -> Named:
+        """``GET /v1/models/{model}``: one name this tenant may use; ``model_not_found`` (404) for any
+        other, whether or not it exists for other tenants."""
+        found = next((named for named in self.models(tenant_id) if named.id == name), None)
+        if found is None:
+            message = f"the model '{name}' does not exist or you do not have access to it"
+            raise RequestDeniedError("model_not_found", message, "model")
+        return found
+
+    def usage(self, tenant_id: str) -> TenantUsage:
+        """``GET /v1/usage``: the tenant's spend, holds, limits and room, today and this month."""
+        tenant = _tenant(self._policies.current().policy, tenant_id)
+        if not isinstance(self._budgets, BudgetReader):
+            raise BudgetStoreUnavailableError("this budget ledger cannot report usage")
+        return tenant_usage(self._budgets, tenant, now=self._now())
+
+    def cooling_down(self) -> dict[str, float]:
+        """Models this container skips now (circuit breaker open), with seconds until they may be tried."""
+        return self._health.cooling()
 
     def route(self, tenant_id: str, body: bytes | str, request_id: str) -> tuple[Decision, Policy]:
         """``POST /v1/route``: the decision only; no model call, no charge."""

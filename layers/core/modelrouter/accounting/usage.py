@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from modelrouter.accounting.items import item_key, number
 from modelrouter.accounting.periods import (
@@ -27,10 +27,17 @@ from modelrouter.accounting.periods import (
 from modelrouter.accounting.records import from_nano, usd
 
 if TYPE_CHECKING:
-    from modelrouter.accounting.store import BudgetStore
     from modelrouter.policy.tenants import Tenant
 
-__all__ = ["PERIODS", "Period", "PeriodUsage", "TenantUsage", "tenant_usage", "usage_from_items"]
+__all__ = [
+    "PERIODS",
+    "BudgetReader",
+    "Period",
+    "PeriodUsage",
+    "TenantUsage",
+    "tenant_usage",
+    "usage_from_items",
+]
 
 Period = Literal["daily", "monthly"]
 """A budget period, named as the policy's ``budget`` names its limits (``daily_usd``, ``monthly_usd``)."""
@@ -39,8 +46,29 @@ PERIODS: tuple[Period, ...] = ("daily", "monthly")
 """Every period usage is reported for, whether or not the tenant's budget limits it."""
 
 
+@runtime_checkable
+class BudgetReader(Protocol):
+    """What :func:`tenant_usage` reads the budget table through (a
+    :class:`~modelrouter.accounting.store.BudgetStore` is one)."""
+
+    table_name: str
+    """The budget table."""
+
+    def call(self, operation: str, passthrough: frozenset[str] = ..., **arguments: Any) -> Any:
+        """Run a DynamoDB client operation, store failures mapped to budget store errors."""
+        ...
+
+    def hold_items(self, tenant_id: str, *, expired_by: datetime | None = None) -> list[dict[str, Any]]:
+        """The tenant's open hold items (low-level)."""
+        ...
+
+
 def _money(amount: Decimal) -> float:
     return float(amount)
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -83,7 +111,7 @@ class PeriodUsage:
             "committed_usd": _money(self.committed_usd),
             "limit_usd": None if self.limit_usd is None else _money(self.limit_usd),
             "remaining_usd": None if remaining is None else _money(remaining),
-            "resets_at": self.resets_at.isoformat().replace("+00:00", "Z"),
+            "resets_at": _utc_text(self.resets_at),
         }
 
 
@@ -105,7 +133,7 @@ class TenantUsage:
         return {
             "object": "usage",
             "tenant_id": self.tenant_id,
-            "as_of": self.as_of.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "as_of": _utc_text(self.as_of),
             "currency": "USD",
             "periods": {period: usage.as_json() for period, usage in self.periods.items()},
             "open_holds": self.open_holds,
@@ -150,7 +178,7 @@ def usage_from_items(
     return TenantUsage(tenant_id=tenant.id, as_of=utc, periods=periods, open_holds=len(this_month))
 
 
-def tenant_usage(store: BudgetStore, tenant: Tenant, *, now: datetime | None = None) -> TenantUsage:
+def tenant_usage(store: BudgetReader, tenant: Tenant, *, now: datetime | None = None) -> TenantUsage:
     """The tenant's usage now (or at ``now``), read from the budget table with consistent reads.
 
     Raises the store's :class:`~modelrouter.accounting.errors.BudgetStoreError` when the table cannot

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelrouter.api.errors import HttpError, http_error
+from modelrouter.api.health import health_report
 from modelrouter.api.idempotency import IdempotencyUnavailableError, check_key
-from modelrouter.api.openai_format import chat_response, model_list
+from modelrouter.api.openai_format import chat_response, model_list, model_object
 from modelrouter.api.openai_stream import live_events
 from modelrouter.api.runtime import RouterRuntime
 from modelrouter.errors import ModelRouterError
@@ -22,6 +23,7 @@ from modelrouter.live import LiveChat
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
+    "NO_STORE",
     "REPLAYED_HEADER",
     "HttpResponse",
     "RequestTooLargeError",
@@ -29,14 +31,19 @@ __all__ = [
     "UnauthorizedError",
     "chat",
     "error_response",
+    "get_model",
+    "health",
     "list_models",
     "route",
+    "usage",
 ]
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 """Request header that makes a chat request idempotent (per tenant)."""
 REPLAYED_HEADER = "idempotent-replayed"
 """Response header set to ``true`` when the body is the stored first response."""
+NO_STORE = "no-store"
+"""``Cache-Control`` of answers that change from one moment to the next (usage, health)."""
 
 
 class UnauthorizedError(ModelRouterError):
@@ -182,5 +189,22 @@ def route(runtime: RouterRuntime, tenant_id: str | None, body: bytes, request_id
 
 
 def list_models(runtime: RouterRuntime, tenant_id: str | None) -> HttpResponse:
-    """``GET /v1/models``: what this tenant may name in ``model``."""
-    return _json(200, model_list(*runtime.service.models(_require_tenant(tenant_id))))
+    """``GET /v1/models``: exactly what this tenant may name in ``model`` (``auto``, routes, models)."""
+    return _json(200, model_list(runtime.service.models(_require_tenant(tenant_id))))
+
+
+def get_model(runtime: RouterRuntime, tenant_id: str | None, model_id: str) -> HttpResponse:
+    """``GET /v1/models/{model}``: one name this tenant may use; 404 ``model_not_found`` for any other."""
+    return _json(200, model_object(runtime.service.model(_require_tenant(tenant_id), model_id)))
+
+
+def usage(runtime: RouterRuntime, tenant_id: str | None) -> HttpResponse:
+    """``GET /v1/usage``: the caller's own spend today and this month, open holds, budgets, what remains."""
+    report = runtime.service.usage(_require_tenant(tenant_id))
+    return _json(200, report.as_json(), {"cache-control": NO_STORE})
+
+
+def health(runtime: RouterRuntime) -> HttpResponse:
+    """``GET /health`` (no key): status and policy version; 503 when no policy was ever loaded."""
+    status, body = health_report(runtime.policies.state(), runtime.service.cooling_down())
+    return _json(status, body, {"cache-control": NO_STORE})

@@ -12,22 +12,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from modelrouter.execution.records import ExecutionResult
-from modelrouter.policy.document import Policy
-from modelrouter.policy.tenants import Tenant
+from modelrouter.policy.catalog import ModelSpec
 from modelrouter.provenance import learned_fields
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Decision
+from modelrouter.selection.naming import Named
 
 if TYPE_CHECKING:
     from modelrouter.service import ChatOutcome
 
 __all__ = [
     "DONE_EVENT",
+    "MODEL_OWNER",
     "STREAM_PIECE_CHARS",
     "ChunkEvents",
     "chat_response",
     "completion",
     "model_list",
+    "model_object",
     "router_summary",
     "sse_event",
     "stream_events",
@@ -184,21 +186,66 @@ def stream_events(
     return "".join(events)
 
 
-def model_list(policy: Policy, tenant: Tenant) -> dict[str, Any]:
-    """``GET /v1/models``: ``auto``, the routes this tenant may pin, and the models it may use."""
-    pinning = policy.pinning_for(tenant)
-    data = [{"id": "auto", "object": "model", "created": 0, "owned_by": "modelrouter"}]
-    data += [
-        {"id": route.name, "object": "model", "created": 0, "owned_by": "modelrouter"}
-        for route in policy.routes
-        if pinning.allows_route(route.name)
-    ]
-    data += [
-        {"id": model.id, "object": "model", "created": 0, "owned_by": model.provider.value}
-        for model in policy.models
-        if model.enabled and tenant.allows_model(model.id, model.tags)
-    ]
-    return {"object": "list", "data": data}
+MODEL_OWNER = "modelrouter"
+"""``owned_by`` of ``auto`` and of routes (a model's is its provider)."""
+
+
+def _range(values: list[float]) -> dict[str, float] | None:
+    return {"min": min(values), "max": max(values)} if values else None
+
+
+def _model_extension(model: ModelSpec) -> dict[str, Any]:
+    pricing = model.pricing.model_dump(exclude_none=True)
+    return {
+        "kind": "model",
+        "provider": model.provider.value,
+        "context_window": model.context_window,
+        "max_output_tokens": model.max_output_tokens,
+        "capabilities": sorted(model.capabilities),
+        "residency": model.residency,
+        "max_classification": model.max_classification.value,
+        "pricing": pricing,
+    }
+
+
+def _choice_extension(named: Named) -> dict[str, Any]:
+    models = named.models
+    extension: dict[str, Any] = {"kind": named.kind}
+    if named.route is not None:
+        extension["strategy"] = named.route.strategy.value
+    extension.update(
+        models=[model.id for model in models],
+        providers=sorted({model.provider.value for model in models}),
+        context_window=max((model.context_window for model in models), default=None),
+        capabilities=sorted(set().union(*(model.capabilities for model in models))),
+        pricing_range={
+            "input_per_mtok": _range([model.pricing.input_per_mtok for model in models]),
+            "output_per_mtok": _range([model.pricing.output_per_mtok for model in models]),
+        },
+    )
+    return extension
+
+
+def model_object(named: Named) -> dict[str, Any]:
+    """OpenAI's ``model`` object for a name the tenant may use, with a ``router`` extension.
+
+    The extension says what the name is (``kind``: ``auto``, ``route`` or ``model``). A model adds its
+    provider, context window, output limit, capabilities, residency, clearance and list prices per
+    million tokens; ``auto`` and routes add the models that may answer (for this tenant), their
+    providers, the largest context window, every capability one of them has and the range of their
+    prices. Never an endpoint, a provider model id or a key reference.
+    """
+    if named.kind == "model":
+        model = named.models[0]
+        owner, extension = model.provider.value, _model_extension(model)
+    else:
+        owner, extension = MODEL_OWNER, _choice_extension(named)
+    return {"id": named.id, "object": "model", "created": 0, "owned_by": owner, "router": extension}
+
+
+def model_list(names: list[Named]) -> dict[str, Any]:
+    """``GET /v1/models``: OpenAI's list of :func:`model_object` for every name the tenant may use."""
+    return {"object": "list", "data": [model_object(named) for named in names]}
 
 
 def chat_response(outcome: ChatOutcome) -> tuple[str, str]:

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from modelrouter.errors import ModelRouterError, PolicyError
@@ -30,6 +31,7 @@ __all__ = [
     "POLICY_MAX_ATTEMPTS",
     "POLICY_READ_TIMEOUT_S",
     "ActivePolicy",
+    "PolicyState",
     "PolicyStore",
     "PolicyUnavailableError",
 ]
@@ -72,6 +74,19 @@ class ActivePolicy:
     """The learned routers the policy names, loaded with it (by key and pin)."""
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyState:
+    """How the store's policy stands, for a health check: no bucket names, no problems' details."""
+
+    active: ActivePolicy | None
+    """The policy serving now; None when no valid policy was ever loaded."""
+    loaded_at: datetime | None
+    """When the active policy was loaded (UTC)."""
+    last_refresh: str
+    """How the latest refresh ended: ``loaded``, ``unchanged``, ``rejected`` (an invalid new version;
+    the last good one keeps serving), ``refresh_failed`` (S3 could not be read) or ``never``."""
+
+
 class PolicyStore:
     """Serves the active policy; refreshes from S3 at most every ``refresh_seconds``."""
 
@@ -84,10 +99,14 @@ class PolicyStore:
         s3_client: Any = None,
         clock: Callable[[], float] = time.monotonic,
         on_event: PolicyEvent | None = None,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._bucket, self._key, self._refresh = bucket, key, refresh_seconds
         self._s3 = s3_client
         self._clock = clock
+        self._wall_clock = wall_clock
+        self._loaded_at: datetime | None = None
+        self._last_refresh = "never"
         self._on_event = on_event or (lambda kind, detail: None)
         self._active: ActivePolicy | None = None
         self._routers = RouterCache()
@@ -101,11 +120,21 @@ class PolicyStore:
             PolicyUnavailableError: no valid policy has ever been loaded.
         """
         with self._lock:
-            if self._active is None or self._clock() - self._checked_at >= self._refresh:
-                self._refresh_locked()
+            self._refresh_if_due_locked()
             if self._active is None:
                 raise PolicyUnavailableError(f"no valid policy at s3://{self._bucket}/{self._key}")
             return self._active
+
+    def state(self) -> PolicyState:
+        """The active policy (refreshed first if it is time to, never raising), when it was loaded, and
+        how the latest refresh ended."""
+        with self._lock:
+            self._refresh_if_due_locked()
+            return PolicyState(self._active, self._loaded_at, self._last_refresh)
+
+    def _refresh_if_due_locked(self) -> None:
+        if self._active is None or self._clock() - self._checked_at >= self._refresh:
+            self._refresh_locked()
 
     def _client(self) -> Any:
         if self._s3 is None:
@@ -120,9 +149,13 @@ class PolicyStore:
         return self._s3
 
     def _refresh_locked(self) -> None:
+        self._checked_at = self._clock()
+        self._last_refresh = self._fetch_locked()
+
+    def _fetch_locked(self) -> str:
+        """Fetch and load the object if it changed; how it ended (:attr:`PolicyState.last_refresh`)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        self._checked_at = self._clock()
         arguments = {"Bucket": self._bucket, "Key": self._key}
         if self._active is not None:
             arguments["IfNoneMatch"] = self._active.etag
@@ -132,12 +165,12 @@ class PolicyStore:
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", ""))
             if code in {"304", "NotModified"}:
-                return
+                return "unchanged"
             self._on_event("refresh_failed", f"s3 get_object failed: {code or 'error'}")
-            return
+            return "refresh_failed"
         except BotoCoreError as error:
             self._on_event("refresh_failed", f"s3 unreachable: {type(error).__name__}")
-            return
+            return "refresh_failed"
         etag = str(response.get("ETag", "")).strip('"')
         version = str(response.get("VersionId") or etag)
         source = f"s3://{self._bucket}/{self._key}@{version}"
@@ -148,11 +181,13 @@ class PolicyStore:
         except PolicyError as error:
             first = error.problems[0] if error.problems else error.message
             self._on_event("rejected", f"version {version}: {len(error.problems)} problems; first: {first}")
-            return
+            return "rejected"
         except Exception as error:  # parse_policy should only raise PolicyError; a bug must not be a 500
             self._on_event("rejected", f"version {version}: could not be loaded: {type(error).__name__}")
-            return
+            return "rejected"
         self._routers.retain(routers)
         self._active = ActivePolicy(loaded.policy, version, etag, loaded.digest, routers)
+        self._loaded_at = self._wall_clock()
         learned = f"; {len(routers)} learned router{'s' if len(routers) != 1 else ''}" if routers else ""
         self._on_event("loaded", f"version {version} ({loaded.digest[:19]}){learned}")
+        return "loaded"

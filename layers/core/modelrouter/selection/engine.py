@@ -32,12 +32,10 @@ from modelrouter.selection.decision import (
 from modelrouter.selection.eligibility import Demand, Sizing, assess
 from modelrouter.selection.learned import difficulty_for_tier, order_by_prediction
 from modelrouter.selection.matching import RequestView, when_matches
+from modelrouter.selection.naming import AUTO, model_refusal, route_refusal
 from modelrouter.selection.strategies import order_candidates
 
 __all__ = ["AUTO", "decide"]
-
-AUTO = "auto"
-"""The ``model`` value that lets the policy decide."""
 
 # A language is only held against models without "multilingual" when the detector is this sure.
 _LANGUAGE_CONFIDENCE = 0.6
@@ -186,23 +184,18 @@ def _classification(
 def _choose_route(
     policy: Policy, tenant: Tenant, requested: str, view: RequestView
 ) -> tuple[Route, RouteMatch, str | None]:
-    pinning = policy.pinning_for(tenant)
     if view.context.over_budget:
         if tenant.over_budget_route is None:
             raise RequestDeniedError("budget_exhausted", f"tenant '{tenant.id}' has exhausted its budget")
         return policy.route_by_name[tenant.over_budget_route], RouteMatch.OVER_BUDGET, None
     if requested != AUTO:
         if requested in policy.route_by_name:
-            if not pinning.allows_route(requested):
-                raise RequestDeniedError(
-                    "pin_not_allowed", f"this tenant may not pin route '{requested}'", "model"
-                )
+            if refused := route_refusal(policy, tenant, requested):
+                raise RequestDeniedError("pin_not_allowed", refused, "model")
             return policy.route_by_name[requested], RouteMatch.PINNED_ROUTE, None
         if requested in policy.model_by_id:
-            if not pinning.allows_model(requested):
-                raise RequestDeniedError(
-                    "pin_not_allowed", f"this tenant may not pin model '{requested}'", "model"
-                )
+            if refused := model_refusal(policy, tenant, requested):
+                raise RequestDeniedError("pin_not_allowed", refused, "model")
             route, _ = _match(policy, tenant, view)
             return route, RouteMatch.PINNED_MODEL, requested
         raise RequestDeniedError(
