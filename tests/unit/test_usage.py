@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -11,11 +13,13 @@ import boto3
 import pytest
 from moto import mock_aws
 from tests.aws import create_tables
-from tests.helpers import fake_aws_environment
+from tests.helpers import EXAMPLE_POLICY, fake_aws_environment
 from tests.integration.budget_rig import LEDGER, NOON, Clock, tenant
 
 from modelrouter.accounting import BudgetStore
 from modelrouter.accounting.usage import PERIODS, tenant_usage
+from modelrouter.cli import usage_cmd
+from modelrouter.policy.loader import load_policy_file
 
 
 @pytest.fixture(autouse=True)
@@ -129,3 +133,63 @@ def test_json_form(store: BudgetStore) -> None:
         "resets_at": "2025-01-11T00:00:00Z",
     }
     assert document["periods"]["monthly"]["resets_at"] == "2025-02-01T00:00:00Z"
+
+
+# --- modelrouter usage (cli/usage_cmd.py; registered in cli/main.py by its owner) --------------------
+
+
+def run_usage(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run ``modelrouter usage`` through its own parser: exit code, stdout, stderr."""
+    parser = argparse.ArgumentParser(prog="modelrouter")
+    usage_cmd.add_parser(parser.add_subparsers(dest="command"))
+    code = usage_cmd.run(parser.parse_args(["usage", *argv]))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_usage_command_prints_every_tenant_of_the_policy(
+    store: BudgetStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the example policy and $0.25 settled today by acme-support (a $50 daily budget)
+    policy = load_policy_file(EXAMPLE_POLICY).policy
+    acme = policy.tenant_by_id["acme-support"]
+    store.settle(store.reserve(acme, 0.5, "r1"), 0.25, LEDGER, None, None)
+    # When an operator asks for every tenant's usage as JSON
+    code, out, _ = run_usage(capsys, "--table", store.table_name, "--policy", str(EXAMPLE_POLICY), "--json")
+    # Then each tenant of the policy has the same figures tenant_usage computes
+    assert code == 0
+    reports = {report["tenant_id"]: report for report in json.loads(out)}
+    assert list(reports) == [tenant.id for tenant in policy.tenants]
+    expected = tenant_usage(store, acme, now=datetime.fromisoformat(reports["acme-support"]["as_of"]))
+    assert reports["acme-support"]["periods"] == expected.as_json()["periods"]
+
+
+def test_usage_command_table_for_one_tenant(store: BudgetStore, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the example policy (acme-support: $50 a day, $1,000 a month), nothing spent
+    # When an operator asks for acme-support's usage
+    code, out, _ = run_usage(
+        capsys, "--tenant", "acme-support", "--table", store.table_name, "--policy", str(EXAMPLE_POLICY)
+    )
+    # Then a table shows both periods with their limits and room
+    assert code == 0
+    header, _, daily, monthly = out.splitlines()
+    assert header.split()[:6] == ["tenant", "period", "spent", "held", "limit", "remaining"]
+    assert daily.split()[2:6] == ["$0.00", "$0.00", "$50.00", "$50.00"]
+    assert monthly.split()[2:6] == ["$0.00", "$0.00", "$1,000.00", "$1,000.00"]
+
+
+def test_usage_command_refuses_an_unknown_tenant_and_a_missing_table(
+    store: BudgetStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given no BUDGET_TABLE in the environment
+    monkeypatch.delenv(usage_cmd.TABLE_ENV, raising=False)
+    # When a tenant the policy lacks is asked for, and then no table is given
+    unknown = run_usage(
+        capsys, "--tenant", "nosuch", "--table", store.table_name, "--policy", str(EXAMPLE_POLICY)
+    )
+    no_table = run_usage(capsys, "--policy", str(EXAMPLE_POLICY))
+    # Then the first is refused naming the tenants, the second names the option to pass
+    assert unknown[0] == 1
+    assert "unknown tenant 'nosuch'; tenants: acme-support" in unknown[2]
+    assert no_table[0] == 2
+    assert "--table" in no_table[2]
