@@ -1,13 +1,21 @@
-"""API Gateway REST API Lambda authorizer (REQUEST type): ``Authorization: Bearer <key>`` → tenant.
+"""API Gateway REST API Lambda authorizer (REQUEST type): the API key → tenant.
 
-The answer is an IAM policy. Allowed: ``Allow`` on every method of the stage (API Gateway caches the
-policy for 300 s per ``Authorization`` value, so it must cover every route the key may call) and the
-context ``{"tenant_id", "key_id"}``, which the router reads in ``requestContext.authorizer``. Refused
-(malformed, unknown or revoked key): ``Deny`` with the context ``{"reason", "message"}``; the
-template's ``ACCESS_DENIED`` gateway response turns it into a 401 OpenAI error whose message is
-``$context.authorizer.message``, so the message is JSON-safe (no quotes, backslashes or control
-characters). The key store failing (no table configured, DynamoDB unreachable, a corrupt row): the
-handler logs and raises, API Gateway answers ``AUTHORIZER_FAILURE`` (503) and caches nothing.
+The key comes in ``Authorization: Bearer <key>`` (OpenAI's clients) or ``x-api-key: <key>``
+(Anthropic's clients and Claude Code); with both, ``Authorization`` is read
+(:func:`~modelrouter.keys.bearer.api_key`). A REQUEST authorizer's identity sources must all be
+present, so the template lists none and API Gateway calls this function for every request (its
+result cache needs an identity source, so it is off); this function instead keeps accepted keys for
+:data:`ACCEPTED_KEY_SECONDS` per container (by the token's SHA-256), so a warm container does not read
+the key table again, and a revocation bites within the same 300 s as API Gateway's cache allowed.
+
+The answer is an IAM policy. Allowed: ``Allow`` on every method of the stage (it must cover every
+route the key may call) and the context ``{"tenant_id", "key_id"}``, which the router reads in
+``requestContext.authorizer``. Refused (no key, malformed, unknown or revoked key): ``Deny`` with the
+context ``{"reason", "message"}``; the template's ``ACCESS_DENIED`` gateway response turns it into a
+401 error whose message is ``$context.authorizer.message``, so the message is JSON-safe (no quotes,
+backslashes or control characters). The key store failing (no table configured, DynamoDB
+unreachable, a corrupt row): the handler logs and raises, API Gateway answers ``AUTHORIZER_FAILURE``
+(503).
 
 Logs are Powertools structured JSON: the outcome and the key id, never the token or its secret.
 
@@ -18,17 +26,24 @@ mode.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from modelrouter.keys import AuthOutcome, KeyStore, MalformedKeyError, bearer_token, parse_token
+from modelrouter.keys import MISSING_KEY, AuthOutcome, KeyStore, MalformedKeyError, api_key, parse_token
 
 __all__ = [
+    "ACCEPTED_KEY_SECONDS",
     "ANONYMOUS",
     "MALFORMED_HINT",
+    "MAX_ACCEPTED_KEYS",
+    "MISSING_MESSAGE",
     "REVOKED_MESSAGE",
     "TABLE_ENV",
     "UNKNOWN_MESSAGE",
@@ -49,19 +64,67 @@ UNKNOWN_MESSAGE = "Incorrect API key provided. Check the key, or create one with
 """Message of an unknown key (or a known key id with a wrong secret: the two are not told apart)."""
 REVOKED_MESSAGE = "This API key was revoked. Create a new one with modelrouter keys create."
 """Message of a revoked key (only reported to someone holding the real secret)."""
-MALFORMED_HINT = "An API key looks like mr_<key id>_<secret>; send it as Authorization: Bearer <key>."
+HOW_TO_SEND = "send it as Authorization: Bearer <key> or x-api-key: <key>"
+"""Where a key goes (both clients' ways)."""
+MALFORMED_HINT = f"An API key looks like mr_<key id>_<secret>; {HOW_TO_SEND}."
 """Second sentence of every malformed-key message."""
+MISSING_MESSAGE = f"Missing API key: {HOW_TO_SEND} (create a key with modelrouter keys create)."
+"""Message of a request with no key at all."""
 MAX_MESSAGE_LENGTH = 400
 """Messages are cut to this many characters (they travel in the authorizer context)."""
+ACCEPTED_KEY_SECONDS = 300.0
+"""How long a container reuses an accepted key's tenant without reading the key table."""
+MAX_ACCEPTED_KEYS = 1024
+"""Accepted keys a container remembers at most (the least recently used is forgotten first)."""
 
 logger = Logger()
 _store: KeyStore | None = None
 
 
+class AcceptedKeys:
+    """Accepted keys by the SHA-256 of their token (never the token): tenant and key id, for a while."""
+
+    def __init__(self, ttl_s: float = ACCEPTED_KEY_SECONDS, size: int = MAX_ACCEPTED_KEYS,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self._ttl_s, self._size, self._clock = ttl_s, size, clock
+        self._entries: OrderedDict[str, tuple[float, str, str]] = OrderedDict()
+
+    @staticmethod
+    def _digest(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+    def get(self, token: str) -> tuple[str, str] | None:
+        """``(tenant id, key id)`` of ``token`` if it was accepted less than the TTL ago."""
+        digest = self._digest(token)
+        entry = self._entries.get(digest)
+        if entry is None or self._clock() - entry[0] >= self._ttl_s:
+            self._entries.pop(digest, None)
+            return None
+        self._entries.move_to_end(digest)
+        return entry[1], entry[2]
+
+    def put(self, token: str, tenant_id: str, key_id: str) -> None:
+        """Remember that ``token`` was accepted now."""
+        self._entries[self._digest(token)] = (self._clock(), tenant_id, key_id)
+        self._entries.move_to_end(self._digest(token))
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every key."""
+        self._entries.clear()
+
+
+accepted_keys = AcceptedKeys()
+"""The container's accepted keys."""
+
+
 def set_key_store(store: KeyStore | None) -> None:
-    """Use ``store`` for the next invocations; ``None`` rebuilds it from the environment on next use."""
+    """Use ``store`` for the next invocations; ``None`` rebuilds it from the environment on next use.
+    Either way the accepted keys are forgotten (they were the other store's)."""
     global _store  # noqa: PLW0603
     _store = store
+    accepted_keys.clear()
 
 
 def key_store() -> KeyStore:
@@ -139,31 +202,39 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     resource = policy_resource(event.get("methodArn"))
     headers = event.get("headers")
     try:
-        token = bearer_token(headers if isinstance(headers, dict) else None)
+        token = api_key(headers if isinstance(headers, dict) else None)
         parse_token(token)  # no I/O for a token that cannot be a key
     except MalformedKeyError as error:
+        if error.message == MISSING_KEY:
+            logger.info("api key refused", extra={"outcome": "missing"})
+            return _deny(resource, "missing", MISSING_MESSAGE)
         logger.info("api key refused", extra={"outcome": "malformed", "reason": error.message})
         return _deny(resource, "malformed", _malformed_message(error.message))
-    try:
-        result = key_store().check(token)
-    except Exception as error:
-        logger.error(
-            "api key check failed; authorizer failure",
-            extra={"outcome": "error", "error_type": type(error).__name__, "reason": str(error)},
-        )
-        raise
-    if result.outcome is AuthOutcome.REVOKED:
-        logger.info("api key refused", extra={"outcome": "revoked", "key_id": result.key_id})
-        return _deny(resource, "revoked", REVOKED_MESSAGE)
-    if not result.ok or result.tenant_id is None or result.key_id is None:
-        logger.info("api key refused", extra={"outcome": str(result.outcome), "key_id": result.key_id})
-        return _deny(resource, "unknown", UNKNOWN_MESSAGE)
     if resource == "*":  # never from API Gateway; an Allow must name the API and stage it covers
-        logger.error("methodArn not understood; request refused", extra={"key_id": result.key_id})
+        logger.error(
+            "methodArn not understood; request refused", extra={"method_arn": str(event.get("methodArn"))}
+        )
         return _deny(resource, "unknown", UNKNOWN_MESSAGE)
-    logger.info(
-        "api key accepted", extra={"outcome": "ok", "key_id": result.key_id, "tenant_id": result.tenant_id}
-    )
-    return _policy(
-        result.tenant_id, "Allow", resource, {"tenant_id": result.tenant_id, "key_id": result.key_id}
-    )
+    found = accepted_keys.get(token)
+    cached = found is not None
+    if found is None:
+        try:
+            result = key_store().check(token)
+        except Exception as error:
+            logger.error(
+                "api key check failed; authorizer failure",
+                extra={"outcome": "error", "error_type": type(error).__name__, "reason": str(error)},
+            )
+            raise
+        if result.outcome is AuthOutcome.REVOKED:
+            logger.info("api key refused", extra={"outcome": "revoked", "key_id": result.key_id})
+            return _deny(resource, "revoked", REVOKED_MESSAGE)
+        if not result.ok or result.tenant_id is None or result.key_id is None:
+            logger.info("api key refused", extra={"outcome": str(result.outcome), "key_id": result.key_id})
+            return _deny(resource, "unknown", UNKNOWN_MESSAGE)
+        found = (result.tenant_id, result.key_id)
+        accepted_keys.put(token, *found)
+    tenant_id, key_id = found
+    logger.info("api key accepted", extra={"outcome": "ok", "key_id": key_id, "tenant_id": tenant_id,
+                                           "cached": cached})  # fmt: skip
+    return _policy(tenant_id, "Allow", resource, {"tenant_id": tenant_id, "key_id": key_id})

@@ -131,7 +131,11 @@ def test_allow_covers_routes_other_than_the_one_that_asked(app: ModuleType, tabl
             "authorizer/malformed-key", "malformed", "malformed", "mr_<key id>_<secret>", id="malformed"
         ),
         pytest.param(
-            "authorizer/missing-header", "malformed", "malformed", "Authorization: Bearer", id="missing"
+            "authorizer/missing-header",
+            "missing",
+            "missing",
+            "Authorization: Bearer <key> or x-api-key",
+            id="missing",
         ),
     ],
 )
@@ -167,7 +171,7 @@ def test_malformed_message_tells_what_a_key_looks_like_and_how_to_send_it(
     )
     assert "59 characters" in message
     assert "mr_<key id>_<secret>" in message
-    assert "Authorization: Bearer <key>" in message
+    assert "Authorization: Bearer <key> or x-api-key: <key>" in message
     assert token not in message
 
 
@@ -284,10 +288,10 @@ def test_corrupt_row_raises(app: ModuleType, table: str, logs: io.StringIO) -> N
 @pytest.mark.parametrize("event", [{}, {"headers": None}, {"headers": ["authorization"]}])
 def test_odd_events_are_denied(app: ModuleType, aws_env: None, event: dict[str, Any]) -> None:
     # Given events without usable headers or methodArn, When authorized, Then denied on nothing in
-    # particular (no exception)
+    # particular (no exception): no key was found
     response = app.handler(event, CONTEXT)
     assert statement(response) == {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": "*"}
-    assert response["context"]["reason"] == "malformed"
+    assert response["context"]["reason"] == "missing"
 
 
 def test_a_valid_key_with_an_odd_method_arn_is_not_allowed_everywhere(app: ModuleType, table: str) -> None:
@@ -329,3 +333,76 @@ def test_events_are_rest_api_request_authorizer_events() -> None:
         assert event["requestContext"]["stage"] == "api"
         assert "authorizer" not in event["requestContext"]
         assert event["multiValueHeaders"] == {name: [value] for name, value in event["headers"].items()}
+
+
+def _with_headers(event: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+    """``event`` with its key headers replaced by ``headers`` (in both header maps)."""
+    for name in ("Authorization", "authorization", "x-api-key", "X-Api-Key"):
+        event["headers"].pop(name, None)
+        event["multiValueHeaders"].pop(name, None)
+    event["headers"].update(headers)
+    event["multiValueHeaders"].update({name: [value] for name, value in headers.items()})
+    return event
+
+
+def test_a_key_in_x_api_key_is_accepted_as_anthropic_clients_send_it(app: ModuleType, table: str) -> None:
+    # Given an active key, sent the way the anthropic package and Claude Code send it
+    key = KeyStore(table).create("acme")
+    event = _with_headers(load_event("authorizer/valid-key"), {"x-api-key": key.token})
+    # When authorized, Then allowed for its tenant, exactly as with a Bearer token
+    response = app.handler(event, CONTEXT)
+    assert statement(response)["Effect"] == "Allow"
+    assert response["context"] == {"tenant_id": "acme", "key_id": key.key_id}
+
+
+def test_authorization_wins_over_x_api_key(app: ModuleType, table: str) -> None:
+    # Given a router key in Authorization and another vendor's key in x-api-key (Claude Code with both
+    # ANTHROPIC_AUTH_TOKEN and ANTHROPIC_API_KEY set)
+    key = KeyStore(table).create("acme")
+    headers = {"Authorization": f"Bearer {key.token}", "x-api-key": "sk-ant-not-a-router-key"}
+    allowed = app.handler(_with_headers(load_event("authorizer/valid-key"), headers), CONTEXT)
+    # Then the Authorization key decides
+    assert statement(allowed)["Effect"] == "Allow"
+    # And with the two swapped, the malformed Authorization decides: the x-api-key is not read
+    headers = {"Authorization": "Bearer sk-ant-not-a-router-key", "x-api-key": key.token}
+    denied = app.handler(_with_headers(load_event("authorizer/valid-key"), headers), CONTEXT)
+    assert assert_denied(denied, "malformed")
+
+
+def test_an_accepted_key_is_reused_without_reading_the_table_until_it_expires(
+    app: ModuleType, table: str, logs: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a key accepted once, and a clock the test moves
+    now = [1000.0]
+    monkeypatch.setattr(app, "accepted_keys", app.AcceptedKeys(clock=lambda: now[0]))
+    store = KeyStore(table)
+    key = store.create("acme")
+    event = with_token(load_event("authorizer/valid-key"), key.token)
+    assert statement(app.handler(event, CONTEXT))["Effect"] == "Allow"
+    # When the key is revoked and presented again within the TTL
+    store.revoke(key.key_id)
+    now[0] += app.ACCEPTED_KEY_SECONDS - 1
+    cached = app.handler(event, CONTEXT)
+    # Then the container answers from memory, as API Gateway's result cache did (the log says so)
+    assert statement(cached)["Effect"] == "Allow"
+    assert [line.get("cached") for line in log_lines(logs)] == [False, True]
+    # And once the TTL has passed, the table is read again and the revocation bites
+    now[0] += 1
+    assert_denied(app.handler(event, CONTEXT), "revoked")
+    assert key.token not in logs.getvalue()
+
+
+def test_accepted_keys_are_bounded_and_forget_the_least_recently_used(app: ModuleType) -> None:
+    # Given room for two keys
+    keys = app.AcceptedKeys(size=2, clock=lambda: 0.0)
+    keys.put("token-a", "t1", "a")
+    keys.put("token-b", "t1", "b")
+    # When the first is used and a third is added
+    assert keys.get("token-a") == ("t1", "a")
+    keys.put("token-c", "t2", "c")
+    # Then the least recently used one is forgotten
+    assert [keys.get(token) for token in ("token-a", "token-b", "token-c")] == [
+        ("t1", "a"),
+        None,
+        ("t2", "c"),
+    ]

@@ -1,4 +1,4 @@
-"""The API key format: generation, parsing edge cases, hashing, and the ``Bearer`` header."""
+"""The API key format: generation, parsing edge cases, hashing, the ``Bearer`` and ``x-api-key`` headers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelrouter.keys import MalformedKeyError, bearer_token, generate_key, hash_secret, parse_token, verify
+from modelrouter.keys import (
+    MISSING_KEY,
+    MalformedKeyError,
+    api_key,
+    bearer_token,
+    generate_key,
+    hash_secret,
+    parse_token,
+    verify,
+)
 from modelrouter.keys.format import KEY_ID_ALPHABET, KEY_ID_LENGTH, SECRET_LENGTH, TOKEN_LENGTH, TOKEN_PREFIX
 
 KEY_ID = "abcdefgh2345"
@@ -163,3 +172,38 @@ def test_bearer_refuses_bad_headers(headers: dict[str, object] | None, message: 
     # Given a missing or malformed authorization header, Then MalformedKeyError says what is wrong
     with pytest.raises(MalformedKeyError, match=message):
         bearer_token(headers)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param({"x-api-key": TOKEN}, TOKEN, id="x-api-key"),
+        pytest.param({"X-Api-Key": f" {TOKEN} "}, TOKEN, id="any-case-trimmed"),
+        pytest.param({"Authorization": f"Bearer {TOKEN}"}, TOKEN, id="bearer"),
+        pytest.param(
+            {"authorization": f"Bearer {TOKEN}", "x-api-key": "sk-ant-other"}, TOKEN, id="bearer-wins"
+        ),
+    ],
+)
+def test_api_key_reads_either_header(headers: dict[str, object], expected: str) -> None:
+    # Given a key in x-api-key (Anthropic's clients) or Authorization (OpenAI's), Then it is read
+    assert api_key(headers) == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        pytest.param({"host": "example.com"}, MISSING_KEY, id="missing"),
+        pytest.param(None, MISSING_KEY, id="no-headers"),
+        pytest.param({"x-api-key": "  "}, "x-api-key header is empty", id="empty"),
+        pytest.param({"x-api-key": 7}, "not a string", id="not-a-string"),
+        pytest.param({"x-api-key": "a" * 300}, "longer than", id="too-long"),
+        pytest.param(
+            {"Authorization": f"Basic {TOKEN}", "x-api-key": TOKEN}, "not 'Bearer <token>'", id="basic"
+        ),
+    ],
+)
+def test_api_key_refuses_missing_and_bad_headers(headers: dict[str, object] | None, message: str) -> None:
+    # Given no key header, or a bad one, Then MalformedKeyError says what is wrong
+    with pytest.raises(MalformedKeyError, match=message):
+        api_key(headers)
