@@ -12,6 +12,8 @@ from moto import mock_aws
 
 from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from modelrouter.keys import KeyStore
+from modelrouter.local.local_env import LOCAL_ENV_OVERRIDE, NOT_RUNNING, write_local_env
+from modelrouter.policy import load_policy_file
 from tests.aws import create_tables, serial_moto_server
 from tests.helpers import EXAMPLE_POLICY, fake_aws_environment, run_cli
 
@@ -115,7 +117,7 @@ def test_missing_table_name_is_a_usage_error(capsys: pytest.CaptureFixture[str],
     for argv in (["create", "--tenant", "acme"], ["revoke", "abcdefgh2345"], ["list"]):
         code, _, err = run(capsys, "keys", *argv)
         assert code == EXIT_USAGE
-        assert err.strip() == "error: no key table: pass --table or set API_KEY_TABLE"
+        assert err.strip() == "error: no key table: pass --table, set API_KEY_TABLE or use --local"
 
 
 def test_store_errors_are_one_line(capsys: pytest.CaptureFixture[str], table: str) -> None:
@@ -217,4 +219,127 @@ def test_push_aws_error_is_one_line(capsys: pytest.CaptureFixture[str], s3: obje
 def test_push_without_bucket_is_a_usage_error(capsys: pytest.CaptureFixture[str], aws_env: None) -> None:
     code, _, err = run(capsys, "policy", "push", str(EXAMPLE_POLICY))
     assert code == EXIT_USAGE
-    assert err.strip() == "error: no policy bucket: pass --bucket or set POLICY_BUCKET"
+    assert err.strip() == "error: no policy bucket: pass --bucket, set POLICY_BUCKET or use --local"
+
+
+def tenants_of(policy: Path) -> list[str]:
+    return [tenant.id for tenant in load_policy_file(policy).policy.tenants]
+
+
+@pytest.mark.parametrize(
+    ("tenant", "suggestion"), [("nosuch", ""), ("acme-suport", " (did you mean 'acme-support'?)")]
+)
+def test_create_refuses_a_tenant_the_policy_lacks(
+    capsys: pytest.CaptureFixture[str], table: str, tenant: str, suggestion: str
+) -> None:
+    # When a key is created for a tenant the policy file does not have
+    argv = ["keys", "create", "--tenant", tenant, "--table", table, "--policy", str(EXAMPLE_POLICY)]
+    code, out, err = run(capsys, *argv)
+    # Then it is refused in one line naming the closest tenant and all of them, and nothing is written
+    tenants = ", ".join(tenants_of(EXAMPLE_POLICY))
+    assert code == EXIT_REJECTED
+    assert out == ""
+    assert err.strip() == (
+        f"error: unknown tenant '{tenant}'{suggestion}; tenants: {tenants} (policy {EXAMPLE_POLICY})"
+    )
+    assert KeyStore(table).list() == []
+
+
+def test_create_checks_the_tenant_against_the_policy_in_the_bucket(
+    capsys: pytest.CaptureFixture[str], table: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the active policy in the policy bucket (same moto account as the key table)
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    client.put_object(Bucket=BUCKET, Key="policies/active.yaml", Body=EXAMPLE_POLICY.read_bytes())
+    monkeypatch.setenv("POLICY_BUCKET", BUCKET)
+    # When keys are created for a tenant it lacks and for one it has
+    refused, _, err = run(capsys, "keys", "create", "--tenant", "nosuch", "--table", table)
+    created, out, err_ok = run(capsys, "keys", "create", "--tenant", "lexdoc-eu", "--table", table)
+    # Then the first is refused, naming the bucket's policy, and the second created without a warning
+    assert refused == EXIT_REJECTED
+    assert err.strip().endswith(f"(policy s3://{BUCKET}/policies/active.yaml)")
+    assert created == EXIT_OK
+    assert KEY_ID.search(out)
+    assert "warning" not in err_ok
+    assert [record.tenant_id for record in KeyStore(table).list()] == ["lexdoc-eu"]
+
+
+def test_create_without_a_policy_warns_that_the_tenant_was_not_checked(
+    capsys: pytest.CaptureFixture[str], table: str
+) -> None:
+    code, _, err = run(capsys, "keys", "create", "--tenant", "anyone", "--table", table)
+    assert code == EXIT_OK
+    assert "warning: tenant 'anyone' was not checked against a policy" in err
+
+
+@pytest.fixture
+def local_stack(aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """A moto server with the template's tables and a policy bucket, described by a local.env file as
+    `modelrouter serve` writes it; the caller's environment points nowhere."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    with serial_moto_server() as endpoint:
+        session = boto3.session.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name="eu-west-1"
+        )
+        tables = create_tables(session.client("dynamodb", endpoint_url=endpoint))
+        s3 = session.client("s3", endpoint_url=endpoint)
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        s3.put_object(Bucket=BUCKET, Key="policies/active.yaml", Body=EXAMPLE_POLICY.read_bytes())
+        values = {
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_REGION": "eu-west-1",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "POLICY_BUCKET": BUCKET,
+            "POLICY_KEY": "policies/active.yaml",
+            "API_KEY_TABLE": tables["ApiKeyTable"],
+        }
+        monkeypatch.setenv(LOCAL_ENV_OVERRIDE, str(write_local_env(values, tmp_path / "local.env")))
+        yield values
+
+
+def test_local_uses_the_running_stack(
+    capsys: pytest.CaptureFixture[str], local_stack: dict[str, str]
+) -> None:
+    # Given a running local stack (its local.env) and no AWS variables at all
+    # When a key is created, refused, and listed with --local
+    created, out, _ = run(capsys, "keys", "create", "--tenant", "acme-support", "--local")
+    refused, _, err = run(capsys, "keys", "create", "--tenant", "nosuch", "--local")
+    listed, listing, _ = run(capsys, "keys", "list", "--local")
+    # Then the stack's table, bucket policy, endpoint and credentials were used
+    key_match = KEY_ID.search(out)
+    assert (created, refused, listed) == (EXIT_OK, EXIT_REJECTED, EXIT_OK)
+    assert key_match
+    assert "error: unknown tenant 'nosuch'" in err
+    [row] = [line for line in listing.splitlines() if key_match.group(1) in line]
+    assert "acme-support" in row
+
+
+def test_push_local_uploads_to_the_stacks_bucket(
+    capsys: pytest.CaptureFixture[str], local_stack: dict[str, str]
+) -> None:
+    # When the local policy is pushed with --local
+    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--local")
+    # Then it lands in the stack's bucket under the stack's key, as a new version
+    session = boto3.session.Session(
+        aws_access_key_id="local", aws_secret_access_key="local", region_name="eu-west-1"
+    )
+    s3 = session.client("s3", endpoint_url=local_stack["AWS_ENDPOINT_URL"])
+    head = s3.head_object(Bucket=BUCKET, Key=local_stack["POLICY_KEY"])
+    assert code == EXIT_OK
+    assert f"version: {head['VersionId']}" in out
+
+
+def test_local_without_a_running_stack_is_one_line(
+    capsys: pytest.CaptureFixture[str], aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given no local.env, When --local is used, Then one line says to start serve
+    monkeypatch.setenv(LOCAL_ENV_OVERRIDE, str(tmp_path / "missing.env"))
+    for argv in (["keys", "list", "--local"], ["policy", "push", str(EXAMPLE_POLICY), "--local"]):
+        code, _, err = run(capsys, *argv)
+        assert code == EXIT_REJECTED
+        assert err.strip() == f"error: local_stack_not_running: {NOT_RUNNING}"

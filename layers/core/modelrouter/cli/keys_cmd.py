@@ -1,18 +1,26 @@
 """``modelrouter keys``: create, revoke and list tenant API keys in the key table.
 
-The table comes from ``--table`` or ``API_KEY_TABLE``. Store failures (no table, no credentials,
-throttling) are :class:`~modelrouter.keys.KeyStoreError`, which the entry point prints as one line.
+The table comes from ``--table``, ``API_KEY_TABLE`` or, with ``--local``, the running local stack
+(:mod:`modelrouter.cli.aws_target`). Store failures (no table, no credentials, throttling) are
+:class:`~modelrouter.keys.KeyStoreError`, which the entry point prints as one line.
+
+``keys create`` refuses a tenant the active policy lacks (a key for it could never be used): the
+policy is ``--policy FILE``, else the object in the policy bucket (``POLICY_BUCKET``/``POLICY_KEY``, or
+the local stack's with ``--local``). With neither, the tenant is not checked, and a warning says so.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from modelrouter.cli.aws_target import AwsTarget, add_local_option, aws_target
 
 if TYPE_CHECKING:
     from modelrouter.keys import KeyStore
+    from modelrouter.policy.loader import LoadedPolicy
 
 __all__ = ["TABLE_ENV", "add_parser", "run"]
 
@@ -30,8 +38,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     actions = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
 
     create = actions.add_parser("create", help="create a key for a tenant; prints its token once")
-    create.add_argument("--tenant", required=True, help="tenant id of the policy")
+    create.add_argument("--tenant", required=True, help="tenant id of the active policy")
     create.add_argument("--description", default="", help="what the key is for (shown by 'keys list')")
+    create.add_argument(
+        "--policy",
+        type=Path,
+        metavar="FILE",
+        help="check the tenant against this policy file (default: the policy in the policy bucket)",
+    )
     _table_options(create)
 
     revoke = actions.add_parser("revoke", help="revoke a key (it stays in the table for audit)")
@@ -46,7 +60,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def _table_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", help=f"key table name (default: ${TABLE_ENV})")
-    parser.add_argument("--endpoint-url", help="DynamoDB endpoint (DynamoDB Local, moto server)")
+    parser.add_argument("--endpoint-url", help="AWS endpoint (DynamoDB Local, moto server)")
+    add_local_option(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,27 +70,69 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         KeyStoreError: the table could not be read or written (the caller prints it).
         InvalidKeyFieldError: the tenant id or description is not acceptable.
+        LocalEnvError: ``--local`` and no local stack is running.
+        PolicyError: the active policy could not be read or is invalid.
     """
     from modelrouter.keys import KeyStore
 
-    table = args.table or os.environ.get(TABLE_ENV)
+    target = aws_target(args)
+    table = args.table or target.setting(TABLE_ENV)
     if not table:
-        print(f"error: no key table: pass --table or set {TABLE_ENV}", file=sys.stderr)
+        print(f"error: no key table: pass --table, set {TABLE_ENV} or use --local", file=sys.stderr)
         return _EXIT_USAGE
-    store = KeyStore(table, endpoint_url=args.endpoint_url)
+    client = target.client("dynamodb") if target.local is not None else None  # else created on first use
+    store = KeyStore(table, client=client, endpoint_url=target.endpoint_url)
     if args.keys_command == "create":
-        return _create(store, args.tenant, args.description)
+        active = _active_policy(args.policy, target)
+        if active is not None and not _tenant_is_known(args.tenant, *active):
+            return _EXIT_REJECTED
+        return _create(store, args.tenant, args.description, checked=active is not None)
     if args.keys_command == "revoke":
         return _revoke(store, args.key_id)
     return _list(store, args.tenant)
 
 
-def _create(store: KeyStore, tenant: str, description: str) -> int:
+def _active_policy(file: Path | None, target: AwsTarget) -> tuple[LoadedPolicy, str] | None:
+    """``--policy FILE``, else the policy in the bucket, with where it came from; ``None`` when there
+    is neither."""
+    if file is not None:
+        from modelrouter.policy.loader import load_policy_file
+
+        return load_policy_file(file), str(file)
+    location = target.policy_location()
+    if location is None:
+        return None
+    bucket, key = location
+    return target.active_policy(bucket, key), f"s3://{bucket}/{key}"
+
+
+def _tenant_is_known(tenant: str, loaded: LoadedPolicy, source: str) -> bool:
+    """Whether the active policy has ``tenant``; prints why not."""
+    tenants = [t.id for t in loaded.policy.tenants]
+    if tenant in tenants:
+        return True
+    from modelrouter.suggest import did_you_mean
+
+    print(
+        f"error: unknown tenant '{tenant}'{did_you_mean(tenant, tenants)}; "
+        f"tenants: {', '.join(tenants)} (policy {source})",
+        file=sys.stderr,
+    )
+    return False
+
+
+def _create(store: KeyStore, tenant: str, description: str, *, checked: bool) -> int:
     key = store.create(tenant, description)
     print(f"key id: {key.key_id}")
     print(f"tenant: {tenant}")
     print(f"token:  {key.token}")
     print("The token is shown only this once: store it now, it cannot be recovered.", file=sys.stderr)
+    if not checked:
+        print(
+            f"warning: tenant '{tenant}' was not checked against a policy (pass --policy FILE, set "
+            "POLICY_BUCKET or use --local)",
+            file=sys.stderr,
+        )
     return _EXIT_OK
 
 

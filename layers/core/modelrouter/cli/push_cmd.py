@@ -9,16 +9,26 @@ The learned routers the policy names are checked where the router will read them
 must exist (in the pinned version), match its ``sha256`` pin, parse, and know every model the policy maps;
 otherwise nothing is uploaded. ``--upload-routers`` first uploads the artifact files next to the policy
 file (checked the same way) to their keys.
+
+``--local`` pushes to the running local stack (its bucket, key, endpoint and dummy credentials, from
+``.modelrouter/local.env``), which picks the new version up within seconds.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelrouter.cli.aws_target import (
+    BUCKET_ENV,
+    DEFAULT_POLICY_KEY,
+    KEY_ENV,
+    add_local_option,
+    aws_target,
+    describe_aws_error,
+)
 from modelrouter.errors import PolicyError
 
 if TYPE_CHECKING:
@@ -26,11 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BUCKET_ENV", "DEFAULT_KEY", "KEY_ENV", "add_arguments", "print_invalid", "run"]
 
-BUCKET_ENV = "POLICY_BUCKET"
-"""Environment variable naming the policy bucket when ``--bucket`` is not given."""
-KEY_ENV = "POLICY_KEY"
-"""Environment variable naming the object key when ``--key`` is not given."""
-DEFAULT_KEY = "policies/active.yaml"
+DEFAULT_KEY = DEFAULT_POLICY_KEY
 """The object key when neither ``--key`` nor ``POLICY_KEY`` is given (the template's default)."""
 
 _EXIT_OK = 0
@@ -44,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bucket", help=f"policy bucket (default: ${BUCKET_ENV})")
     parser.add_argument("--key", help=f"object key (default: ${KEY_ENV}, else {DEFAULT_KEY})")
     parser.add_argument("--endpoint-url", help="S3 endpoint (MinIO, moto server)")
+    add_local_option(parser)
     parser.add_argument(
         "--upload-routers",
         action="store_true",
@@ -59,14 +66,19 @@ def print_invalid(file: Path, error: PolicyError) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate ``args.file`` and upload it; returns the exit code (nothing is uploaded unless valid)."""
+    """Validate ``args.file`` and upload it; returns the exit code (nothing is uploaded unless valid).
+
+    Raises:
+        LocalEnvError: ``--local`` and no local stack is running.
+    """
     from modelrouter.policy.loader import parse_policy
 
-    bucket = args.bucket or os.environ.get(BUCKET_ENV)
-    if not bucket:
-        print(f"error: no policy bucket: pass --bucket or set {BUCKET_ENV}", file=sys.stderr)
+    target = aws_target(args)
+    location = target.policy_location(args.bucket, args.key)
+    if location is None:
+        print(f"error: no policy bucket: pass --bucket, set {BUCKET_ENV} or use --local", file=sys.stderr)
         return _EXIT_USAGE
-    key = args.key or os.environ.get(KEY_ENV) or DEFAULT_KEY
+    bucket, key = location
     file: Path = args.file
     try:
         body = file.read_bytes()
@@ -80,24 +92,23 @@ def run(args: argparse.Namespace) -> int:
         return _EXIT_REJECTED
     for warning in loaded.warnings:
         print(f"  warning: {warning}", file=sys.stderr)
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
     from modelrouter.policy.artifacts import load_routers, s3_fetcher
 
-    client = boto3.session.Session().client("s3", endpoint_url=args.endpoint_url)
-    target = f"s3://{bucket}"
+    client = target.client("s3")
+    destination = f"s3://{bucket}"
     try:
         if args.upload_routers:
             _upload_routers(client, bucket, loaded.policy, file)
-        routers = load_routers(loaded.policy, s3_fetcher(client, bucket), source=target)
-        target = f"s3://{bucket}/{key}"
+        routers = load_routers(loaded.policy, s3_fetcher(client, bucket), source=destination)
+        destination = f"s3://{bucket}/{key}"
         version = _upload(client, bucket, key, body, loaded.digest)
     except PolicyError as error:
         print_invalid(file, error)
         return _EXIT_REJECTED
     except (BotoCoreError, ClientError) as error:
-        print(f"error: cannot upload to {target}: {_describe(error)}", file=sys.stderr)
+        print(f"error: cannot upload to {destination}: {describe_aws_error(error)}", file=sys.stderr)
         return _EXIT_REJECTED
     for ref, router in routers.items():
         print(f"router s3://{bucket}/{ref.key}: ok ({len(router.models)} models; {router.digest[:19]}…)")
@@ -139,14 +150,3 @@ def _upload(client: Any, bucket: str, key: str, body: bytes, digest: str) -> str
     )
     version: str | None = response.get("VersionId")
     return version
-
-
-def _describe(error: Exception) -> str:
-    """One line about a boto3 failure: the AWS error code and message, or the botocore message."""
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        details = response.get("Error", {})
-        code = details.get("Code", "Unknown")
-        message = details.get("Message", "")
-        return f"{code}: {message}" if message else str(code)
-    return " ".join(str(error).split()) or type(error).__name__

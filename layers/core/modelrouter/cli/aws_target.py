@@ -1,0 +1,131 @@
+"""Where ``keys`` and ``policy push`` reach AWS: explicit options, the environment, or the local stack.
+
+Without ``--local``, names (``API_KEY_TABLE``, ``POLICY_BUCKET``, ``POLICY_KEY``) come from the
+environment and boto3 finds credentials, region and endpoint as usual. With ``--local`` they come from
+``.modelrouter/local.env``, which a running ``modelrouter serve`` writes: the embedded AWS endpoint,
+its region and dummy credentials, the bucket and table names. Explicit options (``--table``,
+``--bucket``, ``--endpoint-url``) win over both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modelrouter.policy.loader import LoadedPolicy
+
+__all__ = [
+    "BUCKET_ENV",
+    "DEFAULT_POLICY_KEY",
+    "KEY_ENV",
+    "AwsTarget",
+    "add_local_option",
+    "aws_target",
+    "describe_aws_error",
+]
+
+BUCKET_ENV = "POLICY_BUCKET"
+"""Variable naming the policy bucket."""
+KEY_ENV = "POLICY_KEY"
+"""Variable naming the policy object's key."""
+DEFAULT_POLICY_KEY = "policies/active.yaml"
+"""The policy object's key when ``POLICY_KEY`` is not set (the template's default)."""
+_ENDPOINT = "AWS_ENDPOINT_URL"
+_REGION = "AWS_REGION"
+_ACCESS_KEY = "AWS_ACCESS_KEY_ID"
+_SECRET_KEY = "AWS_SECRET_ACCESS_KEY"
+
+
+def add_local_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--local``: use the running local stack (``.modelrouter/local.env``)."""
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="use the local stack of a running `modelrouter serve` (.modelrouter/local.env): its "
+        "endpoint, region, dummy credentials, bucket and tables",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AwsTarget:
+    """The AWS a command talks to."""
+
+    endpoint_url: str | None
+    """The endpoint every client uses (``--endpoint-url``, or the local stack's); ``None``: boto3's."""
+    local: Mapping[str, str] | None = field(default=None)
+    """The local stack's variables (``--local``); ``None``: the environment and boto3's defaults."""
+
+    def setting(self, name: str) -> str | None:
+        """A variable of the local stack with ``--local``, else of the environment."""
+        source = self.local if self.local is not None else os.environ
+        return source.get(name) or None
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` (with the local stack's region and credentials under
+        ``--local``)."""
+        import boto3
+
+        if self.local is None:
+            return boto3.session.Session().client(service, endpoint_url=self.endpoint_url)
+        session = boto3.session.Session(
+            aws_access_key_id=self.local.get(_ACCESS_KEY),
+            aws_secret_access_key=self.local.get(_SECRET_KEY),
+            region_name=self.local.get(_REGION),
+        )
+        return session.client(service, endpoint_url=self.endpoint_url)
+
+    def policy_location(self, bucket: str | None = None, key: str | None = None) -> tuple[str, str] | None:
+        """The active policy's bucket and key (explicit ones first); ``None`` when no bucket is known."""
+        bucket = bucket or self.setting(BUCKET_ENV)
+        if bucket is None:
+            return None
+        return bucket, key or self.setting(KEY_ENV) or DEFAULT_POLICY_KEY
+
+    def active_policy(self, bucket: str, key: str) -> LoadedPolicy:
+        """The policy object ``s3://bucket/key``, checked.
+
+        Raises:
+            PolicyError: it cannot be read, or it is not a valid policy.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from modelrouter.errors import PolicyError
+        from modelrouter.policy.loader import parse_policy
+        from modelrouter.problems import Problem
+
+        source = f"s3://{bucket}/{key}"
+        try:
+            body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        except (BotoCoreError, ClientError) as error:
+            raise PolicyError([Problem("", f"cannot read it: {describe_aws_error(error)}")], source) from None
+        return parse_policy(body, source)
+
+
+def aws_target(args: argparse.Namespace) -> AwsTarget:
+    """The target of a command's ``--local`` and ``--endpoint-url`` options.
+
+    Raises:
+        LocalEnvError: ``--local`` and no local stack is running.
+    """
+    local: dict[str, str] | None = None
+    if getattr(args, "local", False):
+        from modelrouter.local.local_env import read_local_env
+
+        local = read_local_env()
+    endpoint = getattr(args, "endpoint_url", None) or (local.get(_ENDPOINT) if local else None)
+    return AwsTarget(endpoint, local)
+
+
+def describe_aws_error(error: Exception) -> str:
+    """One line about a boto3 failure: the AWS error code and message, or the botocore message."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        details = response.get("Error", {})
+        code = details.get("Code", "Unknown")
+        message = details.get("Message", "")
+        return f"{code}: {message}" if message else str(code)
+    return " ".join(str(error).split()) or type(error).__name__
