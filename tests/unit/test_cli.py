@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import pytest
-from tests.helpers import EVENTS, EXAMPLE_POLICY, run_cli
+from tests.helpers import EVENTS, EXAMPLE_POLICY, load_event, run_cli
 
 from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, main
 from modelrouter.policy.schema import policy_json_schema_text
@@ -159,3 +160,78 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["route", "--policy"])
     assert caught.value.code == EXIT_USAGE
+
+
+def test_validate_reports_schema_and_reference_problems_together(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given the example policy with a misspelt key, an unknown model and an unknown default route
+    text = EXAMPLE_POLICY.read_text()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        text.replace("models: [nova-lite, gpt-4o-mini,", "models: [nova-lyte, gpt-4o-mini,")
+        .replace("default_route: ", "default_rout: ", 1)
+        .replace("defaults:\n  route: general\n", "defaults:\n  route: generl\n", 1)
+    )
+    # When validated
+    code, _, err = run(capsys, "policy", "validate", str(broken))
+    # Then all three come out in one run, each with the closest valid name, in file order
+    assert code == EXIT_REJECTED
+    lines = err.splitlines()[1:]
+    assert len(lines) == 3, err
+    assert "unknown route 'generl' (did you mean 'general'?)" in err
+    assert "unknown model 'nova-lyte' (did you mean 'nova-lite'?)" in err
+    assert "unknown field 'default_rout' (did you mean 'default_route'?)" in err
+    numbers = [int(line.split("(line ")[1].split(")")[0]) for line in lines]
+    assert numbers == sorted(numbers)
+
+
+def test_route_reads_the_body_and_tenant_of_an_api_gateway_event(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an API Gateway REST proxy event, whose authorizer resolved a tenant
+    event = load_event("chat-support")
+    # When it is routed as the request, without --tenant or --request-id
+    code, out, err = run(
+        capsys,
+        "route",
+        "--policy",
+        str(EXAMPLE_POLICY),
+        "--request",
+        str(EVENTS / "chat-support.json"),
+        "--json",
+    )
+    # Then its body is routed for the event's tenant and request id, and stderr says what was read
+    decision = json.loads(out)
+    assert code == EXIT_OK
+    assert decision["tenant"] == event["requestContext"]["authorizer"]["tenant_id"]
+    assert decision["request_id"] == event["requestContext"]["requestId"]
+    assert err.startswith("read the body of an API Gateway event (POST /v1/chat/completions)")
+    assert f"tenant {decision['tenant']}" in err
+
+
+def test_route_decodes_a_base64_event_body_and_the_tenant_option_wins(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Given an event whose body is base64-encoded
+    event = load_event("chat-support")
+    plain = json.loads(event["body"])
+    event.update(body=base64.b64encode(event["body"].encode()).decode(), isBase64Encoded=True)
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    # When routed with --tenant and --request-id
+    args = ["--request", str(path), "--tenant", "lexdoc-eu", "--request-id", "r1", "--json"]
+    code, out, err = run(capsys, "route", "--policy", str(EXAMPLE_POLICY), *args)
+    # Then the decoded body is routed for the given tenant, and only the body is said to be read
+    decision = json.loads(out)
+    assert code == EXIT_OK
+    assert decision["tenant"] == "lexdoc-eu"
+    assert decision["request_id"] == "r1"
+    assert err.strip() == "read the body of an API Gateway event (POST /v1/chat/completions)"
+    assert plain["messages"]
+
+
+def test_route_refuses_an_event_without_a_body(capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a GET event, When routed, Then one line says there is nothing to route
+    path = EVENTS / "models-list.json"
+    code, _, err = run(capsys, "route", "--policy", str(EXAMPLE_POLICY), "--request", str(path))
+    assert code == EXIT_REJECTED
+    assert err.strip() == f"error: {path}: the API Gateway event (GET /v1/models) has no body to route"

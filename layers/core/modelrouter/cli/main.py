@@ -1,38 +1,74 @@
 """Entry point of the ``modelrouter`` command.
 
 Exit codes: 0 success, 1 the input was rejected (invalid policy, refused request), 2 usage error.
-Errors are printed as one line (or one line per problem) on stderr, never as a traceback.
+Errors are printed as one line (or one line per problem) on stderr, never as a traceback. A command
+given without its subcommand (``modelrouter``, ``modelrouter keys``) prints its whole help (each
+subcommand with its description, and examples) as a usage error; every ``--help`` ends with examples
+(:mod:`modelrouter.cli.examples`); ``--version`` prints the package and policy language versions.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from modelrouter.cli import keys_cmd, learn_cmd, local_cmd, push_cmd
-from modelrouter.errors import ModelRouterError, NoEligibleModelError, PolicyError
+from modelrouter.cli import keys_cmd, learn_cmd, local_cmd, push_cmd, route_cmd
+from modelrouter.cli.examples import add_examples, command_parsers
+from modelrouter.errors import ModelRouterError, PolicyError
 
-__all__ = ["main"]
+__all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "main", "parser", "version_text"]
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_USAGE = 2
+PACKAGE = "modelrouter"
+"""The distribution whose version ``--version`` prints."""
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="modelrouter", description="LLM router: policy tools and local mode."
+def version_text() -> str:
+    """``modelrouter 0.1.0 (policy language version 1)``: the installed package and the policy
+    ``version`` it reads."""
+    from importlib.metadata import PackageNotFoundError, version
+    from typing import get_args
+
+    from modelrouter.policy.document import Policy
+
+    try:
+        installed = version(PACKAGE)
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        installed = "unknown (not installed)"
+    languages = ", ".join(str(value) for value in get_args(Policy.model_fields["version"].annotation))
+    return f"{PACKAGE} {installed} (policy language version {languages})"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: computed when asked for, so building the parser imports nothing."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit", **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        print(version_text())
+        parser.exit()
+
+
+def parser() -> argparse.ArgumentParser:
+    """The whole command line: every command, its options and its examples."""
+    root = argparse.ArgumentParser(
+        prog="modelrouter", description="LLM router: policy tools, API keys, learned routing and local mode."
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    root.add_argument("--version", action=_VersionAction)
+    commands = root.add_subparsers(dest="command", metavar="COMMAND")
 
     policy = commands.add_parser("policy", help="validate, push a policy or print its JSON Schema")
-    policy_commands = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
-    validate = policy_commands.add_parser("validate", help="check policy files; non-zero exit on any error")
+    policy_commands = policy.add_subparsers(dest="policy_command", metavar="ACTION")
+    validate = policy_commands.add_parser(
+        "validate", help="check policy files: every problem of each, in one run; exit 1 on any"
+    )
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     policy_commands.add_parser("schema", help="print the policy JSON Schema")
     policy_commands.add_parser("reference", help="print the policy reference (Markdown, from the schema)")
@@ -41,18 +77,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     push_cmd.add_arguments(push)
 
-    route = commands.add_parser("route", help="decide a route for a request without calling any model")
-    route.add_argument("--policy", required=True, type=Path, help="policy file (YAML or JSON)")
-    route.add_argument("--request", required=True, type=Path, help="chat request body (OpenAI JSON)")
-    route.add_argument("--tenant", help="tenant id (default: the policy's first tenant)")
-    route.add_argument("--request-id", help="request id (default: a new UUID); same id, same decision")
-    route.add_argument("--explain", action="store_true", help="show features, left-out models and notes")
-    route.add_argument("--json", action="store_true", help="print the decision as JSON")
-
+    route_cmd.add_parser(commands)
     keys_cmd.add_parser(commands)
     learn_cmd.add_parser(commands)
     local_cmd.add_parsers(commands)
-    return parser
+    add_examples(root)
+    for _, command in command_parsers(root):
+        for action in _subcommands(command):
+            action.required = False  # a missing subcommand prints the help instead (see main)
+    return root
+
+
+def _subcommands(
+    command: argparse.ArgumentParser,
+) -> list[argparse._SubParsersAction[argparse.ArgumentParser]]:
+    return [action for action in command._actions if isinstance(action, argparse._SubParsersAction)]
+
+
+def _incomplete(command: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser | None:
+    """The deepest parser whose subcommand was not given (``modelrouter policy``), else ``None``."""
+    for action in _subcommands(command):
+        chosen = getattr(args, action.dest, None)
+        return command if chosen is None else _incomplete(action.choices[chosen], args)
+    return None
 
 
 def _validate(files: Sequence[Path]) -> int:
@@ -100,46 +147,17 @@ def _reference() -> int:
     return EXIT_OK
 
 
-def _route(args: argparse.Namespace) -> int:
-    from modelrouter.cli.render import render_decision, table
-    from modelrouter.policy.artifacts import load_local_routers
-    from modelrouter.policy.loader import load_policy_file
-    from modelrouter.request import parse_chat_request
-    from modelrouter.selection import RequestContext, decide
-
-    loaded = load_policy_file(args.policy)
-    routers = load_local_routers(loaded.policy, args.policy)
-    try:
-        body = args.request.read_bytes()
-    except OSError as error:
-        print(f"{args.request}: cannot read request: {error.strerror or error}", file=sys.stderr)
-        return EXIT_REJECTED
-    request = parse_chat_request(body)
-    tenant = args.tenant or loaded.policy.tenants[0].id
-    context = RequestContext.from_metadata(args.request_id or str(uuid.uuid4()), tenant, request.metadata)
-    try:
-        decision = decide(loaded.policy, request, context, policy_version=loaded.digest, routers=routers)
-    except NoEligibleModelError as error:
-        print(
-            f"error: no_eligible_model: no model of route '{error.route}' may serve this request",
-            file=sys.stderr,
-        )
-        rows = [(item.model, item.reason, item.detail) for item in error.exclusions]
-        print(table(["model", "reason", "detail"], rows), file=sys.stderr)
-        return EXIT_REJECTED
-    if args.json:
-        print(json.dumps(decision.model_dump(mode="json"), indent=2, ensure_ascii=False))
-    else:
-        print(render_decision(decision, explain=args.explain))
-    return EXIT_OK
-
-
 _LOCAL_COMMANDS = {"serve": local_cmd.run_serve, "invoke": local_cmd.run_invoke, "demo": local_cmd.run_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = _parser().parse_args(argv)
+    command_line = parser()
+    args = command_line.parse_args(argv)
+    incomplete = _incomplete(command_line, args)
+    if incomplete is not None:  # `modelrouter`, `modelrouter keys`: the help, as a usage error
+        incomplete.print_help(sys.stderr)
+        return EXIT_USAGE
     try:
         if args.command == "policy":
             if args.policy_command == "push":
@@ -153,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return learn_cmd.run(args)
         if args.command in _LOCAL_COMMANDS:
             return _LOCAL_COMMANDS[args.command](args)
-        return _route(args)
+        return route_cmd.run(args)
     except PolicyError as error:
         if len(error.problems) == 1:
             print(f"error: {error.source}: {error.problems[0]}", file=sys.stderr)
