@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Final
 
 from modelrouter.errors import InvalidRequestError
 from modelrouter.policy.common import DataClassification
 from modelrouter.problems import Problem
 
-__all__ = ["METADATA_CLASSIFICATION", "METADATA_REGION", "METADATA_TAGS", "RequestContext"]
+__all__ = [
+    "METADATA_CLASSIFICATION",
+    "METADATA_REGION",
+    "METADATA_TAGS",
+    "ROUTING_METADATA_KEYS",
+    "RequestContext",
+]
 
 METADATA_CLASSIFICATION = "data_classification"
 """Request ``metadata`` key declaring the data classification."""
@@ -17,6 +24,9 @@ METADATA_REGION = "region"
 """Request ``metadata`` key restricting model residency (``eu``)."""
 METADATA_TAGS = "tags"
 """Request ``metadata`` key with comma-separated routing tags."""
+ROUTING_METADATA_KEYS: Final = (METADATA_CLASSIFICATION, METADATA_REGION, METADATA_TAGS)
+"""Every request ``metadata`` key the router reads; ``docs/request-metadata.md`` has one row for each
+(a test compares them). A new routing signal read from ``metadata`` adds its key here and a row there."""
 
 
 @dataclass(frozen=True, slots=True)
