@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
+from modelrouter.api.health import health_report
 from modelrouter.keys import KeyStore
 from modelrouter.local.functions import load_function
 from modelrouter.local.gateway import Gateway
-from tests.helpers import EXAMPLE_POLICY, load_event, rest_event
+from modelrouter.policy.store import ActivePolicy, PolicyState
+from tests.helpers import EXAMPLE_POLICY, build_policy, load_event, minimal_policy, rest_event
 from tests.integration.rig import BUCKET, POLICY_KEY, RouterRig, router_environment, running_router
 
 
@@ -223,3 +226,26 @@ def test_health_needs_no_key_through_the_gateway(served: tuple[dict[str, str], s
     # Then the health check answers and the keyed endpoint is refused by the gateway
     assert (health.status_code, health.json()["status"]) == (200, "ok")
     assert usage.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("cooling", "last_refresh", "status"),
+    [
+        ({}, "unchanged", "ok"),
+        ({"small": 12.0}, "loaded", "ok"),
+        ({"small": 12.0, "large": 3.0}, "unchanged", "degraded"),
+        ({}, "refresh_failed", "degraded"),
+    ],
+    ids=["healthy", "one-model-cooling", "every-model-cooling", "s3-unreadable"],
+)
+def test_health_status_follows_the_policy_refresh_and_the_breakers(
+    cooling: dict[str, float], last_refresh: str, status: str
+) -> None:
+    # Given a loaded policy of two models, the latest refresh's outcome and the models cooling down
+    active = ActivePolicy(build_policy(minimal_policy()), "v7", "etag", "sha256:x")
+    state = PolicyState(active, datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), last_refresh)
+    # When the health report is made
+    code, body = health_report(state, cooling)
+    # Then it is degraded only when every model is cooling or the policy could not be refreshed
+    assert (code, body["status"], body["models_cooling_down"]) == (200, status, len(cooling))
+    assert (body["policy_version"], body["policy_loaded_at"]) == ("v7", "2026-01-02T03:04:05Z")
