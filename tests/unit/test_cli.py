@@ -10,6 +10,7 @@ import pytest
 from tests.helpers import EVENTS, EXAMPLE_POLICY, load_event, run_cli
 
 from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE, main
+from modelrouter.local.local_env import LOCAL_ENV_OVERRIDE, NOT_RUNNING
 from modelrouter.policy.schema import policy_json_schema_text
 
 REQUESTS = EVENTS / "requests"
@@ -235,3 +236,13 @@ def test_route_refuses_an_event_without_a_body(capsys: pytest.CaptureFixture[str
     code, _, err = run(capsys, "route", "--policy", str(EXAMPLE_POLICY), "--request", str(path))
     assert code == EXIT_REJECTED
     assert err.strip() == f"error: {path}: the API Gateway event (GET /v1/models) has no body to route"
+
+
+def test_usage_is_a_command(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given no running local stack, When `modelrouter usage --local` runs, Then it is dispatched and says so
+    monkeypatch.setenv(LOCAL_ENV_OVERRIDE, str(tmp_path / "missing.env"))
+    code, _, err = run(capsys, "usage", "--local")
+    assert code == EXIT_REJECTED
+    assert err.strip() == f"error: local_stack_not_running: {NOT_RUNNING}"

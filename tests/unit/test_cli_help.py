@@ -100,7 +100,7 @@ def test_version_names_the_package_and_policy_language(capsys: pytest.CaptureFix
 @pytest.mark.parametrize(
     ("argv", "subcommands"),
     [
-        ([], ["policy", "route", "keys", "learn", "serve", "invoke", "demo"]),
+        ([], ["policy", "route", "keys", "usage", "learn", "serve", "invoke", "demo"]),
         (["policy"], ["validate", "schema", "reference", "push"]),
         (["keys"], ["create", "revoke", "list"]),
         (["learn"], ["fit", "score", "evaluate"]),

@@ -89,8 +89,6 @@ EXAMPLES: dict[tuple[str, ...], str] = {
     ("demo",): f"""\
   modelrouter demo
   modelrouter demo --fast --policy {_LOCAL_POLICY}""",
-    ("usage",): """\
-  modelrouter usage --tenant acme-support --local""",
 }
 """Examples per command path (``()`` is ``modelrouter`` itself), two spaces in, one command a line."""
 

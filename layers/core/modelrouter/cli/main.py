@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from modelrouter.cli import keys_cmd, learn_cmd, local_cmd, push_cmd, route_cmd
+from modelrouter.cli import keys_cmd, learn_cmd, local_cmd, push_cmd, route_cmd, usage_cmd
 from modelrouter.cli.examples import add_examples, command_parsers
 from modelrouter.errors import ModelRouterError, PolicyError
 
@@ -79,6 +79,7 @@ def parser() -> argparse.ArgumentParser:
 
     route_cmd.add_parser(commands)
     keys_cmd.add_parser(commands)
+    usage_cmd.add_parser(commands)
     learn_cmd.add_parser(commands)
     local_cmd.add_parsers(commands)
     add_examples(root)
@@ -167,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args.files) if args.policy_command == "validate" else _schema()
         if args.command == "keys":
             return keys_cmd.run(args)
+        if args.command == "usage":
+            return usage_cmd.run(args)
         if args.command == "learn":
             return learn_cmd.run(args)
         if args.command in _LOCAL_COMMANDS:

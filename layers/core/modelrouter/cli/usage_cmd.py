@@ -28,8 +28,8 @@ TABLE_ENV = "BUDGET_TABLE"
 """Environment variable naming the budget table when ``--table`` is not given."""
 
 EXAMPLES = """examples:
-  modelrouter usage --local                        every tenant of the running local stack
-  modelrouter usage --tenant acme-support --local  one tenant
+  modelrouter usage --local                        # every tenant of the running local stack
+  modelrouter usage --tenant acme-support --local  # one tenant
   modelrouter usage --table modelrouter-budgets --policy policies/example.yaml --json
 """
 """Shown at the end of ``modelrouter usage --help``."""
