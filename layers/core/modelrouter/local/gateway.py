@@ -52,6 +52,10 @@ AUTHORIZER_TIMEOUT_S = 10.0
 """How long an authorizer may take (the template's authorizer function timeout)."""
 BACKLOG = 128
 """Listen backlog: concurrent clients queue instead of being reset."""
+LOCAL_PREFIX = "/_local/"
+"""Local mode's own pages (the console): outside the stage, never part of the deployed API."""
+LocalPages = Callable[[str, str, list[tuple[str, str]], str], GatewayReply]
+"""``(method, raw path, headers, client address) -> reply`` for paths under :data:`LOCAL_PREFIX`."""
 
 
 @runtime_checkable
@@ -112,6 +116,8 @@ class Gateway:
         """How long a request waits for the router's prelude before ``INTEGRATION_TIMEOUT``."""
         self._router = _function("modelrouter-router", router, router_timeout_s)
         self._authorizer = _function("modelrouter-authorizer", authorizer, AUTHORIZER_TIMEOUT_S)
+        self.local_pages: LocalPages | None = None
+        """What answers under ``/_local/`` (local mode's console); None: 404."""
         self.server = _Server((host, port), _handler_class(self))
         self._thread: threading.Thread | None = None
 
@@ -173,6 +179,14 @@ class Gateway:
             return self.refuse("DEFAULT_5XX", method, path, requestId=context["requestId"])
         return response if isinstance(response, StreamingResponse) else _buffered(response)
 
+    def local(
+        self, method: str, raw_path: str, headers: list[tuple[str, str]], source_ip: str
+    ) -> GatewayReply:
+        """Local mode's own page at ``raw_path`` (under ``/_local/``): :attr:`local_pages`' reply or 404."""
+        if self.local_pages is None:
+            return _NO_LOCAL_PAGE
+        return self.local_pages(method, raw_path, headers, source_ip)
+
     def serve_forever(self) -> None:
         """Serve in this thread until :meth:`stop` is called from another."""
         self.server.serve_forever(poll_interval=0.2)
@@ -213,7 +227,10 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             else:
                 raw = self.rfile.read(length) if length else b""
                 pairs = [(str(name), str(value)) for name, value in self.headers.items()]
-                reply = gateway.handle(self.command, self.path, pairs, raw, self.client_address[0])
+                if self.path.startswith(LOCAL_PREFIX):
+                    reply = gateway.local(self.command, self.path, pairs, self.client_address[0])
+                else:
+                    reply = gateway.handle(self.command, self.path, pairs, raw, self.client_address[0])
             if not write_response(self, reply):
                 self.close_connection = True
 
@@ -223,6 +240,9 @@ def _handler_class(gateway: Gateway) -> type[BaseHTTPRequestHandler]:
             """Quiet: the handlers log each request themselves."""
 
     return RequestHandler
+
+
+_NO_LOCAL_PAGE: GatewayReply = (404, {"content-type": "text/plain; charset=utf-8"}, b"not found\n")
 
 
 def _function(name: str, function: Handler | Invoker, timeout_s: float) -> Invoker:

@@ -193,6 +193,9 @@ class LocalStack:
         keys = KeyStore(resources.tables["ApiKeyTable"], client=clients["dynamodb"])
         self.api_keys = {tenant: keys.create(tenant, "local mode").token for tenant in tenants}
         if self.gateway is not None:
+            from modelrouter.local.console import attach_console
+
+            attach_console(self)  # /_local/console
             self.gateway.start()
 
     def _start_functions(self, logs_client: Any, resources: StackResources) -> None:
