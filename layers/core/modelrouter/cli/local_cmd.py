@@ -100,11 +100,14 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def _banner(stack: Any) -> str:
+    from modelrouter.local.console import console_url
+
     assert stack.resources is not None
     tenant, key = next(iter(stack.api_keys.items()))
     lines = [
         "modelrouter local mode: everything runs on this machine; nothing leaves it.",
         f"  router API    {stack.url}/v1      (OpenAI-compatible, streaming; API Gateway REST API stand-in)",
+        f"  console       {console_url(stack.url)}   (recent requests and why, routing mix, spend, breakers)",
         f"  embedded AWS  {stack.aws.url}        (moto: S3, DynamoDB, Secrets Manager, CloudWatch Logs)",
     ]
     if stack.models is not None:
