@@ -15,7 +15,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 SAM_ENV   := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 PATH="$(abspath $(SAM_VENV))/bin:$$PATH"
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test unit lint format bench chaos demo serve schema local-router sam-validate sam-build clean
+.PHONY: help setup test test-browser unit lint format bench chaos demo serve schema local-router sam-validate sam-build clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -55,6 +55,20 @@ test: lint sam-validate ## lint, type-check, sam validate and run every test
 
 unit: $(STAMP) ## unit tests only
 	$(PY) -m pytest tests/unit
+
+# The local console's test in a real headless browser: Debian's chromium, installed when missing (CI runs as
+# root; without root the test skips and says why). The screenshot it saves is committed for people to see.
+CONSOLE_SCREENSHOT ?= docs/console.png
+
+test-browser: $(STAMP) ## the local console in headless Chromium (apt-get installs chromium when missing)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser test (apt-get, first run only)…"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "chromium is missing and installing it needs root (apt-get install chromium): the test will skip."; \
+	  fi; }
+	CONSOLE_SCREENSHOT=$(CONSOLE_SCREENSHOT) $(PY) -m pytest -m browser tests/browser -rs
 
 bench: $(STAMP) ## benchmarks, printed as a table
 	$(PY) benchmarks/run.py
