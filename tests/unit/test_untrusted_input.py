@@ -386,10 +386,10 @@ def test_any_exception_while_parsing_a_policy_is_a_policy_error(monkeypatch: pyt
     # Given a check that fails with a bug rather than a PolicyError
     from modelrouter.policy import loader
 
-    def broken(_policy: object) -> None:
+    def broken(_data: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(loader, "check_references", broken)
+    monkeypatch.setattr(loader, "check_document", broken)
     # When a valid-looking policy is parsed, Then it is a PolicyError naming the failure
     with pytest.raises(PolicyError, match="RecursionError"):
         parse_policy(Path(__file__).parents[2].joinpath("policies", "example.yaml").read_text())
