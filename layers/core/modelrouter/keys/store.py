@@ -55,17 +55,19 @@ class KeyStore:
         self._endpoint_url = endpoint_url
         self._lock = threading.Lock()
 
-    def create(self, tenant_id: str, description: str = "") -> NewKey:
+    def create(self, tenant_id: str, description: str = "", *, key: NewKey | None = None) -> NewKey:
         """Create an active key for ``tenant_id``; the returned token is the only copy of the secret.
+        ``key``: store this key instead of a random one (local mode's ``--dev-keys``); tried once.
 
         Raises:
             InvalidKeyFieldError: the tenant id or the description is not acceptable.
-            KeyStoreError: the table could not be written.
+            KeyStoreError: the table could not be written (or ``key``'s id is taken).
         """
         _check_field("tenant id", tenant_id, MAX_TENANT_ID_LENGTH, required=True)
         _check_field("description", description, MAX_DESCRIPTION_LENGTH, required=False)
-        for _ in range(_CREATE_ATTEMPTS):
-            key = generate_key()
+        given = key
+        for _ in range(_CREATE_ATTEMPTS if given is None else 1):
+            key = given or generate_key()
             salt = secrets.token_bytes(SALT_BYTES)
             item = {
                 "key_id": {"S": key.key_id},
@@ -86,6 +88,8 @@ class KeyStore:
             except _ConditionFailedError:
                 continue
             return key
+        if given is not None:
+            raise KeyStoreError(f"key id {given.key_id} is already in the table")
         raise KeyStoreError(f"could not find a free key id in {_CREATE_ATTEMPTS} attempts")
 
     def revoke(self, key_id: str) -> bool:
