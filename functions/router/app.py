@@ -7,9 +7,11 @@ API Gateway invokes it with REST API Lambda proxy events (payload 1.0) through a
 
 Thin by design: it dispatches on method and resource path (:data:`ROUTES`; Powertools' REST
 resolver would buffer the body), reads what API Gateway provides (the authorizer's tenant, headers,
-path parameters, body, request id), calls :mod:`modelrouter.api.endpoints`, and maps every error to an
-OpenAI error object in one place (:func:`_answer`). The tenant comes only from
-``requestContext.authorizer.tenant_id``, never from the body or client headers.
+path parameters, body, request id), calls :mod:`modelrouter.api.endpoints` (Anthropic's Messages API:
+:mod:`modelrouter.api.messages_endpoint`), and maps every error to an error object in one place
+(:func:`_answer`): OpenAI's, or Anthropic's on the Messages paths (:data:`ANTHROPIC_RESOURCES`), with
+the same status. The tenant comes only from ``requestContext.authorizer.tenant_id``, never from the
+body or client headers.
 
 Metrics are EMF lines: the handler's decorator flushes what the request recorded before the body
 streams; a streamed body flushes what it recorded in its ``finally`` (also when the client went away).
@@ -39,7 +41,17 @@ if TYPE_CHECKING:  # the endpoints and the runtime import the whole router: on f
     from modelrouter.api.endpoints import HttpResponse, StreamedHttpResponse
     from modelrouter.api.runtime import RouterRuntime
 
-__all__ = ["ROUTES", "handler", "logger", "metrics", "runtime", "set_runtime", "telemetry", "tracer"]
+__all__ = [
+    "ANTHROPIC_RESOURCES",
+    "ROUTES",
+    "handler",
+    "logger",
+    "metrics",
+    "runtime",
+    "set_runtime",
+    "telemetry",
+    "tracer",
+]
 
 logger = Logger()
 metrics = Metrics()
@@ -168,9 +180,9 @@ def health(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
 
 def messages(event: dict[str, Any], context: LambdaContext) -> HttpResponse | StreamedHttpResponse:
     """Anthropic's Messages API, through the same policy, budgets, checks and provenance."""
-    from modelrouter.api import messages_endpoint
+    from modelrouter.api import endpoints, messages_endpoint
 
-    return messages_endpoint.messages(
+    response = messages_endpoint.messages(
         runtime(),
         tenant_id=_tenant(event),
         body=_body(event),
@@ -179,6 +191,9 @@ def messages(event: dict[str, Any], context: LambdaContext) -> HttpResponse | St
         lambda_remaining_ms=context.get_remaining_time_in_millis() if context else None,
         lambda_context=context,
     )
+    if response.headers.get(endpoints.REPLAYED_HEADER) == "true":
+        metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
+    return response
 
 
 def count_tokens(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
@@ -228,22 +243,35 @@ def _dispatch(
 # --- Answering -------------------------------------------------------------------------------------
 
 
-def _answer(event: dict[str, Any], context: LambdaContext) -> HttpResponse | StreamedHttpResponse:
-    """The endpoint's response, or the error response of whatever it raised (the one error mapping)."""
+ANTHROPIC_RESOURCES = frozenset({"/v1/messages", "/v1/messages/count_tokens"})
+"""Resource paths of Anthropic's Messages API: their errors are Anthropic error objects (same statuses)."""
+
+
+def _error_response(event: dict[str, Any], error: ModelRouterError | HttpError) -> HttpResponse:
+    """The error response in the dialect of the API the request called (OpenAI, or Anthropic's)."""
+    if str(event.get("resource") or "") in ANTHROPIC_RESOURCES:
+        from modelrouter.api import messages_endpoint
+
+        return messages_endpoint.error_response(error)
     from modelrouter.api import endpoints
 
+    return endpoints.error_response(error)
+
+
+def _answer(event: dict[str, Any], context: LambdaContext) -> HttpResponse | StreamedHttpResponse:
+    """The endpoint's response, or the error response of whatever it raised (the one error mapping)."""
     try:
         answer = _dispatch(event, context)
     except ModelRouterError as error:
         if not error.expose_message:  # clients read a public message; the detail belongs in the log
             logger.error("request failed", extra={"error_code": error.code, "detail": error.message},
                          exc_info=error.__cause__ is not None)  # fmt: skip
-        return endpoints.error_response(error)
+        return _error_response(event, error)
     except Exception:
         logger.exception("unhandled error")
         body = error_body(GENERIC_MESSAGE, "server_error", "internal_error")
-        return endpoints.error_response(HttpError(500, body))
-    return endpoints.error_response(answer) if isinstance(answer, HttpError) else answer
+        return _error_response(event, HttpError(500, body))
+    return _error_response(event, answer) if isinstance(answer, HttpError) else answer
 
 
 def _streamed_body(chunks: Iterator[bytes], close: Callable[[], None]) -> Iterator[bytes]:

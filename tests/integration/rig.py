@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +21,11 @@ import pytest
 from moto import mock_aws
 
 from modelrouter.api.runtime import RouterRuntime, build_runtime
+from modelrouter.keys import KeyStore
 from modelrouter.lambda_runtime import StreamingResponse
 from modelrouter.local.context import LocalLambdaContext
 from modelrouter.local.functions import load_function
+from modelrouter.local.gateway import Gateway
 from modelrouter.policy import ProviderKind
 from modelrouter.settings import Settings
 from tests.aws import create_tables
@@ -202,6 +204,22 @@ def running_router(
         finally:
             handler.stream = previous
             app.set_runtime(None)
+
+
+@contextmanager
+def behind_gateway(rig: RouterRig, tenants: Iterable[str]) -> Iterator[tuple[dict[str, str], str]]:
+    """The rig's router behind the local API Gateway and the real authorizer, with a key created for
+    each tenant: yields ``(token by tenant, base URL with the stage)``."""
+    keys = KeyStore(rig.tables["ApiKeyTable"], client=rig.dynamodb)
+    tokens = {tenant: keys.create(tenant).token for tenant in tenants}
+    authorizer = load_function("authorizer")
+    authorizer.set_key_store(keys)
+    gateway = Gateway(rig.app.handler, authorizer.handler)
+    try:
+        with gateway.running() as url:
+            yield tokens, url
+    finally:
+        authorizer.set_key_store(None)
 
 
 @contextmanager

@@ -16,26 +16,18 @@ import openai
 import pytest
 
 from modelrouter.keys import KeyStore
-from modelrouter.local.functions import load_function
-from modelrouter.local.gateway import Gateway
 from tests.helpers import load_event
-from tests.integration.rig import RouterRig, router_environment, running_router
+from tests.integration.rig import RouterRig, behind_gateway, router_environment, running_router
 
 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[RouterRig, dict[str, str], str]]:
     router_environment(monkeypatch)
-    with running_router() as rig:
-        keys = KeyStore(rig.tables["ApiKeyTable"], client=rig.dynamodb)
-        tokens = {tenant: keys.create(tenant).token for tenant in ("acme-support", "lexdoc-eu", "devtools")}
-        authorizer = load_function("authorizer")
-        authorizer.set_key_store(keys)
-        gateway = Gateway(rig.app.handler, authorizer.handler)
-        try:
-            with gateway.running() as url:
-                yield rig, tokens, url
-        finally:
-            authorizer.set_key_store(None)
+    with (
+        running_router() as rig,
+        behind_gateway(rig, ("acme-support", "lexdoc-eu", "devtools")) as (tokens, url),
+    ):
+        yield rig, tokens, url
 
 
 def _client(url: str, token: str) -> openai.OpenAI:
