@@ -1,22 +1,44 @@
-"""``modelrouter serve`` and ``invoke`` as a user runs them: real processes, signals, ports, bad input."""
+"""``modelrouter serve`` and ``invoke`` as a user runs them: real processes, signals, ports, bad input,
+``.modelrouter/local.env``, the line per request and ``--dev-keys``.
+
+Every ``serve`` here writes its ``local.env`` to a temporary path (``$MODELROUTER_LOCAL_ENV``), never
+over the file of a ``serve`` someone runs in this checkout.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import boto3
 import openai
 import pytest
 
+from modelrouter.local.dev_keys import dev_key
+from modelrouter.local.local_env import LOCAL_ENV_KEYS, LOCAL_ENV_OVERRIDE, read_local_env
 from tests.helpers import ROOT
 
 COMMAND = [sys.executable, "-m", "modelrouter.cli.main"]
+SERVE_MODELS_PORT = 8081
+"""serve's default model server port, which invoke must leave alone."""
+
+
+@pytest.fixture(autouse=True)
+def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where this test's serve processes write ``local.env`` (inherited through the environment)."""
+    path = tmp_path / "local.env"
+    monkeypatch.setenv(LOCAL_ENV_OVERRIDE, str(path))
+    return path
 
 
 def _free_port() -> int:
@@ -43,6 +65,43 @@ def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _serve(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*COMMAND, "serve", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+    )
+
+
+def _banner(process: subprocess.Popen[str]) -> list[str]:
+    """serve's lines up to and including the one that says how to stop it."""
+    assert process.stdout is not None
+    banner = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        banner.append(line)
+        if line.startswith("Ctrl-C") or not line:
+            break
+    return banner
+
+
+def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Ctrl-C, then the rest of its stdout and its stderr; the exit status must be 0."""
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0
+    return out, err
+
+
+@contextlib.contextmanager
+def _held(port: int) -> Iterator[None]:
+    """``port`` bound by this test if it is free (if not, something else already holds it)."""
+    with socket.socket() as holder:
+        with contextlib.suppress(OSError):
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+        yield
+
+
 def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
@@ -54,23 +113,12 @@ def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 def test_serve_answers_then_ctrl_c_stops_everything_and_frees_the_ports() -> None:
     # Given serve on free ports, the embedded AWS on one of our choosing, two containers per function
     port, models_port, aws_port = _free_port(), _free_port(), _free_port()
-    process = subprocess.Popen(
-        [*COMMAND, "serve", "--port", str(port), "--models-port", str(models_port),
-         "--aws-port", str(aws_port), "--containers", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
+    process = _serve(
+        "--port", str(port), "--models-port", str(models_port), "--aws-port", str(aws_port),
+        "--containers", "2",
     )  # fmt: skip
     try:
-        assert process.stdout is not None
-        banner = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            banner.append(line)
-            if line.startswith("Ctrl-C") or not line:
-                break
+        banner = _banner(process)
         text = "".join(banner)
         assert f"http://127.0.0.1:{port}/api/v1" in text, text
         assert f"http://127.0.0.1:{aws_port}" in text
@@ -129,7 +177,8 @@ def test_serve_with_an_embedded_aws_port_in_use_is_one_line() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         line = _one_line_error(_run("serve", "--port", "0", "--models-port", "0", "--aws-port", str(port)))
-    assert f"port {port} is in use (embedded AWS)" in line
+    assert f"port {port} is in use (embedded AWS; is modelrouter serve running?)" in line
+    assert line.endswith("pass --aws-port 0 or another port")
 
 
 def test_serve_with_a_missing_policy_file_is_one_line() -> None:
@@ -145,7 +194,27 @@ def test_serve_on_a_port_in_use_is_one_line() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         line = _one_line_error(_run("serve", "--port", str(port), "--models-port", "0"))
-    assert f"port {port} is in use" in line
+    assert f"port {port} is in use (router API; is modelrouter serve running?)" in line
+    assert line.endswith("pass --port 0 or another port")
+
+
+def test_serve_with_the_model_port_in_use_names_models_port() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _one_line_error(_run("serve", "--port", "0", "--models-port", str(port)))
+    assert f"port {port} is in use (model server; is modelrouter serve running?)" in line
+    assert line.endswith("pass --models-port 0 or another port")
+
+
+def test_invoke_leaves_serves_model_port_alone() -> None:
+    # Given serve's model port taken (by this test, or by a serve already running)
+    with _held(SERVE_MODELS_PORT):
+        # When invoke runs with its defaults / Then it picks a free port and answers
+        result = _run("invoke", "events/chat-support.json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["statusCode"] == 200
 
 
 def test_serve_with_an_invalid_policy_lists_the_problems(tmp_path: Path) -> None:
@@ -232,3 +301,56 @@ def _our_processes() -> set[int]:
             if b"modelrouter.cli.main" in command and int(entry.name) != os.getpid():
                 found.add(int(entry.name))
     return found
+
+
+def test_serve_writes_local_env_prints_a_line_per_request_and_removes_it(local_env: Path) -> None:
+    # Given a file left by a serve that was killed, and serve started with dev keys
+    local_env.write_text("# modelrouter serve pid 999999999: gone\nexport AWS_REGION='us-east-1'\n")
+    process = _serve("--port", "0", "--models-port", "0", "--containers", "1", "--dev-keys")
+    try:
+        banner = _banner(process)
+        # Then the banner shows each tenant's dev key, the same as derived from its name
+        key = next(line.split()[1] for line in banner if line.startswith("  acme-support "))
+        assert key == dev_key("acme-support").token
+        assert any("source" in line and str(local_env) in line for line in banner)
+        # And local.env (owner-only) points at this stack: boto3 finds the dev keys through it
+        values = read_local_env(local_env)
+        assert set(values) == set(LOCAL_ENV_KEYS)
+        assert stat.S_IMODE(local_env.stat().st_mode) == 0o600
+        dynamodb = boto3.client(
+            "dynamodb",
+            endpoint_url=values["AWS_ENDPOINT_URL"],
+            region_name=values["AWS_REGION"],
+            aws_access_key_id=values["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=values["AWS_SECRET_ACCESS_KEY"],
+        )
+        items = dynamodb.scan(TableName=values["API_KEY_TABLE"])["Items"]
+        assert dev_key("acme-support").key_id in {item["key_id"]["S"] for item in items}
+
+        # When the openai package, pointed by local.env, sends a request, a stream and a bad key
+        client = openai.OpenAI(base_url=values["OPENAI_BASE_URL"], api_key=key, max_retries=0)
+        messages: list[Any] = [{"role": "user", "content": "How do I reset my password?"}]
+        answered = client.chat.completions.create(model="auto", messages=messages)
+        for _ in client.chat.completions.create(model="auto", messages=messages, stream=True):
+            pass
+        with pytest.raises(openai.AuthenticationError):
+            openai.OpenAI(base_url=values["OPENAI_BASE_URL"], api_key="mr_nope", max_retries=0).models.list()
+        out, err = _stop(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    # Then serve printed a line for each, with the router's own figures, and the stale file was noticed
+    assert answered.model_extra is not None
+    route, model = answered.model_extra["router"]["route"], answered.model
+    lines = [line for line in out.splitlines() if "acme-support" in line or "401" in line]
+    assert len(lines) == 3, out
+    assert f"acme-support    {route} → {model}" in lines[0]
+    assert " 1 attempt " in lines[0]
+    assert " 200 " in lines[0]
+    assert lines[1].endswith(" streamed")
+    assert "GET /api/v1/models" in lines[2]
+    assert lines[2].endswith("401 invalid_api_key")
+    assert "left by a modelrouter serve that was killed (pid 999999999)" in err
+    # And the file is gone once serve stopped
+    assert not local_env.exists()

@@ -1,7 +1,9 @@
 """``modelrouter serve``, ``invoke`` and ``demo``: the router on this machine, on embedded AWS.
 
 Every failure is one line on stderr and a non-zero exit; Ctrl-C stops every server and simulated
-container and releases every port.
+container and releases every port. ``serve`` prints one line per request (``--quiet``: none) and writes
+``.modelrouter/local.env`` for shells and other commands while it runs
+(:mod:`modelrouter.local.local_env`).
 """
 
 from __future__ import annotations
@@ -34,22 +36,36 @@ def add_parsers(commands: Any) -> None:
         help="simulated Lambda containers (processes) per function (default 2-4, one per core; "
         "0: in this process, one request at a time)",
     )
-    serve.add_argument("--verbose", action="store_true", help="handler logs and metrics on stdout too")
+    output = serve.add_mutually_exclusive_group()
+    output.add_argument(
+        "--verbose", action="store_true", help="handler logs and metrics (JSON) on stdout too"
+    )
+    output.add_argument("--quiet", action="store_true", help="no line per request")
+    serve.add_argument(
+        "--dev-keys",
+        action="store_true",
+        help="API keys derived from the tenant names: the same on every start, for scripts",
+    )
 
     invoke = commands.add_parser("invoke", help="run one events/ file through its handler (sam local invoke)")
     invoke.add_argument(
         "event", type=Path, help="API Gateway REST API event (router proxy event or REQUEST authorizer event)"
     )
-    _stack_arguments(invoke)
+    _stack_arguments(invoke, models_port=0)
 
     demo = commands.add_parser("demo", help="scripted requests through the openai package, explained")
     demo.add_argument("--policy", type=Path, help="policy file (default policies/local.yaml)")
     demo.add_argument("--fast", action="store_true", help="no simulated model latency")
 
 
-def _stack_arguments(parser: argparse.ArgumentParser) -> None:
+def _stack_arguments(parser: argparse.ArgumentParser, models_port: int = 8081) -> None:
     parser.add_argument("--policy", type=Path, help="policy file (default policies/local.yaml)")
-    parser.add_argument("--models-port", type=int, default=8081, help="simulated model server port (0: any)")
+    parser.add_argument(
+        "--models-port",
+        type=int,
+        default=models_port,
+        help=f"simulated model server port (default {models_port}; 0: any free)",
+    )
     parser.add_argument("--aws-port", type=int, default=0, help="embedded AWS port (default 0: any free)")
     parser.add_argument(
         "--no-local-models",
@@ -78,32 +94,70 @@ def _options(args: argparse.Namespace, port: int | None, latency_scale: float = 
         local_models=not getattr(args, "no_local_models", False),
         latency_scale=latency_scale,
         verbose=getattr(args, "verbose", False),
+        dev_keys=getattr(args, "dev_keys", False),
+        request_lines=None if port is None or getattr(args, "quiet", False) else sys.stdout,
     )
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Start everything, print how to call it, serve until Ctrl-C or SIGTERM."""
+    """Start everything, write ``.modelrouter/local.env``, print how to call it, serve until Ctrl-C or
+    SIGTERM, then remove the file."""
+    from modelrouter.local.local_env import remove_local_env
     from modelrouter.local.stack import LocalStack
 
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    written: Path | None = None
     try:
         with LocalStack(_options(args, args.port)) as stack:
-            print(_banner(stack), flush=True)
+            written = _write_local_env(stack)
+            print(_banner(stack, written), flush=True)
             stop.wait()
             print("\nstopping …", file=sys.stderr)
     finally:
+        if written is not None:
+            remove_local_env(written)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     print("stopped; every port is released.", file=sys.stderr)
     return EXIT_OK
 
 
-def _banner(stack: Any) -> str:
+def _write_local_env(stack: Any) -> Path:
+    """Write the stack's ``.modelrouter/local.env``; a file another ``serve`` left is replaced, and said."""
+    from modelrouter.local.local_env import (
+        LocalEnvError,
+        local_env_path,
+        local_env_values,
+        read_local_env,
+        serve_pid,
+        write_local_env,
+    )
+
+    path = local_env_path()
+    owner = serve_pid(path)
+    if owner is not None:
+        try:
+            read_local_env(path)
+            note = f"another modelrouter serve (pid {owner}) is running; {path} now describes this one"
+        except LocalEnvError:
+            note = f"replacing {path}, left by a modelrouter serve that was killed (pid {owner})"
+        print(f"note: {note}", file=sys.stderr)
+    values = local_env_values(
+        aws_url=stack.aws.url,
+        region=stack.environment["AWS_DEFAULT_REGION"],
+        resources_env=stack.environment,
+        api_url=stack.url,
+    )
+    return write_local_env(values, path)
+
+
+def _banner(stack: Any, local_env: Path) -> str:
     from modelrouter.local.console import console_url
 
     assert stack.resources is not None
     tenant, key = next(iter(stack.api_keys.items()))
+    shown_env = _relative(local_env)
     lines = [
         "modelrouter local mode: everything runs on this machine; nothing leaves it.",
         f"  router API    {stack.url}/v1      (OpenAI-compatible, streaming; API Gateway REST API stand-in)",
@@ -129,8 +183,14 @@ def _banner(stack: Any) -> str:
         f"  policy        {stack.policy_path} → s3://{stack.resources.bucket}/policies/active.yaml"
         f" (version {stack.policy_version[:12]})",
         "",
-        "API keys (one per tenant of the policy):",
+        _keys_heading(stack.options.dev_keys),
         *[f"  {name:<14} {token}" for name, token in stack.api_keys.items()],
+        "Keys, budgets, provenance and logs live in the embedded AWS: they vanish when serve stops.",
+        "",
+        f"Shell: source {shown_env}   (written now, removed on Ctrl-C)",
+        "  points aws (aws dynamodb scan --table-name $PROVENANCE_TABLE), boto3 and the openai and",
+        "  anthropic packages (OPENAI_BASE_URL, ANTHROPIC_BASE_URL) at this stack; modelrouter keys,",
+        "  usage and policy push read it themselves with --local (modelrouter keys list --local).",
         "",
         "Try:",
         f"  curl -s {stack.url}/v1/chat/completions -H 'Authorization: Bearer {key}' \\",
@@ -138,9 +198,24 @@ def _banner(stack: Any) -> str:
         '[{"role": "user", "content": "How do I reset my password?"}]}\'',
         f'  # or: OpenAI(base_url="{stack.url}/v1", api_key="<key of {tenant}>")',
         "",
-        "Ctrl-C stops everything.",
+        "Ctrl-C stops everything."
+        + ("" if stack.request_lines is None else " One line per request follows (--quiet: none)."),
     ]
     return "\n".join(lines)
+
+
+def _keys_heading(dev_keys: bool) -> str:
+    if dev_keys:
+        return "API keys (--dev-keys: derived from the tenant names, the same on every start; local only):"
+    return "API keys (one per tenant, new on every start; --dev-keys gives ones that stay the same):"
+
+
+def _relative(path: Path) -> Path:
+    """``path`` relative to the current directory when it is under it (what people type)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def run_invoke(args: argparse.Namespace) -> int:

@@ -7,6 +7,9 @@ CloudWatch Logs to the embedded AWS, and Bedrock to the model server when it run
 ``containers`` ≥ 1 (the default), each function runs in that many simulated Lambda containers, one
 process each (:mod:`modelrouter.local.pool`), so concurrent requests run in parallel with their own
 breakers and caches; with 0 (``invoke``, some tests) the handlers run in this process, one at a time.
+Each tenant gets a random key, or with ``dev_keys`` one derived from its name
+(:mod:`modelrouter.local.dev_keys`); with ``request_lines`` every request ends in one readable line
+(:mod:`modelrouter.local.request_lines`). Everything lives in memory and is gone after :meth:`stop`.
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from modelrouter.errors import ModelRouterError
 from modelrouter.local.aws import EmbeddedAws, StackResources, create_stack, router_artifacts, upload_routers
 from modelrouter.local.environment import POLICY_KEY, function_environment
 from modelrouter.local.functions import project_root
-from modelrouter.local.gateway import Gateway, Invoker
+from modelrouter.local.gateway import Gateway
 from modelrouter.local.inprocess import InProcessFunction
 from modelrouter.local.logs import LogShipper
 from modelrouter.local.pool import ContainerError, ContainerPool, FunctionSpec
+from modelrouter.local.request_lines import RequestLines
+from modelrouter.local.slots import ReportingGateway, Slot
 from modelrouter.local.streams import FunctionResult
 
 __all__ = [
@@ -69,7 +74,7 @@ class StackOptions:
     port: int | None = 8080
     """Router API port (0: any free port; None: no HTTP API, for ``invoke``)."""
     models_port: int = 8081
-    """Simulated model server port (0: any free port)."""
+    """Simulated model server port (0: any free port; ``invoke`` uses 0, so it never meets ``serve``)."""
     aws_port: int = 0
     """Embedded AWS port (0: any free port)."""
     containers: int = DEFAULT_CONTAINERS
@@ -82,18 +87,10 @@ class StackOptions:
     """How often the router re-checks S3 for a pushed policy."""
     verbose: bool = False
     """Handler logs and EMF metrics to stdout as well (they always go to embedded CloudWatch Logs)."""
-
-
-class _Slot:
-    """A function the gateway can be bound to before the function itself is running."""
-
-    def __init__(self) -> None:
-        self.target: Invoker | None = None
-
-    def invoke(self, event: dict[str, Any], timeout_s: float | None = None) -> FunctionResult:
-        if self.target is None:
-            raise ContainerError("the function is not running")
-        return self.target.invoke(event, timeout_s)
+    dev_keys: bool = False
+    """Keys derived from the tenant names (the same on every start) instead of random ones."""
+    request_lines: IO[str] | None = None
+    """Where to write one readable line per request (:mod:`modelrouter.local.request_lines`)."""
 
 
 @dataclass
@@ -112,7 +109,9 @@ class LocalStack:
     """``router`` and ``authorizer``: container pools, or in-process handlers."""
     environment: dict[str, str] = field(default_factory=dict)
     """What the functions' environment adds: names, endpoints, credentials."""
-    _slots: dict[str, _Slot] = field(default_factory=lambda: {name: _Slot() for name in FUNCTIONS})
+    request_lines: RequestLines | None = None
+    """The per-request line writer, when :attr:`StackOptions.request_lines` is set."""
+    _slots: dict[str, Slot] = field(default_factory=lambda: {name: Slot() for name in FUNCTIONS})
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
     def __enter__(self) -> LocalStack:
@@ -153,19 +152,19 @@ class LocalStack:
     def _start_servers(self) -> None:
         options = self.options
         if options.port is not None:
-            with _port_errors("router API", options.port):
-                self.gateway = Gateway(
+            with _port_errors("router API", options.port, "--port"):
+                self.gateway = ReportingGateway(
                     self._slots["router"], self._slots["authorizer"], host=options.host, port=options.port
                 )
         if options.local_models:
             from modelrouter.local.model_server import ModelServer
 
-            with _port_errors("model server", options.models_port):
+            with _port_errors("model server", options.models_port, "--models-port"):
                 self.models = ModelServer(
                     host=options.host, port=options.models_port, latency_scale=options.latency_scale
                 )
             self.models.start()
-        with _port_errors("embedded AWS", options.aws_port):
+        with _port_errors("embedded AWS", options.aws_port, "--aws-port"):
             self.aws = EmbeddedAws(host=options.host, port=options.aws_port)
         self.aws.start()
 
@@ -188,15 +187,31 @@ class LocalStack:
             resources, self.aws.url, models_url, self.options.policy_refresh_seconds
         )
         self._start_functions(clients["logs"], resources)
-        from modelrouter.keys import KeyStore
-
-        keys = KeyStore(resources.tables["ApiKeyTable"], client=clients["dynamodb"])
-        self.api_keys = {tenant: keys.create(tenant, "local mode").token for tenant in tenants}
+        self._create_keys(clients["dynamodb"], resources, tenants)
+        if self.options.request_lines is not None:
+            self.request_lines = lines = RequestLines(
+                self.options.request_lines, self.aws.client("dynamodb"), resources.tables["ProvenanceTable"]
+            )
+            self._slots["router"].watch = lines.router
+            if isinstance(self.gateway, ReportingGateway):
+                self.gateway.lines = lines
         if self.gateway is not None:
             from modelrouter.local.console import attach_console
 
             attach_console(self)  # /_local/console
             self.gateway.start()
+
+    def _create_keys(self, dynamodb: Any, resources: StackResources, tenants: list[str]) -> None:
+        """One key per tenant: random, or derived from the tenant's name with ``dev_keys``."""
+        from modelrouter.keys import KeyStore
+
+        keys = KeyStore(resources.tables["ApiKeyTable"], client=dynamodb)
+        if self.options.dev_keys:
+            from modelrouter.local.dev_keys import seed_dev_keys
+
+            self.api_keys = seed_dev_keys(keys, dynamodb, tenants)
+        else:
+            self.api_keys = {tenant: keys.create(tenant, "local mode").token for tenant in tenants}
 
     def _start_functions(self, logs_client: Any, resources: StackResources) -> None:
         """Container pools (all started at once), or the handlers in this process."""
@@ -266,7 +281,10 @@ class LocalStack:
             self.gateway.stop()
             self.gateway = None
         for slot in self._slots.values():
-            slot.target = None
+            slot.target = slot.watch = None
+        if self.request_lines is not None:
+            self.request_lines.stop()  # before the embedded AWS stops: the last lines look it up
+            self.request_lines = None
         for function in self.functions.values():
             function.stop() if isinstance(function, ContainerPool) else function.close()
         self.functions.clear()
@@ -285,13 +303,17 @@ class LocalStack:
 
 
 @contextlib.contextmanager
-def _port_errors(what: str, port: int) -> Iterator[None]:
-    """Binding failures as one-line :class:`LocalModeError` s (a port in use says which and what to do)."""
+def _port_errors(what: str, port: int, option: str) -> Iterator[None]:
+    """Binding failures as one-line :class:`LocalModeError` s: a port in use says which server, the
+    likely cause and the ``option`` to change."""
     try:
         yield
     except OSError as error:
         if error.errno == errno.EADDRINUSE:
             raise LocalModeError(
-                f"port {port} is in use ({what}); pick another with the port option"
+                f"port {port} is in use ({what}; is modelrouter serve running?): "
+                f"pass {option} 0 or another port"
             ) from None
-        raise LocalModeError(f"cannot start the {what} on port {port}: {error.strerror or error}") from None
+        raise LocalModeError(
+            f"cannot start the {what} on port {port}: {error.strerror or error} (pass {option} to change it)"
+        ) from None
