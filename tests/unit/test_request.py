@@ -104,7 +104,7 @@ def test_full_openai_request_is_accepted() -> None:
                 "messages": [{"role": "user", "content": "hi"}],
                 "tool_choice": {"type": "function", "function": {"name": "x"}},
             },
-            "",
+            "tool_choice",
             "not in tools",
         ),
         (

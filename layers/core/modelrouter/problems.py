@@ -150,8 +150,9 @@ def _is_inside(path: str, parent: str) -> bool:
 _UNION_MEMBER = re.compile(r"^(str|int|float|bool|none|(list|dict|tagged-union|literal|function-\w+)\[.*\])$")
 _UNION_TAGS = frozenset(
     {"system", "developer", "user", "assistant", "tool", "text", "image_url", "json_object", "json_schema"}
+    | {"function", "custom", "input_audio", "file", "refusal", "allowed_tools", "grammar"}
 )
-_UNION_FIELDS = frozenset({"response_format", "tool_choice", "content"})
+_UNION_FIELDS = frozenset({"response_format", "tool_choice", "content", "format"})
 
 
 def _without_union_noise(location: tuple[str | int, ...]) -> tuple[str | int, ...]:

@@ -14,16 +14,24 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from modelrouter.errors import InvalidRequestError
-from modelrouter.jsonlimits import MAX_REQUEST_DEPTH, MAX_SCHEMA_DEPTH, json_depth, json_value_problems
+from modelrouter.jsonlimits import MAX_REQUEST_DEPTH, json_value_problems
 from modelrouter.problems import Problem, problems_from_validation_error
+from modelrouter.request_legacy import legacy_problem, modernized
 from modelrouter.request_messages import (
+    AssistantAudio,
     AssistantMessage,
+    CustomToolCall,
     DeveloperMessage,
+    FilePart,
+    FunctionMessage,
     ImagePart,
+    ImageUrl,
+    InputAudioPart,
     Message,
+    RefusalPart,
     StrictModel,
     SystemMessage,
     TextPart,
@@ -31,139 +39,101 @@ from modelrouter.request_messages import (
     ToolMessage,
     UserMessage,
 )
+from modelrouter.request_options import (
+    AudioOutput,
+    JsonSchemaSpec,
+    Moderation,
+    Prediction,
+    PromptCacheOptions,
+    ReasoningEffort,
+    ResponseFormat,
+    ResponseFormatJsonObject,
+    ResponseFormatJsonSchema,
+    ResponseFormatText,
+    ServiceTier,
+    StreamOptions,
+    WebSearchOptions,
+)
+from modelrouter.request_tools import (
+    AllowedToolsChoice,
+    AnyTool,
+    CustomTool,
+    FunctionCallOption,
+    FunctionDefinition,
+    LegacyFunction,
+    NamedCustomToolChoice,
+    NamedToolChoice,
+    ToolChoice,
+    ToolDefinition,
+    ToolUse,
+    tool_choice_problem,
+    tool_use,
+)
 
 __all__ = [
+    "AllowedToolsChoice",
+    "AssistantAudio",
     "AssistantMessage",
     "ChatRequest",
+    "CustomTool",
+    "CustomToolCall",
     "DeveloperMessage",
+    "FilePart",
     "FunctionDefinition",
+    "FunctionMessage",
     "ImagePart",
+    "ImageUrl",
+    "InputAudioPart",
     "JsonSchemaSpec",
     "Message",
+    "NamedCustomToolChoice",
+    "NamedToolChoice",
+    "RefusalPart",
     "ResponseFormat",
+    "ResponseFormatJsonObject",
+    "ResponseFormatJsonSchema",
+    "ResponseFormatText",
     "SystemMessage",
     "TextPart",
     "ToolCall",
     "ToolDefinition",
     "ToolMessage",
+    "ToolUse",
     "UserMessage",
     "parse_chat_request",
 ]
 
+MAX_STOP_SEQUENCES = 4
+"""OpenAI's limit on ``stop`` sequences."""
+MAX_METADATA_KEYS = 16
+"""OpenAI's limit on ``metadata`` pairs."""
+MAX_LOGIT_BIAS = 100
+"""The largest ``logit_bias`` value (and the smallest is its negative)."""
+MAX_TOP_LOGPROBS = 20
+"""The most alternatives ``top_logprobs`` may ask for."""
 
-def _schema_within_depth(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is not None and json_depth(value, MAX_SCHEMA_DEPTH) > MAX_SCHEMA_DEPTH:
-        raise ValueError(f"JSON Schema nested deeper than {MAX_SCHEMA_DEPTH} levels")
-    return value
-
-
-class FunctionDefinition(StrictModel):
-    """A function the model may call."""
-
-    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
-    """Function name: letters, digits, ``_`` and ``-``, at most 64."""
-    description: str | None = None
-    """What the function does, for the model."""
-    parameters: dict[str, Any] | None = None
-    """JSON Schema of the arguments (at most :data:`~modelrouter.jsonlimits.MAX_SCHEMA_DEPTH` deep)."""
-    strict: bool | None = None
-    """OpenAI structured-outputs flag, passed through where supported."""
-
-    _parameters_depth = field_validator("parameters")(_schema_within_depth)
-
-
-class ToolDefinition(StrictModel):
-    """A tool (function) offered to the model."""
-
-    type: Literal["function"]
-    """Always ``function``."""
-    function: FunctionDefinition
-    """The function."""
-
-
-class NamedToolChoiceFunction(StrictModel):
-    """Names the function the model must call."""
-
-    name: str
-    """Function name."""
-
-
-class NamedToolChoice(StrictModel):
-    """Forces a call of one named function."""
-
-    type: Literal["function"]
-    """Always ``function``."""
-    function: NamedToolChoiceFunction
-    """Which function."""
-
-
-class JsonSchemaSpec(StrictModel):
-    """The schema an answer must follow (``response_format.json_schema``)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, populate_by_name=True)
-
-    name: str = Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")
-    """Schema name."""
-    description: str | None = None
-    """What the answer is for."""
-    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
-    """The JSON Schema (Draft 2020-12) itself, under the key ``schema``; at most
-    :data:`~modelrouter.jsonlimits.MAX_SCHEMA_DEPTH` deep (its size and references are checked when
-    it is compiled: :func:`~modelrouter.checks.json_answer.compile_schema`)."""
-    strict: bool | None = None
-    """OpenAI structured-outputs flag."""
-
-    _schema_depth = field_validator("json_schema")(_schema_within_depth)
-
-
-class ResponseFormatText(StrictModel):
-    """Plain text answers (the default)."""
-
-    type: Literal["text"]
-    """Always ``text``."""
-
-
-class ResponseFormatJsonObject(StrictModel):
-    """Any JSON object."""
-
-    type: Literal["json_object"]
-    """Always ``json_object``."""
-
-
-class ResponseFormatJsonSchema(StrictModel):
-    """A JSON answer that must validate against a schema."""
-
-    type: Literal["json_schema"]
-    """Always ``json_schema``."""
-    json_schema: JsonSchemaSpec
-    """The schema."""
-
-
-ResponseFormat = Annotated[
-    ResponseFormatText | ResponseFormatJsonObject | ResponseFormatJsonSchema, Field(discriminator="type")
-]
-
-
-class StreamOptions(StrictModel):
-    """Options for streamed responses."""
-
-    include_usage: bool | None = None
-    """Send a final chunk with token usage."""
+MetadataKey = Annotated[str, Field(max_length=64)]
+MetadataValue = Annotated[str, Field(max_length=512)]
 
 
 class ChatRequest(StrictModel):
-    """A chat completion request, as an OpenAI client sends it."""
+    """A chat completion request, as an OpenAI client sends it: every field of the pinned ``openai``
+    package's ``chat.completions.create``. Which provider honours which field: ``docs/api.md``."""
 
     model: str = Field(default="auto", min_length=1)
     """``auto`` (the policy decides), a route name, or a model id, where the policy allows pinning."""
     messages: list[Message] = Field(min_length=1)
     """The conversation so far; at least one message."""
-    tools: list[ToolDefinition] | None = None
-    """Tools the model may call."""
-    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    tools: list[AnyTool] | None = None
+    """Function and custom tools the model may call."""
+    tool_choice: ToolChoice | None = None
     """Whether and which tool the model must call."""
     parallel_tool_calls: bool | None = None
     """Allow several tool calls in one turn."""
+    functions: list[LegacyFunction] | None = None
+    """Deprecated ``tools``: offered as function tools."""
+    function_call: Literal["none", "auto"] | FunctionCallOption | None = None
+    """Deprecated ``tool_choice``: applied as one."""
     response_format: ResponseFormat | None = None
     """Text, any JSON object, or JSON following a schema."""
     max_tokens: int | None = Field(default=None, ge=1)
@@ -177,38 +147,116 @@ class ChatRequest(StrictModel):
     stop: str | list[str] | None = None
     """Up to four stop sequences."""
     stream: bool = False
-    """Return server-sent events."""
+    """Return server-sent events (``null`` is ``false``)."""
     stream_options: StreamOptions | None = None
     """Streaming options."""
     n: int = Field(default=1, ge=1, le=1)
-    """Number of choices; only 1 is supported (an int: ``true`` and ``1.0`` are not accepted)."""
+    """Number of choices; only 1 is supported (an int: ``true`` and ``1.0`` are not; ``null`` is 1)."""
     seed: int | None = None
     """Sampling seed, where the provider supports one."""
     user: str | None = Field(default=None, max_length=256)
-    """End-user identifier (stored hashed, never raw)."""
+    """End-user identifier; providers that take one get it hashed, never raw."""
+    safety_identifier: str | None = Field(default=None, max_length=128)
+    """A stable (ideally hashed) end-user id for the provider's abuse detection."""
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     """Passed through where supported."""
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     """Passed through where supported."""
-    metadata: dict[str, str] | None = Field(default=None, max_length=16)
-    """Routing metadata: ``data_classification``, ``region``, ``tags`` (comma-separated), and free keys."""
+    logit_bias: dict[str, int] | None = None
+    """Token id (as a string) to a bias from -100 to 100."""
+    logprobs: bool | None = None
+    """Return the log probabilities of the answer's tokens."""
+    top_logprobs: int | None = Field(default=None, ge=0, le=MAX_TOP_LOGPROBS)
+    """How many most likely alternatives to return per token (needs ``logprobs: true``)."""
+    reasoning_effort: ReasoningEffort | None = None
+    """How much a reasoning model should think; mapped to thinking budgets where that is how a
+    provider says it."""
+    verbosity: Literal["low", "medium", "high"] | None = None
+    """How long the answer should be."""
+    service_tier: ServiceTier | None = None
+    """The provider's processing tier."""
+    store: bool | None = None
+    """Whether the provider stores the completion (for its distillation and evals products)."""
+    modalities: list[Literal["text", "audio"]] | None = None
+    """Output types; the router answers with text only."""
+    audio: AudioOutput | None = None
+    """Voice and format of an audio answer; the router answers with text only."""
+    prediction: Prediction | None = None
+    """Predicted output, to speed up answers that repeat much of it."""
+    prompt_cache_key: str | None = None
+    """Groups requests that share a prompt prefix in the provider's cache."""
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    """Deprecated: the longest time the provider may keep cached prefixes."""
+    prompt_cache_options: PromptCacheOptions | None = None
+    """Prompt caching options."""
+    web_search_options: WebSearchOptions | None = None
+    """Web search by the model (OpenAI search models)."""
+    moderation: Moderation | None = None
+    """Moderation by the provider of input and output."""
+    metadata: dict[MetadataKey, MetadataValue] | None = Field(default=None, max_length=MAX_METADATA_KEYS)
+    """Routing metadata: ``data_classification``, ``region``, ``tags`` (comma-separated), and free keys;
+    string values only, as OpenAI's. Near misses of the routing keys are reported in
+    ``router.ignored_fields``."""
+
+    _legacy_answer: bool = PrivateAttr(default=False)
+    _overridden: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @field_validator("stream", "n", mode="before")
+    @classmethod
+    def _null_is_default(cls, value: Any, info: Any) -> Any:
+        if value is None:
+            return cls.model_fields[info.field_name].default
+        return value
 
     @field_validator("stop")
     @classmethod
     def _at_most_four_stops(cls, value: str | list[str] | None) -> str | list[str] | None:
-        if isinstance(value, list) and len(value) > 4:
-            raise ValueError("at most 4 stop sequences")
+        if isinstance(value, list) and len(value) > MAX_STOP_SEQUENCES:
+            raise ValueError(f"at most {MAX_STOP_SEQUENCES} stop sequences")
+        return value
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _token_biases(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        for token, bias in (value or {}).items():
+            if not token.isdigit():
+                raise ValueError(f"logit_bias keys are token ids (digits), not {token[:20]!r}")
+            if not -MAX_LOGIT_BIAS <= bias <= MAX_LOGIT_BIAS:
+                raise ValueError(f"logit_bias values are from -{MAX_LOGIT_BIAS} to {MAX_LOGIT_BIAS}")
         return value
 
     @model_validator(mode="after")
-    def _tool_choice_needs_tools(self) -> ChatRequest:
-        if isinstance(self.tool_choice, NamedToolChoice):
-            names = {tool.function.name for tool in self.tools or ()}
-            if self.tool_choice.function.name not in names:
-                raise ValueError(
-                    f"tool_choice names '{self.tool_choice.function.name}', which is not in tools"
-                )
+    def _consistent(self) -> ChatRequest:
+        if self.top_logprobs is not None and not self.logprobs:
+            raise ValueError("top_logprobs: needs logprobs: true")
+        if legacy := legacy_problem(self):
+            raise ValueError(f"{legacy[0]}: {legacy[1]}")
+        if problem := tool_choice_problem(self.tools, self.tool_choice):
+            raise ValueError(problem)
         return self
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _modernize(cls, data: Any, handler: Any) -> ChatRequest:
+        request: ChatRequest = handler(data)
+        return modernized(request)
+
+    @property
+    def tool_use(self) -> ToolUse:
+        """The tools the model may call this turn and the choice, for providers without
+        ``allowed_tools`` (the choice narrows the list)."""
+        return tool_use(self.tools, self.tool_choice)
+
+    @property
+    def legacy_functions(self) -> bool:
+        """Whether the request offers the deprecated ``functions`` and no tools of its own: its answer
+        then uses ``function_call``."""
+        return self._legacy_answer
+
+    @property
+    def overridden(self) -> frozenset[str]:
+        """Fields the client sent that another field overrides: ``function_call`` beside ``tool_choice``."""
+        return self._overridden
 
     @property
     def answer_token_limit(self) -> int | None:
@@ -262,4 +310,13 @@ def parse_chat_request(body: bytes | str | Mapping[str, Any]) -> ChatRequest:
     try:
         return ChatRequest.model_validate(body)
     except ValidationError as error:
-        raise InvalidRequestError(problems_from_validation_error(error)) from None
+        raise InvalidRequestError([_located(p) for p in problems_from_validation_error(error)]) from None
+
+
+def _located(problem: Problem) -> Problem:
+    """A whole-request problem whose message starts with the field at fault (``tool_choice: …``), at
+    that field."""
+    field, colon, message = problem.message.partition(": ")
+    if problem.path or not colon or field not in ChatRequest.model_fields:
+        return problem
+    return Problem(field, message, problem.line)

@@ -1,25 +1,46 @@
-"""The messages of a chat request: content parts, tool calls, and the five roles.
+"""The messages of a chat request: the six roles, with their content parts and tool calls.
 
 Part of :mod:`modelrouter.request` (which re-exports every name here); kept apart so each module stays
 small. Every model is strict, like OpenAI's API: unknown fields are rejected and nothing is coerced.
+Content parts live in :mod:`modelrouter.request_parts`, tools and tool calls in
+:mod:`modelrouter.request_tools`. The deprecated ``function`` role and an assistant's ``function_call``
+are accepted here and turned into tool messages and tool calls when the request is validated
+(:mod:`modelrouter.request_legacy`).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
+
+from modelrouter.request_parts import (
+    AssistantContentPart,
+    ContentPart,
+    FilePart,
+    ImagePart,
+    ImageUrl,
+    InputAudioPart,
+    RefusalPart,
+    StrictModel,
+    TextPart,
+)
+from modelrouter.request_tools import AnyToolCall, CustomToolCall, FunctionCall, ToolCall
 
 __all__ = [
+    "AssistantAudio",
     "AssistantMessage",
     "ContentPart",
+    "CustomToolCall",
     "DeveloperMessage",
+    "FilePart",
     "FunctionCall",
+    "FunctionMessage",
     "ImagePart",
     "ImageUrl",
+    "InputAudioPart",
     "Message",
+    "RefusalPart",
     "StrictModel",
     "SystemMessage",
     "TextPart",
@@ -29,86 +50,12 @@ __all__ = [
 ]
 
 
-class StrictModel(BaseModel):
-    """Base of every request model: unknown fields are errors, instances are frozen, and types are
-    strict (``"100"`` is not an int, ``1`` is not a bool; an int is still a valid float)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-_DATA_IMAGE = re.compile(r"^data:image/[a-zA-Z0-9.+-]+;base64,", re.IGNORECASE)
-
-
-class TextPart(StrictModel):
-    """A text content part."""
-
-    type: Literal["text"]
-    """Always ``text``."""
-    text: str
-    """The text."""
-
-
-class ImageUrl(StrictModel):
-    """Where an image is: an ``https://`` URL or a ``data:image/...;base64,`` URI."""
-
-    url: str = Field(min_length=1)
-    """The image URL or data URI."""
-    detail: Literal["auto", "low", "high"] = "auto"
-    """OpenAI's detail hint; providers without it ignore it."""
-
-    @field_validator("url")
-    @classmethod
-    def _https_or_data(cls, value: str) -> str:
-        # Anything else (file:, http:, ftp:, a bare path) would be fetched by a provider, or worse.
-        if _DATA_IMAGE.match(value):
-            return value
-        try:
-            parts = urlsplit(value)
-        except ValueError:
-            parts = None
-        if parts is None or parts.scheme.lower() != "https" or not parts.hostname:
-            raise ValueError("image url must be an https:// URL or a data:image/...;base64, URI")
-        return value
-
-
-class ImagePart(StrictModel):
-    """An image content part."""
-
-    type: Literal["image_url"]
-    """Always ``image_url``."""
-    image_url: ImageUrl
-    """The image."""
-
-
-ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
-
-
-class FunctionCall(StrictModel):
-    """The function an assistant asked to call, with JSON-encoded arguments."""
-
-    name: str
-    """Function name."""
-    arguments: str
-    """Arguments as a JSON string, exactly as the model produced them."""
-
-
-class ToolCall(StrictModel):
-    """A tool call made by the assistant in an earlier turn."""
-
-    id: str
-    """Identifier the matching tool message refers to."""
-    type: Literal["function"] = "function"
-    """Always ``function``."""
-    function: FunctionCall
-    """The call."""
-
-
 class _MessageBase(StrictModel):
     name: str | None = None
     """Optional participant name."""
 
     def text(self) -> str:
-        """All text of this message, parts joined by newlines (images contribute nothing)."""
+        """All text of this message, text parts joined by newlines (other parts contribute nothing)."""
         content: Any = getattr(self, "content", None)
         if content is None:
             return ""
@@ -143,12 +90,19 @@ class DeveloperMessage(_MessageBase):
 
 
 class UserMessage(_MessageBase):
-    """A user turn: text and images."""
+    """A user turn: text, images, audio and files."""
 
     role: Literal["user"]
     """Always ``user``."""
     content: str | list[ContentPart]
-    """Text, or text and image parts."""
+    """Text, or text, image, input audio and file parts."""
+
+
+class AssistantAudio(StrictModel):
+    """A reference to an audio answer of an earlier turn."""
+
+    id: str
+    """The provider's id of that audio."""
 
 
 class AssistantMessage(_MessageBase):
@@ -156,17 +110,21 @@ class AssistantMessage(_MessageBase):
 
     role: Literal["assistant"]
     """Always ``assistant``."""
-    content: str | list[TextPart] | None = None
-    """Text, if the turn had any."""
-    tool_calls: list[ToolCall] | None = None
+    content: str | list[AssistantContentPart] | None = None
+    """Text (or text and refusal parts), if the turn had any."""
+    tool_calls: list[AnyToolCall] | None = None
     """Tool calls the assistant made."""
     refusal: str | None = None
     """A refusal message, if the model refused."""
+    audio: AssistantAudio | None = None
+    """The audio answer of that turn, by id (OpenAI-compatible models only)."""
+    function_call: FunctionCall | None = None
+    """A call of the deprecated ``functions`` (turned into a tool call when the request is validated)."""
 
     @model_validator(mode="after")
     def _has_content_or_calls(self) -> AssistantMessage:
-        if self.content is None and not self.tool_calls:
-            raise ValueError("an assistant message needs content or tool_calls")
+        if self.content is None and not self.tool_calls and self.function_call is None and self.audio is None:
+            raise ValueError("an assistant message needs content or tool_calls (or function_call, or audio)")
         return self
 
 
@@ -181,7 +139,28 @@ class ToolMessage(_MessageBase):
     """The ``id`` of the tool call this answers."""
 
 
+class FunctionMessage(StrictModel):
+    """The result of a deprecated ``function_call`` (turned into a tool message when the request is
+    validated)."""
+
+    role: Literal["function"]
+    """Always ``function``."""
+    name: str
+    """The function that was called."""
+    content: str | None
+    """Its output."""
+
+    def text(self) -> str:
+        """The output."""
+        return self.content or ""
+
+    def images(self) -> int:
+        """Never any images."""
+        return 0
+
+
 Message = Annotated[
-    SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage,
+    SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | ToolMessage | FunctionMessage,
     Field(discriminator="role"),
 ]
+"""One message of a conversation."""

@@ -29,7 +29,7 @@ from modelrouter.local.model_body import (
     maybe_json,
 )
 from modelrouter.local.models import SimAnswer, SimRequest, SimTool
-from modelrouter.request import ChatRequest, NamedToolChoice, ResponseFormatJsonObject, ToolMessage
+from modelrouter.request import ChatRequest, ResponseFormatJsonObject, ToolMessage
 
 __all__ = [
     "ANTHROPIC_ERRORS",
@@ -93,7 +93,7 @@ def openai_request(body: bytes) -> tuple[str, SimRequest]:
         raise WireError(f"invalid chat request: {error}") from None
     system = [m.text() for m in request.messages if m.role in ("system", "developer")]
     instructed = instructed_schema(system)
-    choice = request.tool_choice
+    use = request.tool_use
     last = request.messages[-1]
     return str(data.get("model") or ""), SimRequest(
         last_user_text=request.last_user_text(),
@@ -102,7 +102,7 @@ def openai_request(body: bytes) -> tuple[str, SimRequest]:
         json_object=isinstance(request.response_format, ResponseFormatJsonObject)
         or instructed_object(system),
         tools=tuple(SimTool(t.function.name, t.function.parameters or {}) for t in request.tools or ()),
-        tool_choice=choice.function.name if isinstance(choice, NamedToolChoice) else choice,
+        tool_choice=use.name if use.name is not None else use.mode,
         tool_result=last.text() if isinstance(last, ToolMessage) else None,
         max_tokens=request.answer_token_limit,
         stream=bool(request.stream),
