@@ -354,3 +354,29 @@ def test_serve_writes_local_env_prints_a_line_per_request_and_removes_it(local_e
     assert "left by a modelrouter serve that was killed (pid 999999999)" in err
     # And the file is gone once serve stopped
     assert not local_env.exists()
+
+
+def _make_dry_run(*args: str) -> list[str]:
+    """The commands ``make -n`` would run (``-B``: as on a fresh clone, the installation included)."""
+    result = subprocess.run(["make", "-n", *args], capture_output=True, text=True, cwd=ROOT, check=True)
+    return result.stdout.splitlines()
+
+
+def test_make_serve_passes_port_models_port_and_dev_keys() -> None:
+    # Given make serve with PORT, MODELS_PORT and DEV_KEYS / When make plans it / Then serve gets them
+    port, models_port = _free_port(), _free_port()
+    planned = _make_dry_run("serve", f"PORT={port}", f"MODELS_PORT={models_port}", "DEV_KEYS=1")
+    assert f".venv/bin/modelrouter serve --port {port} --models-port {models_port} --dev-keys" in planned
+    # And without them, serve's own defaults and no dev keys
+    assert ".venv/bin/modelrouter serve --port 8080 --models-port 8081" in _make_dry_run("serve")
+
+
+def test_make_demo_says_what_it_installs_and_how_long_it_all_took() -> None:
+    # Given a fresh clone (-B: every target remade) / When make plans the demo
+    planned = _make_dry_run("-B", "demo")
+    # Then it announces the installation before it starts, and reports the total time after the demo
+    announce = next(i for i, line in enumerate(planned) if "Installing modelrouter" in line)
+    install = next(i for i, line in enumerate(planned) if "pip install" in line)
+    assert announce < install
+    assert "usually about" in planned[announce]
+    assert "make demo took" in planned[-1]
