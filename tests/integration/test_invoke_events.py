@@ -1,7 +1,7 @@
 """Every event in ``events/`` through ``modelrouter invoke``, with the outcome its name promises.
 
-``bad-*`` → a 4xx; ``chat-*``, ``models-*``, ``route-*``, ``health`` and ``usage`` → 200; authorizer
-events: ``valid-*`` → Allow, ``revoked-*``, ``unknown-*``, ``malformed-*`` and ``missing-*`` → Deny.
+``bad-*`` → a 4xx; ``chat-*``, ``messages-*``, ``models-*``, ``route-*``, ``health``, ``usage`` → 200;
+authorizer events: ``valid-*`` → Allow, ``revoked-*``, ``unknown-*``, ``malformed-*``, ``missing-*`` → Deny.
 An event whose name promises nothing fails the test, so a new file must be named for what it shows.
 
 ``invoke`` runs the local policy (``policies/local.yaml``). An event that names a model the local policy
@@ -23,7 +23,7 @@ from tests.helpers import EVENTS, ROOT, run_cli
 OK = range(200, 201)
 ROUTER_PROMISES = {
     "bad-": range(400, 500),
-    **dict.fromkeys(("chat-", "models-", "route-", "health.", "usage."), OK),
+    **dict.fromkeys(("chat-", "messages-", "models-", "route-", "health.", "usage."), OK),
 }
 """Router event name prefix → the statuses it promises."""
 AUTHORIZER_PROMISES = {
