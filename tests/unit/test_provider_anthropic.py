@@ -17,6 +17,7 @@ from tests.helpers import model_entry
 
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.providers.anthropic import AnthropicProvider
+from modelrouter.providers.end_user import end_user_id
 from modelrouter.providers.errors import (
     AuthError,
     BadRequestError,
@@ -155,6 +156,7 @@ def test_request_is_sent_in_messages_api_shape(api: respx.MockRouter, provider: 
         ],
         "temperature": 1.0,
         "stop_sequences": ["\n\nHuman:"],
+        "metadata": {"user_id": end_user_id(request.request)},
     }
     # And the key is only in x-api-key, next to the API version
     sent = route.calls.last.request

@@ -17,6 +17,7 @@ from tests.helpers import model_entry
 from tests.openai_shapes import assert_chat_completion, assert_chat_request, assert_error_body
 
 from modelrouter.policy.catalog import ModelSpec, SecretRef
+from modelrouter.providers.end_user import end_user_id
 from modelrouter.providers.errors import (
     AuthError,
     BadRequestError,
@@ -201,9 +202,10 @@ def test_request_is_sent_in_chat_completions_shape(api: respx.MockRouter, provid
         "seed": 7,
         "presence_penalty": 0.5,
         "frequency_penalty": -0.5,
+        "safety_identifier": end_user_id(request.request),
         "stream": False,
     }
-    # And the end user and routing metadata are not forwarded at all
+    # And the end user is forwarded only as a digest, the routing metadata not at all
     sent = route.calls.last.request
     assert b"alice@example.com" not in sent.content
     # And the key is only in the bearer header; the request id is passed for tracing
@@ -442,6 +444,7 @@ def test_answer_text_usage_model_and_id_are_returned(api: respx.MockRouter, prov
         reported_model=MODEL_ID,
         response_id="chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT",
         provider_latency_ms=812.0,
+        response_fields={"service_tier": payload["service_tier"]},
     )
 
 

@@ -1,5 +1,8 @@
 """Provenance: one record per request saying what was decided, tried, checked and charged, and why.
 
+``ignored_fields`` are the request fields the answering call (or, without an answer, the last call)
+left out, as in the response's ``router`` block; each attempt carries its own.
+
 Records hold no prompt text (only its SHA-256, unless the tenant's ``store_prompts`` allows more) and
 no PII values: free-text fields that could quote a prompt (provider error messages) are scrubbed.
 """
@@ -82,6 +85,7 @@ def build_record(
 ) -> dict[str, Any]:
     """The provenance record of one request, as plain JSON-able values (one DynamoDB item)."""
     final = next((a for a in reversed(attempts) if a.outcome == "success"), None)
+    last_call = final or next((a for a in reversed(attempts) if a.called), None)
     features = decision.features
     record: dict[str, Any] = {
         "tenant_id": tenant.id,
@@ -124,6 +128,7 @@ def build_record(
         "usage_estimated": any(a.usage_estimated for a in attempts),
         "latency_ms": round(latency_ms, 3),
         "checks": [c.model_dump(mode="json") for c in final.checks] if final else [],
+        "ignored_fields": list(last_call.ignored_fields) if last_call else [],
         "stream": streamed,
         "prompt_sha256": prompt_sha256(request),
     }

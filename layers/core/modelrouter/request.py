@@ -200,6 +200,7 @@ class ChatRequest(StrictModel):
 
     _legacy_answer: bool = PrivateAttr(default=False)
     _overridden: frozenset[str] = PrivateAttr(default=frozenset())
+    _sent: frozenset[str] | None = PrivateAttr(default=None)
 
     @field_validator("stream", "n", mode="before")
     @classmethod
@@ -252,6 +253,12 @@ class ChatRequest(StrictModel):
         """Whether the request offers the deprecated ``functions`` and no tools of its own: its answer
         then uses ``function_call``."""
         return self._legacy_answer
+
+    @property
+    def sent_fields(self) -> frozenset[str]:
+        """The fields the client sent (not those the router derived from them, such as the tools of
+        ``functions``)."""
+        return self._sent if self._sent is not None else frozenset(self.model_fields_set)
 
     @property
     def overridden(self) -> frozenset[str]:

@@ -118,7 +118,7 @@ def used_fields(request: ChatRequest) -> frozenset[str]:
     """The fields ``request`` uses: top-level fields set to a non-default value, and part fields."""
     top = {
         name
-        for name in request.model_fields_set
+        for name in request.sent_fields
         if (value := getattr(request, name)) is not None and _NEUTRAL.get(name, _unset) != value
     }
     return frozenset(top | set(_part_fields(request)))

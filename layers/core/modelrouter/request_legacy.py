@@ -80,6 +80,7 @@ def modernized(request: ChatRequest) -> ChatRequest:
         if request.parallel_tool_calls is None:
             update["parallel_tool_calls"] = False
     modern = request.model_copy(update=update)
+    modern._sent = frozenset(request.model_fields_set)
     modern._legacy_answer = request.functions is not None and request.tools is None
     if request.function_call is not None and request.tool_choice is not None:
         modern._overridden = frozenset({"function_call"})

@@ -3,6 +3,12 @@
 A validated stream (a route in ``validated`` streaming mode, a ``response_format`` request, or an
 ``Idempotency-Key`` replay) is the complete checked answer replayed as server-sent events; live streams
 (tokens as they arrive) are written by :mod:`modelrouter.api.openai_stream`.
+
+Answers keep what the client asked for where the answering provider returned it: ``logprobs``, text
+``annotations``, ``service_tier`` and ``moderation``; custom tool calls are ``type: custom``; a request
+that used the deprecated ``functions`` gets ``message.function_call`` and ``finish_reason:
+"function_call"``. The ``router`` block lists in ``ignored_fields`` the request fields the answering
+model's provider did not take (:func:`modelrouter.providers.fields.ignored_fields`).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from modelrouter.execution.records import ExecutionResult
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.provenance import learned_fields
+from modelrouter.providers.types import ResultToolCall, ToolKind
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Decision
 from modelrouter.selection.naming import Named
@@ -33,6 +40,7 @@ __all__ = [
     "router_summary",
     "sse_event",
     "stream_events",
+    "tool_call_delta",
     "usage_of",
 ]
 
@@ -66,6 +74,7 @@ def router_summary(
         "cost_usd": round(result.cost_usd, 9),
         "reserved_usd": round(reserved_usd, 9),
         "latency_ms": round(latency_ms, 1),
+        "ignored_fields": list(final.ignored_fields),
     }
     predicted = {c.model: c.predicted_quality for c in decision.candidates if c.predicted_quality is not None}
     if predicted:
@@ -86,19 +95,35 @@ def usage_of(result: ExecutionResult) -> dict[str, Any]:
     }
 
 
-def _message(result: ExecutionResult) -> dict[str, Any]:
+def _message(result: ExecutionResult, legacy_functions: bool) -> dict[str, Any]:
     answer = result.answer
     message: dict[str, Any] = {"role": "assistant", "content": answer.content, "refusal": None}
-    if answer.tool_calls:
-        message["tool_calls"] = [
-            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-            for c in answer.tool_calls
-        ]
+    if answer.annotations:
+        message["annotations"] = list(answer.annotations)
+    if answer.tool_calls and legacy_functions:
+        first = answer.tool_calls[0]
+        message["function_call"] = {"name": first.name, "arguments": first.arguments}
+    elif answer.tool_calls:
+        message["tool_calls"] = [_tool_call(call) for call in answer.tool_calls]
     return message
 
 
-def completion(result: ExecutionResult, summary: dict[str, Any], created: int) -> dict[str, Any]:
-    """A ``chat.completion`` object with the router summary."""
+def _tool_call(call: ResultToolCall) -> dict[str, Any]:
+    if call.kind == "custom":
+        return {"id": call.id, "type": "custom", "custom": {"name": call.name, "input": call.arguments}}
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+
+
+def _finish_reason(finish: str, legacy_functions: bool) -> str:
+    return "function_call" if legacy_functions and finish == "tool_calls" else finish
+
+
+def completion(
+    result: ExecutionResult, summary: dict[str, Any], created: int, *, legacy_functions: bool = False
+) -> dict[str, Any]:
+    """A ``chat.completion`` object with the router summary (``legacy_functions``: the request used
+    ``functions``, so a call is a ``function_call``)."""
+    answer = result.answer
     return {
         "id": f"chatcmpl-{summary['request_id']}",
         "object": "chat.completion",
@@ -108,14 +133,34 @@ def completion(result: ExecutionResult, summary: dict[str, Any], created: int) -
         "choices": [
             {
                 "index": 0,
-                "message": _message(result),
-                "finish_reason": result.answer.finish_reason,
-                "logprobs": None,
+                "message": _message(result, legacy_functions),
+                "finish_reason": _finish_reason(answer.finish_reason, legacy_functions),
+                "logprobs": dict(answer.logprobs) if answer.logprobs is not None else None,
             }
         ],
         "usage": usage_of(result),
+        **answer.response_fields,
         "router": summary,
     }
+
+
+def tool_call_delta(  # noqa: PLR0917
+    index: int, call_id: str | None, name: str | None, arguments: str, kind: ToolKind, legacy_functions: bool
+) -> dict[str, Any]:
+    """The ``delta`` of a tool call fragment (the first one carries the id and name): a ``tool_calls``
+    entry, or a ``function_call`` for requests that used ``functions``."""
+    if legacy_functions:
+        call = {"arguments": arguments} if name is None else {"name": name, "arguments": arguments}
+        return {"function_call": call}
+    fragment: dict[str, Any] = {"index": index}
+    if call_id is not None:
+        fragment["id"] = call_id
+        fragment["type"] = kind
+    body: dict[str, Any] = {"input" if kind == "custom" else "arguments": arguments}
+    if name is not None:
+        body["name"] = name
+    fragment[kind] = body
+    return {"tool_calls": [fragment]}
 
 
 DONE_EVENT = "data: [DONE]\n\n"
@@ -142,9 +187,16 @@ class ChunkEvents:
         return {"id": f"chatcmpl-{self.request_id}", "object": "chat.completion.chunk",
                 "created": self.created, "model": self.model}  # fmt: skip
 
-    def chunk(self, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        """A chunk with one choice carrying ``delta`` (and ``finish``), plus ``extra`` top-level keys."""
-        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+    def chunk(
+        self,
+        delta: dict[str, Any],
+        finish: str | None = None,
+        logprobs: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> str:
+        """A chunk with one choice carrying ``delta`` (and ``finish``, the delta's ``logprobs``), plus
+        ``extra`` top-level keys."""
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}
         return sse_event({**self._base(), "choices": [choice], **extra})
 
     def usage(self, usage: dict[str, Any]) -> str:
@@ -156,32 +208,26 @@ def stream_events(
     result: ExecutionResult, summary: dict[str, Any], created: int, request: ChatRequest
 ) -> str:
     """The checked answer as a ``text/event-stream`` body of ``chat.completion.chunk`` events."""
-    chunk = ChunkEvents(summary["request_id"], created, result.model).chunk
+    events_of = ChunkEvents(summary["request_id"], created, result.model)
+    chunk = events_of.chunk
     answer = result.answer
+    legacy = request.legacy_functions
     events = [chunk({"role": "assistant", "content": ""})]
     content = answer.content or ""
-    events += [
-        chunk({"content": content[start : start + STREAM_PIECE_CHARS]})
-        for start in range(0, len(content), STREAM_PIECE_CHARS)
+    pieces = [
+        content[start : start + STREAM_PIECE_CHARS] for start in range(0, len(content), STREAM_PIECE_CHARS)
     ]
-    for index, call in enumerate(answer.tool_calls):
-        events.append(
-            chunk(
-                {
-                    "tool_calls": [
-                        {
-                            "index": index,
-                            "id": call.id,
-                            "type": "function",
-                            "function": {"name": call.name, "arguments": call.arguments},
-                        }
-                    ]
-                }
-            )
-        )
-    events.append(chunk({}, answer.finish_reason, router=summary))
+    for number, piece in enumerate(pieces):
+        first_logprobs = answer.logprobs if number == 0 and answer.logprobs is not None else None
+        events.append(chunk({"content": piece}, logprobs=dict(first_logprobs) if first_logprobs else None))
+    calls = answer.tool_calls[:1] if legacy else answer.tool_calls
+    events += [
+        chunk(tool_call_delta(index, call.id, call.name, call.arguments, call.kind, legacy))
+        for index, call in enumerate(calls)
+    ]
+    events.append(chunk({}, _finish_reason(answer.finish_reason, legacy), router=summary))
     if request.stream_options is not None and request.stream_options.include_usage:
-        events.append(ChunkEvents(summary["request_id"], created, result.model).usage(usage_of(result)))
+        events.append(events_of.usage(usage_of(result)))
     events.append(DONE_EVENT)
     return "".join(events)
 
@@ -256,5 +302,5 @@ def chat_response(outcome: ChatOutcome) -> tuple[str, str]:
     created = int(outcome.started.timestamp())
     if outcome.request.stream:
         return stream_events(outcome.result, summary, created, outcome.request), "text/event-stream"
-    body = completion(outcome.result, summary, created)
+    body = completion(outcome.result, summary, created, legacy_functions=outcome.request.legacy_functions)
     return json.dumps(body, ensure_ascii=False), "application/json"

@@ -11,9 +11,15 @@ guardrail cut finishes with ``finish_reason: "content_filter"``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from modelrouter.api.openai_format import DONE_EVENT, ChunkEvents, router_summary, sse_event, usage_of
+from modelrouter.api.openai_format import (
+    DONE_EVENT,
+    ChunkEvents,
+    router_summary,
+    sse_event,
+    tool_call_delta,
+    usage_of,
+)
 from modelrouter.execution.records import ExecutionResult
 from modelrouter.execution.streaming import StreamDelta
 from modelrouter.live import LiveChat, LiveEnd
@@ -30,28 +36,21 @@ def live_events(live: LiveChat, created: int) -> Iterator[bytes]:
     request_id = live.admitted.decision.request_id
     model = live.first.model if isinstance(live.first, StreamDelta) else live.first.finish.model
     events = ChunkEvents(request_id, created, model)
+    legacy = live.admitted.request.legacy_functions
     try:
         yield events.chunk({"role": "assistant", "content": ""}).encode()
         for item in live.items:
-            if isinstance(item, StreamDelta):
-                yield events.chunk(_delta(item)).encode()
-                continue
-            yield from (event.encode() for event in _finish(live, item, events))
+            if not isinstance(item, StreamDelta):
+                yield from (event.encode() for event in _finish(live, item, events))
+            elif item.tool_call is None:
+                logprobs = {"content": list(item.logprobs)} if item.logprobs else None
+                yield events.chunk({"content": item.text}, logprobs=logprobs).encode()
+            elif not legacy or item.tool_call.index == 0:  # functions: one call per turn
+                call = item.tool_call
+                delta = tool_call_delta(call.index, call.id, call.name, call.arguments, call.kind, legacy)
+                yield events.chunk(delta).encode()
     finally:
         live.close()
-
-
-def _delta(item: StreamDelta) -> dict[str, Any]:
-    if item.tool_call is None:
-        return {"content": item.text}
-    call = item.tool_call
-    fragment: dict[str, Any] = {"index": call.index, "function": {"arguments": call.arguments}}
-    if call.id is not None:
-        fragment["id"] = call.id
-        fragment["type"] = "function"
-    if call.name is not None:
-        fragment["function"]["name"] = call.name
-    return {"tool_calls": [fragment]}
 
 
 def _finish(live: LiveChat, end: LiveEnd, events: ChunkEvents) -> Iterator[str]:
@@ -61,7 +60,11 @@ def _finish(live: LiveChat, end: LiveEnd, events: ChunkEvents) -> Iterator[str]:
     summary["stream"] = live.stats.record()
     if end.closed.overage_usd > 0:
         summary["overage_usd"] = round(end.closed.overage_usd, 9)
-    yield events.chunk({}, finish.finish_reason, router=summary)
+    legacy = live.admitted.request.legacy_functions
+    finish_reason = (
+        "function_call" if legacy and finish.finish_reason == "tool_calls" else finish.finish_reason
+    )
+    yield events.chunk({}, finish_reason, router=summary)
     if finish.end == "provider_error":
         code = finish.error.code if finish.error is not None else "stream_interrupted"
         error = {

@@ -24,6 +24,7 @@ settles the request sees every call, whatever way execution stops; anything unex
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -59,14 +60,20 @@ from modelrouter.policy.common import ProviderKind
 from modelrouter.policy.document import Policy
 from modelrouter.pricing import usage_cost_usd
 from modelrouter.providers.errors import ContextTooLongError, ProviderError, ProviderTimeoutError
+from modelrouter.providers.fields import ignored_fields
 from modelrouter.providers.types import Provider, ProviderCall, ProviderResult, Usage
 from modelrouter.request import ChatRequest
+from modelrouter.request_fields import used_fields
 from modelrouter.selection.decision import Candidate, Decision
 
-__all__ = ["MAX_TIMEOUT_SHARES", "Executor", "conclude_failed_call"]
+__all__ = ["GIVEAWAY_FIELDS", "MAX_TIMEOUT_SHARES", "Executor", "conclude_failed_call"]
 
 MAX_TIMEOUT_SHARES = 3
 """Without a configured timeout a call gets the time left divided by the candidates left, at most 3."""
+
+
+GIVEAWAY_FIELDS = ("logprobs", "top_logprobs")
+"""Request fields whose answer parts quote the answer's tokens: withheld where text may be redacted."""
 
 
 class _CallCrashedError(ProviderError):
@@ -84,6 +91,13 @@ class _Plan:
     conversation: ChatRequest
     max_tokens: int
     prompt_tokens: int
+
+    def ignored(self, *withheld: str) -> tuple[str, ...]:
+        """The request fields this call leaves out, and those of ``withheld`` (fields whose answer
+        parts the router held back) that the request uses."""
+        ignored = ignored_fields(self.conversation, self.model, self.max_tokens)
+        used = used_fields(self.conversation) & set(withheld)
+        return tuple(sorted({*ignored, *used})) if used else ignored
 
 
 class _Run:
@@ -287,11 +301,11 @@ class Executor:
         started = run.deadline.elapsed()
         timeout_s = self._timeout_s(run, model)
 
-        def log(outcome: str, **details: Any) -> None:
+        def log(outcome: str, *, withheld: tuple[str, ...] = (), **details: Any) -> None:
             duration = run.deadline.elapsed() - started
             self._append(run, candidate, model, started, duration, outcome=outcome,
                          max_tokens_sent=plan.max_tokens, timeout_ms=round(timeout_s * 1000, 3),
-                         **details)  # fmt: skip
+                         ignored=plan.ignored(*withheld), **details)  # fmt: skip
 
         try:
             answer = self._call(run, plan, timeout_s)
@@ -323,9 +337,10 @@ class Executor:
             log("check_failed", answer=answer, usage=usage, estimated=estimated)
             raise
         outcome = "success" if verdict.action in ("accept", "redact") else "check_failed"
-        log(outcome, answer=answer, verdict=verdict, usage=usage, estimated=estimated)
+        delivered, withheld = _without_giveaways(answer, verdict.answer)
+        log(outcome, answer=answer, verdict=verdict, usage=usage, estimated=estimated, withheld=withheld)
         if outcome == "success":
-            return ExecutionResult(answer=verdict.answer, model=model.id, attempts=tuple(run.log.attempts))
+            return ExecutionResult(answer=delivered, model=model.id, attempts=tuple(run.log.attempts))
         return verdict, answer
 
     def _timeout_s(self, run: _Run, model: ModelSpec) -> float:
@@ -400,6 +415,7 @@ class Executor:
         timeout_ms: float | None = None,
         first_token_ms: float | None = None,
         check_records: tuple[CheckRecord, ...] = (),
+        ignored: tuple[str, ...] = (),
     ) -> None:
         run.log.attempts.append(
             Attempt.model_validate(
@@ -431,6 +447,17 @@ class Executor:
                         *check_records,
                     ],
                     "first_token_ms": first_token_ms,
+                    "ignored_fields": ignored,
                 }
             )
         )
+
+
+def _without_giveaways(
+    answer: ProviderResult, checked: ProviderResult
+) -> tuple[ProviderResult, tuple[str, ...]]:
+    """The checked answer, and the fields withheld from it: a redacted answer loses the provider's
+    token log probabilities and text annotations, which would give the redacted text away."""
+    if checked.content == answer.content or (checked.logprobs is None and not checked.annotations):
+        return checked, ()
+    return dataclasses.replace(checked, logprobs=None, annotations=()), GIVEAWAY_FIELDS

@@ -89,6 +89,9 @@ class Attempt(_Frozen):
     """Checks run on this attempt's answer."""
     first_token_ms: float | None = None
     """Streamed calls: when the first token arrived, in milliseconds after the request started."""
+    ignored_fields: tuple[str, ...] = ()
+    """Request fields this call left out, as the model's provider declares them, and metadata keys
+    that look like routing keys without being one (:func:`~modelrouter.providers.fields.ignored_fields`)."""
 
     @property
     def called(self) -> bool:

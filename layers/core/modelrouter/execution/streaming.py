@@ -24,12 +24,19 @@ until the stream ends, however it ends.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from modelrouter.execution.breaker import Permit
-from modelrouter.execution.executor import Executor, _CallCrashedError, _Plan, _Run, conclude_failed_call
+from modelrouter.execution.executor import (
+    GIVEAWAY_FIELDS,
+    Executor,
+    _CallCrashedError,
+    _Plan,
+    _Run,
+    conclude_failed_call,
+)
 from modelrouter.execution.records import AnswerRejectedError, AttemptLog, CheckRecord
 from modelrouter.execution.spending import estimated_usage
 from modelrouter.providers.errors import MalformedResponseError, ProviderError
@@ -41,6 +48,7 @@ from modelrouter.providers.types import (
     StreamingProvider,
     TextDelta,
     ToolCallDelta,
+    ToolKind,
     Usage,
 )
 
@@ -97,6 +105,9 @@ class StreamDelta:
     """Answer text (already through the guardrails)."""
     tool_call: ToolCallDelta | None = None
     """A tool call fragment."""
+    logprobs: tuple[Mapping[str, Any], ...] = ()
+    """The text's token log probabilities, where asked for (never on a guarded stream: they would
+    quote text the guard holds back or redacts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +142,15 @@ class _Received:
     """Text as sent to the client (through the guardrails)."""
     tools: dict[int, list[str]] = field(default_factory=dict)
     tool_ids: dict[int, tuple[str, str]] = field(default_factory=dict)
+    tool_kinds: dict[int, ToolKind] = field(default_factory=dict)
     emitted: bool = False
     first_token_ms: float | None = None
 
     def answer(self, finish: str, usage: Usage, end: StreamEnd | None) -> ProviderResult:
         calls = tuple(
-            ResultToolCall(*self.tool_ids.get(i, ("", "")), arguments="".join(parts))
+            ResultToolCall(
+                *self.tool_ids.get(i, ("", "")), "".join(parts), self.tool_kinds.get(i, "function")
+            )
             for i, parts in sorted(self.tools.items())
         )
         return ProviderResult(
@@ -228,12 +242,14 @@ class _StreamedCall:
         self.first_byte_s = min(share_s, configured / 1000) if configured else share_s
         self.received = _Received()
         self.end: StreamEnd | None = None
+        self.guarded = False
 
     def stream(self, permit: Permit, guard: TextGuard | None) -> Generator[StreamItem, None, bool]:
         """Stream the call. Raises ProviderError or _BlockedError while nothing was sent (the caller
         moves on); once something was sent, every ending is a :class:`StreamFinish`."""
         model = self.plan.model
         events: Iterator[object] | None = None
+        self.guarded = guard is not None
         with contextlib.ExitStack() as held:
             try:
                 held.enter_context(
@@ -332,10 +348,11 @@ class _StreamedCall:
 
     def _log(self, outcome: str, **details: Any) -> None:
         run, plan = self.run_state, self.plan
+        withheld = GIVEAWAY_FIELDS if self.guarded else ()
         self.executor._append(
             run, plan.candidate, plan.model, self.started, run.deadline.elapsed() - self.started,
             outcome=outcome, max_tokens_sent=plan.max_tokens, timeout_ms=round(self.first_byte_s * 1000, 3),
-            first_token_ms=self.received.first_token_ms, **details,
+            first_token_ms=self.received.first_token_ms, ignored=plan.ignored(*withheld), **details,
         )  # fmt: skip
 
 
@@ -351,6 +368,7 @@ def _deliver(
         received.first_token_ms = round(run.deadline.elapsed() * 1000, 3)
     if isinstance(event, ToolCallDelta):
         received.tools.setdefault(event.index, []).append(event.arguments)
+        received.tool_kinds[event.index] = event.kind
         if event.id is not None or event.name is not None:
             received.tool_ids[event.index] = (event.id or "", event.name or "")
         yield from _emit(received, StreamDelta(model, tool_call=event))
@@ -359,7 +377,7 @@ def _deliver(
         received.raw.append(event.text)
     if guard is None:
         if event is not None and event.text:
-            yield from _emit(received, StreamDelta(model, text=event.text))
+            yield from _emit(received, StreamDelta(model, text=event.text, logprobs=event.logprobs))
         return
     step = guard.feed(event.text) if event is not None else guard.finish()
     if step.text:

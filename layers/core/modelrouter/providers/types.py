@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.common import ProviderKind
@@ -21,10 +21,13 @@ __all__ = [
     "StreamingProvider",
     "TextDelta",
     "ToolCallDelta",
+    "ToolKind",
     "Usage",
 ]
 
 FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
+ToolKind = Literal["function", "custom"]
+"""A function tool (JSON arguments) or a custom tool (one string of input)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,9 @@ class ResultToolCall:
     name: str
     """Function name."""
     arguments: str
-    """Arguments as a JSON string."""
+    """Arguments as a JSON string; a custom tool's input as it is."""
+    kind: ToolKind = "function"
+    """A function or a custom tool's call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,13 @@ class ProviderResult:
     """The provider's response id."""
     provider_latency_ms: float | None = None
     """Latency the provider reported, where it reports one."""
+    logprobs: Mapping[str, Any] | None = None
+    """The answer's token log probabilities (``choices[0].logprobs``), where asked for and reported."""
+    annotations: tuple[Mapping[str, Any], ...] = ()
+    """Annotations of the answer's text (web search citations), as the provider sent them."""
+    response_fields: Mapping[str, Any] = field(default_factory=dict)
+    """Fields of the provider's response returned to the client as they are (``service_tier``,
+    ``moderation``)."""
 
 
 class Provider(Protocol):
@@ -111,6 +123,8 @@ class TextDelta:
 
     text: str
     """The new text (never empty)."""
+    logprobs: tuple[Mapping[str, Any], ...] = ()
+    """The log probabilities of this text's tokens, where asked for and reported."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +138,9 @@ class ToolCallDelta:
     name: str | None
     """Function name (first piece only)."""
     arguments: str
-    """The next fragment of the arguments' JSON text (may be empty)."""
+    """The next fragment of the arguments' JSON text, or of a custom tool's input (may be empty)."""
+    kind: ToolKind = "function"
+    """A function or a custom tool's call."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from modelrouter.providers.http import decode_json, post_json
 from modelrouter.providers.http_stream import read_sse, stream_post
 from modelrouter.providers.secrets import KeyResolver
 from modelrouter.providers.types import ProviderCall, ProviderResult, StreamEvent
+from modelrouter.request_tools import custom_tool_names
 
 if TYPE_CHECKING:
     import httpx
@@ -59,6 +60,7 @@ class AnthropicProvider:
             decode_json(response.body, PROVIDER),
             json_tool=json_tool.name if json_tool is not None else None,
             default_model=call.model.model_id,
+            custom_tools=custom_tool_names(call.request.tools),
         )
 
     def stream(self, call: ProviderCall) -> Iterator[StreamEvent]:
@@ -89,6 +91,7 @@ class AnthropicProvider:
             json_tool=json_tool.name if json_tool is not None else None,
             default_model=call.model.model_id,
             secrets=(key,),
+            custom_tools=custom_tool_names(call.request.tools),
         )
         yield from read_sse(chunks, reader)
 

@@ -9,6 +9,12 @@
 * ``temperature`` is capped at 1.0 (Anthropic's maximum; OpenAI's is 2.0), and ``top_p`` is only
   sent without ``temperature`` (newer Claude models reject both together). Models with the
   ``reasoning`` capability get neither: Claude's thinking models reject sampling parameters.
+* ``reasoning_effort`` becomes a ``thinking`` budget (:mod:`~modelrouter.providers.thinking`);
+  ``safety_identifier``, or ``user`` hashed, becomes ``metadata.user_id``
+  (:mod:`~modelrouter.providers.end_user`); ``service_tier`` ``default`` becomes ``standard_only``
+  and ``priority`` / ``fast`` ``auto`` (priority capacity where the organisation has it).
+* The fields this mapping sends or maps are :data:`HONOURED_FIELDS`; :func:`dropped_fields` says
+  which of them a call drops all the same. Everything else is reported in ``router.ignored_fields``.
 """
 
 from __future__ import annotations
@@ -21,18 +27,32 @@ from typing import Any
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.common import Capability, ProviderKind
 from modelrouter.providers.answer_format import JSON_OBJECT_INSTRUCTION, json_schema_instruction
-from modelrouter.providers.anthropic.messages import conversation, system_text, tool_choice, tools
+from modelrouter.providers.anthropic.messages import (
+    DOCUMENT_MEDIA_TYPES,
+    conversation,
+    system_text,
+    tool_choice,
+    tools,
+)
+from modelrouter.providers.documents import unreadable_files
+from modelrouter.providers.end_user import end_user_id
 from modelrouter.providers.errors import BadRequestError, MalformedResponseError
+from modelrouter.providers.thinking import thinking_budget, thinking_config
+from modelrouter.providers.tool_blocks import custom_call
 from modelrouter.providers.types import FinishReason, ProviderCall, ProviderResult, ResultToolCall, Usage
 from modelrouter.request import ChatRequest, ResponseFormatJsonObject, ResponseFormatJsonSchema
+from modelrouter.request_fields import COMMON_FIELDS
 
 __all__ = [
     "ANTHROPIC_VERSION",
     "DEFAULT_BASE_URL",
+    "HONOURED_FIELDS",
     "MAX_TEMPERATURE",
     "PROVIDER",
+    "SERVICE_TIERS",
     "Endpoint",
     "JsonTool",
+    "dropped_fields",
     "endpoint",
     "finish_reason_of",
     "forced_json_tool",
@@ -49,6 +69,10 @@ ANTHROPIC_VERSION = "2023-06-01"
 """The ``anthropic-version`` header value."""
 MAX_TEMPERATURE = 1.0
 """Anthropic's largest accepted ``temperature``."""
+HONOURED_FIELDS = COMMON_FIELDS | {"parallel_tool_calls"}
+"""The request fields (besides the router's own) this mapping sends or maps."""
+SERVICE_TIERS = {"auto": "auto", "default": "standard_only", "priority": "auto", "fast": "auto"}
+"""OpenAI's ``service_tier`` values as Anthropic's; the others (``flex``, ``scale``) have none."""
 
 _FINISH_REASONS: dict[str, FinishReason] = {
     "end_turn": "stop",
@@ -130,19 +154,51 @@ def request_body(call: ProviderCall) -> dict[str, Any]:
             }
         ]
         body["tool_choice"] = {"type": "tool", "name": json_tool.name}
-    elif request.tools:
+    elif request.tool_use.tools:
         body["tools"] = tools(request)
         choice = tool_choice(request)
         if choice is not None:
             body["tool_choice"] = choice
-    if Capability.REASONING not in call.model.capabilities:
+    budget = _thinking_budget(request, call.model, call.max_output_tokens)
+    if budget is not None:
+        body["thinking"] = thinking_config(budget)
+    elif Capability.REASONING not in call.model.capabilities:
         if request.temperature is not None:
             body["temperature"] = min(request.temperature, MAX_TEMPERATURE)
         elif request.top_p is not None:
             body["top_p"] = request.top_p
     if request.stop:
         body["stop_sequences"] = [request.stop] if isinstance(request.stop, str) else list(request.stop)
+    if user_id := end_user_id(request):
+        body["metadata"] = {"user_id": user_id}
+    if request.service_tier in SERVICE_TIERS:
+        body["service_tier"] = SERVICE_TIERS[request.service_tier]
     return body
+
+
+def dropped_fields(request: ChatRequest, model: ModelSpec, max_tokens: int) -> frozenset[str]:
+    """The fields of :data:`HONOURED_FIELDS` that a call of ``model`` with ``max_tokens`` drops: sampling
+    on reasoning models or with thinking on, ``top_p`` beside ``temperature``, an effort thinking cannot
+    take, a tier without an equivalent, files Anthropic cannot read."""
+    dropped: set[str] = set()
+    thinking = _thinking_budget(request, model, max_tokens) is not None
+    if thinking or Capability.REASONING in model.capabilities:
+        dropped |= {"temperature", "top_p"}
+    elif request.temperature is not None:
+        dropped.add("top_p")
+    if request.reasoning_effort not in (None, "none") and not thinking:
+        dropped.add("reasoning_effort")
+    if request.service_tier is not None and request.service_tier not in SERVICE_TIERS:
+        dropped.add("service_tier")
+    if unreadable_files(request, DOCUMENT_MEDIA_TYPES):
+        dropped.add("messages.content.file")
+    return frozenset(dropped)
+
+
+def _thinking_budget(request: ChatRequest, model: ModelSpec, max_tokens: int) -> int | None:
+    use = request.tool_use
+    forced = forced_json_tool(request) is not None or use.mode == "required" or use.name is not None
+    return thinking_budget(request, model, max_tokens, forced_tool=forced)
 
 
 def _instruction(request: ChatRequest) -> str:
@@ -157,11 +213,16 @@ def _instruction(request: ChatRequest) -> str:
 
 
 def parse_response(
-    data: Mapping[str, Any], *, json_tool: str | None = None, default_model: str = ""
+    data: Mapping[str, Any],
+    *,
+    json_tool: str | None = None,
+    default_model: str = "",
+    custom_tools: frozenset[str] = frozenset(),
 ) -> ProviderResult:
     """A Messages API response as a :class:`ProviderResult`.
 
-    ``json_tool`` names the forced JSON tool: its input becomes the answer text.
+    ``json_tool`` names the forced JSON tool: its input becomes the answer text; calls of
+    ``custom_tools`` become custom tool calls.
 
     Raises:
         MalformedResponseError: ``content`` is not a list, or a block is unreadable.
@@ -178,7 +239,7 @@ def parse_response(
         if block.get("type") == "text" and isinstance(block.get("text"), str):
             texts.append(block["text"])
         elif block.get("type") == "tool_use":
-            call = _tool_call(index, block)
+            call = custom_call(_tool_call(index, block), custom_tools)
             if json_tool is not None and call.name == json_tool and answer is None:
                 answer = block.get("input")
             else:

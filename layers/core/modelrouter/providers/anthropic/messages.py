@@ -5,6 +5,10 @@
   messages become ``tool_result`` blocks of a user turn (placed before any text, as required).
 * Assistant tool calls become ``tool_use`` blocks whose ``input`` is the parsed arguments object.
 * Images: ``data:`` URIs become base64 sources, ``http(s)://`` URLs become URL sources.
+* Files given inline as PDF or plain text become ``document`` blocks; other files, input audio and
+  refusal parts are left out (reported by :func:`~.mapping.dropped_fields` where they are a field).
+* Tools: custom tools are offered as functions of one string (their function view); an
+  ``allowed_tools`` choice narrows the list (:attr:`~modelrouter.request.ChatRequest.tool_use`).
 * Empty text is left out (the API rejects empty text blocks).
 """
 
@@ -14,11 +18,13 @@ import json
 from typing import Any
 
 from modelrouter.policy.common import ProviderKind
+from modelrouter.providers.documents import inline_file
 from modelrouter.providers.errors import BadRequestError
 from modelrouter.request import (
     AssistantMessage,
     ChatRequest,
     DeveloperMessage,
+    FilePart,
     ImagePart,
     Message,
     SystemMessage,
@@ -26,11 +32,22 @@ from modelrouter.request import (
     ToolMessage,
 )
 
-__all__ = ["IMAGE_MEDIA_TYPES", "conversation", "image_block", "system_text", "tool_choice", "tools"]
+__all__ = [
+    "DOCUMENT_MEDIA_TYPES",
+    "IMAGE_MEDIA_TYPES",
+    "conversation",
+    "document_block",
+    "image_block",
+    "system_text",
+    "tool_choice",
+    "tools",
+]
 
 _PROVIDER = ProviderKind.ANTHROPIC.value
 IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 """The image types the Messages API accepts as base64 data."""
+DOCUMENT_MEDIA_TYPES = frozenset({"application/pdf", "text/plain"})
+"""The file types the Messages API reads as ``document`` blocks."""
 
 
 def system_text(messages: list[Message]) -> str:
@@ -76,6 +93,8 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
                 blocks.append({"type": "text", "text": part.text})
             elif isinstance(part, ImagePart):
                 blocks.append(image_block(part.image_url.url))
+            elif isinstance(part, FilePart) and (document := document_block(part)) is not None:
+                blocks.append(document)
     if isinstance(message, AssistantMessage):
         for call in message.tool_calls or ():
             blocks.append(
@@ -111,6 +130,22 @@ def image_block(url: str) -> dict[str, Any]:
     raise BadRequestError("image URL must be https:// or a base64 data URI", provider=_PROVIDER)
 
 
+def document_block(part: FilePart) -> dict[str, Any] | None:
+    """A ``document`` block for an inline PDF or plain-text file, or None for any other file."""
+    file = inline_file(part)
+    if file is None or file.media_type not in DOCUMENT_MEDIA_TYPES:
+        return None
+    if file.media_type == "text/plain":
+        text = file.content().decode("utf-8", errors="replace")
+        source: dict[str, Any] = {"type": "text", "media_type": "text/plain", "data": text}
+    else:
+        source = {"type": "base64", "media_type": file.media_type, "data": file.data}
+    block: dict[str, Any] = {"type": "document", "source": source}
+    if file.filename:
+        block["title"] = file.filename
+    return block
+
+
 def _arguments(arguments: str) -> dict[str, Any]:
     """Tool-call arguments as the object ``tool_use.input`` needs; anything else is kept, wrapped."""
     try:
@@ -121,9 +156,9 @@ def _arguments(arguments: str) -> dict[str, Any]:
 
 
 def tools(request: ChatRequest) -> list[dict[str, Any]]:
-    """The request's functions as Anthropic tools (``name``, ``description``, ``input_schema``)."""
+    """The tools offered this turn as Anthropic tools (``name``, ``description``, ``input_schema``)."""
     result: list[dict[str, Any]] = []
-    for tool in request.tools or ():
+    for tool in request.tool_use.tools:
         function = tool.function
         entry: dict[str, Any] = {"name": function.name}
         if function.description:
@@ -138,18 +173,18 @@ def tool_choice(request: ChatRequest) -> dict[str, Any] | None:
 
     ``parallel_tool_calls: false`` becomes ``disable_parallel_tool_use: true``.
     """
-    choice = request.tool_choice
+    use = request.tool_use
     result: dict[str, Any] | None
-    if choice is None:
-        result = None
-    elif choice == "auto":
-        result = {"type": "auto"}
-    elif choice == "required":
+    if use.name is not None:
+        result = {"type": "tool", "name": use.name}
+    elif use.mode == "required":
         result = {"type": "any"}
-    elif choice == "none":
+    elif use.mode == "auto":
+        result = {"type": "auto"}
+    elif use.mode == "none":
         return {"type": "none"}
     else:
-        result = {"type": "tool", "name": choice.function.name}
+        result = None
     if request.parallel_tool_calls is False:
         result = {**(result or {"type": "auto"}), "disable_parallel_tool_use": True}
     return result

@@ -15,6 +15,7 @@ The events, each an SSE event whose data carries its ``type``:
 
 With a forced JSON tool (the JSON-schema answer mode), that tool's input fragments are the answer
 text (:class:`TextDelta`) and its stop is ``stop``, as :func:`~.mapping.parse_response` makes them.
+A call of a custom tool comes whole, as a custom call, when its block ends (:class:`ToolBlocks`).
 A stream that ends without ``message_stop`` was cut off (:class:`MalformedResponseError`).
 """
 
@@ -37,10 +38,16 @@ class MessageEventReader:
     """Turns the Messages API's stream events into provider stream events, one SSE event at a time."""
 
     def __init__(
-        self, *, json_tool: str | None = None, default_model: str = "", secrets: tuple[str, ...] = ()
+        self,
+        *,
+        json_tool: str | None = None,
+        default_model: str = "",
+        secrets: tuple[str, ...] = (),
+        custom_tools: frozenset[str] = frozenset(),
     ) -> None:
-        """``json_tool`` names the forced JSON tool; ``secrets`` are kept out of error messages."""
-        self._tools = ToolBlocks(json_tool)
+        """``json_tool`` names the forced JSON tool; ``secrets`` are kept out of error messages;
+        ``custom_tools`` names the request's custom tools."""
+        self._tools = ToolBlocks(json_tool, custom_tools)
         self._model = default_model
         self._secrets = secrets
         self._response_id: str | None = None

@@ -10,27 +10,44 @@ schema, whose input schema is the answer's schema; the tool's input is the answe
 also offers tools cannot force one, so the schema goes into a system instruction instead and the
 executor validates the answer. ``json_object`` requests get an instruction only. Instructions are
 the shared ones of :mod:`~modelrouter.providers.answer_format`.
+
+Tools: custom tools are offered as functions of one string (their function view) and their calls
+turned back into custom calls; an ``allowed_tools`` choice narrows the list. The other OpenAI fields
+(thinking budgets, service tiers, the end user) are mapped in :mod:`~modelrouter.providers.bedrock.fields`,
+which also declares which fields Bedrock honours.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from modelrouter.providers.answer_format import JSON_OBJECT_INSTRUCTION, json_schema_instruction
 from modelrouter.providers.bedrock.error_mapping import PROVIDER, error_from_client_error
+from modelrouter.providers.bedrock.fields import (
+    END_USER_KEY,
+    REQUEST_ID_KEY,
+    additional_fields,
+    forced_schema_tool,
+    forces_tool,
+    offered_tools,
+    request_metadata_value,
+    service_tier,
+    thinking_budget_of,
+)
 from modelrouter.providers.bedrock.messages import converse_messages
+from modelrouter.providers.end_user import end_user_id
 from modelrouter.providers.errors import MalformedResponseError
+from modelrouter.providers.tool_blocks import custom_call
 from modelrouter.providers.types import FinishReason, ProviderCall, ProviderResult, ResultToolCall, Usage
 from modelrouter.request import (
     ChatRequest,
     FunctionDefinition,
-    NamedToolChoice,
     ResponseFormatJsonObject,
     ResponseFormatJsonSchema,
 )
+from modelrouter.request_tools import custom_tool_names
 
 __all__ = [
     "REQUEST_ID_KEY",
@@ -42,12 +59,6 @@ __all__ = [
     "to_converse_request",
     "usage_of",
 ]
-
-REQUEST_ID_KEY = "modelrouter_request_id"
-"""``requestMetadata`` key carrying the router's request id (shown in Bedrock invocation logs)."""
-
-_METADATA_INVALID = re.compile(r"[^a-zA-Z0-9\s:_@$#=/+,.\-]")
-"""Characters outside the service model's ``RequestMetadata`` value pattern."""
 
 _MAX_TEMPERATURE = 1.0
 """Converse's ``temperature`` range is 0-1 (OpenAI's is 0-2); larger values are clamped."""
@@ -75,16 +86,26 @@ def to_converse_request(call: ProviderCall) -> dict[str, Any]:
     tool_config, instructions = _tool_config(request)
     system, messages = converse_messages(request.messages, tool_blocks=tool_config is not None)
     system.extend({"text": text} for text in instructions)
+    thinking = thinking_budget_of(
+        request, call.model, call.max_output_tokens, forced_tool=forces_tool(request)
+    )
+    metadata = {REQUEST_ID_KEY: request_metadata_value(call.request_id)}
+    if user_id := end_user_id(request):
+        metadata[END_USER_KEY] = request_metadata_value(user_id)
     kwargs: dict[str, Any] = {
         "modelId": call.model.model_id,
         "messages": messages,
-        "inferenceConfig": _inference_config(request, call.max_output_tokens),
-        "requestMetadata": {REQUEST_ID_KEY: request_metadata_value(call.request_id)},
+        "inferenceConfig": _inference_config(request, call.max_output_tokens, sampling=thinking is None),
+        "requestMetadata": metadata,
     }
     if system:
         kwargs["system"] = system
     if tool_config is not None:
         kwargs["toolConfig"] = tool_config
+    if additional := additional_fields(thinking):
+        kwargs["additionalModelRequestFields"] = additional
+    if tier := service_tier(request):
+        kwargs["serviceTier"] = {"type": tier}
     return kwargs
 
 
@@ -109,11 +130,15 @@ def from_converse_response(response: Mapping[str, Any], call: ProviderCall) -> P
     texts = [block["text"] for block in readable if isinstance(block.get("text"), str)]
     uses = [block["toolUse"] for block in readable if isinstance(block.get("toolUse"), Mapping)]
     content: str | None = "".join(texts)
+    custom_tools = custom_tool_names(call.request.tools)
     tool_calls = tuple(
-        ResultToolCall(
-            id=str(use.get("toolUseId", "")),
-            name=str(use.get("name", "")),
-            arguments=json.dumps(use.get("input", {}), ensure_ascii=False),
+        custom_call(
+            ResultToolCall(
+                id=str(use.get("toolUseId", "")),
+                name=str(use.get("name", "")),
+                arguments=json.dumps(use.get("input", {}), ensure_ascii=False),
+            ),
+            custom_tools,
         )
         for use in uses
     )
@@ -160,30 +185,6 @@ def finish_reason_of(stop_reason: str, *, tool_calls: bool, answered: bool) -> F
     return finish
 
 
-def forced_schema_tool(request: ChatRequest) -> str | None:
-    """Name of the tool forced to carry a JSON-schema answer, or None when the request uses none.
-
-    A tool is forced when the request asks for ``json_schema``, offers no tools of its own (or
-    disables them with ``tool_choice: none``), and the schema describes an object: tool inputs are
-    JSON objects, so other schemas go into an instruction instead.
-    """
-    if not isinstance(request.response_format, ResponseFormatJsonSchema) or _offered_tools(request):
-        return None
-    schema = request.json_schema or {}
-    if schema.get("type") != "object" and "properties" not in schema:
-        return None
-    return request.response_format.json_schema.name
-
-
-def request_metadata_value(value: str) -> str:
-    """``value`` fitted to the ``RequestMetadata`` value pattern (``[a-zA-Z0-9\\s:_@$#=/+,-.]{0,256}``)."""
-    return _METADATA_INVALID.sub("_", value)[:256]
-
-
-def _offered_tools(request: ChatRequest) -> bool:
-    return bool(request.tools) and request.tool_choice != "none"
-
-
 def _tool_config(request: ChatRequest) -> tuple[dict[str, Any] | None, list[str]]:
     """The ``toolConfig`` to send (None for none) and system instructions to append."""
     schema_tool = forced_schema_tool(request)
@@ -202,16 +203,16 @@ def _tool_config(request: ChatRequest) -> tuple[dict[str, Any] | None, list[str]
         )
     elif isinstance(request.response_format, ResponseFormatJsonObject):
         instructions.append(JSON_OBJECT_INSTRUCTION)
-    if not _offered_tools(request):
+    if not offered_tools(request):
         return None, instructions
-    config: dict[str, Any] = {"tools": [_tool_spec(tool.function) for tool in request.tools or ()]}
-    choice = request.tool_choice
-    if choice == "auto":
+    use = request.tool_use
+    config: dict[str, Any] = {"tools": [_tool_spec(tool.function) for tool in use.tools]}
+    if use.name is not None:
+        config["toolChoice"] = {"tool": {"name": use.name}}
+    elif use.mode == "auto":
         config["toolChoice"] = {"auto": {}}
-    elif choice == "required":
+    elif use.mode == "required":
         config["toolChoice"] = {"any": {}}
-    elif isinstance(choice, NamedToolChoice):
-        config["toolChoice"] = {"tool": {"name": choice.function.name}}
     return config, instructions
 
 
@@ -225,11 +226,12 @@ def _tool_spec(function: FunctionDefinition) -> dict[str, Any]:
     return {"toolSpec": spec}
 
 
-def _inference_config(request: ChatRequest, max_tokens: int) -> dict[str, Any]:
+def _inference_config(request: ChatRequest, max_tokens: int, *, sampling: bool) -> dict[str, Any]:
+    """``maxTokens``, stop sequences and, with ``sampling`` (no thinking), temperature and ``topP``."""
     config: dict[str, Any] = {"maxTokens": max_tokens}
-    if request.temperature is not None:
+    if sampling and request.temperature is not None:
         config["temperature"] = min(request.temperature, _MAX_TEMPERATURE)
-    if request.top_p is not None:
+    if sampling and request.top_p is not None:
         config["topP"] = request.top_p
     stops = [request.stop] if isinstance(request.stop, str) else request.stop or []
     if stops := [stop for stop in stops if stop]:

@@ -13,6 +13,8 @@ Converse differs from Chat Completions in ways that shape this module:
 * ``toolUse``/``toolResult`` blocks are rejected unless the request has a ``toolConfig``. When none is
   sent (no tools, or ``tool_choice: none``), earlier tool calls and results are rendered as text.
 * Images must be inline bytes: only ``data:image/(png|jpeg|gif|webp);base64,`` URIs are accepted.
+* Files given inline in a format Converse reads (:data:`DOCUMENT_FORMATS`) become ``document``
+  blocks; other files, input audio and refusal parts are left out (reported as ignored fields).
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelrouter.providers.bedrock.error_mapping import PROVIDER
+from modelrouter.providers.documents import document_name, inline_file
 from modelrouter.providers.errors import BadRequestError
 from modelrouter.request import (
     AssistantMessage,
     DeveloperMessage,
+    FilePart,
     ImagePart,
     Message,
     SystemMessage,
@@ -38,10 +42,29 @@ from modelrouter.request import (
     UserMessage,
 )
 
-__all__ = ["BRIDGE_TEXT", "converse_messages", "image_block", "tool_use_id"]
+__all__ = [
+    "BRIDGE_TEXT",
+    "DOCUMENT_FORMATS",
+    "converse_messages",
+    "document_block",
+    "image_block",
+    "tool_use_id",
+]
 
 BRIDGE_TEXT = "(tool results received)"
 """Text of the assistant turn inserted between tool results and a user message that follows them."""
+DOCUMENT_FORMATS = {
+    "application/pdf": "pdf",
+    "text/csv": "csv",
+    "application/msword": "doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.ms-excel": "xls",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "text/html": "html",
+    "text/plain": "txt",
+    "text/markdown": "md",
+}
+"""The file types Converse reads as documents, by media type, with their ``format``."""
 
 Block = dict[str, Any]
 Turn = dict[str, Any]
@@ -132,7 +155,26 @@ def _user_blocks(message: UserMessage) -> list[Block]:
             blocks.extend(_text_blocks(part.text))
         elif isinstance(part, ImagePart):
             blocks.append(image_block(part.image_url.url))
+        elif isinstance(part, FilePart) and (document := document_block(part)) is not None:
+            blocks.append(document)
     return blocks
+
+
+def document_block(part: FilePart) -> Block | None:
+    """The Converse ``document`` block of an inline file of a readable format, else None."""
+    file = inline_file(part)
+    if file is None or file.media_type not in DOCUMENT_FORMATS:
+        return None
+    content = file.content()
+    if not content:
+        return None
+    return {
+        "document": {
+            "format": DOCUMENT_FORMATS[file.media_type],
+            "name": document_name(file),
+            "source": {"bytes": content},
+        }
+    }
 
 
 def _assistant_blocks(message: AssistantMessage, *, tool_blocks: bool) -> list[Block]:

@@ -14,7 +14,8 @@ The events, as botocore parses them (one-key dicts):
   → the :class:`StreamEnd`.
 
 With the forced schema tool (the JSON-schema answer mode), that tool's input fragments are the
-answer text and its stop is ``stop``, as :func:`~.mapping.from_converse_response` makes them. A
+answer text and its stop is ``stop``, as :func:`~.mapping.from_converse_response` makes them; a
+custom tool's call comes whole when its block ends. A
 stream that ends after ``messageStop`` without ``metadata`` ends cleanly without usage; one that ends
 before ``messageStop`` was cut off.
 """
@@ -29,6 +30,7 @@ from modelrouter.providers.bedrock.mapping import finish_reason_of, forced_schem
 from modelrouter.providers.errors import MalformedResponseError
 from modelrouter.providers.tool_blocks import ToolBlocks
 from modelrouter.providers.types import FinishReason, ProviderCall, StreamEnd, StreamEvent, TextDelta, Usage
+from modelrouter.request_tools import custom_tool_names
 
 __all__ = ["EXCEPTION_EVENTS", "ConverseStreamReader"]
 EXCEPTION_EVENTS = frozenset(
@@ -48,7 +50,7 @@ class ConverseStreamReader:
 
     def __init__(self, call: ProviderCall, response_id: str | None = None) -> None:
         """``response_id`` is the request id of the ``converse_stream`` response."""
-        self._tools = ToolBlocks(forced_schema_tool(call.request))
+        self._tools = ToolBlocks(forced_schema_tool(call.request), custom_tool_names(call.request.tools))
         self._model = call.model.model_id
         self._response_id = response_id
         self._stop_reason: str | None = None

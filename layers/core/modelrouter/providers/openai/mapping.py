@@ -4,9 +4,16 @@ Serves OpenAI, Azure OpenAI, Mistral, Groq, Together, vLLM, Ollama and llama.cpp
 made here, for every compatible server:
 
 * ``developer`` messages are sent as ``system`` (every compatible server accepts ``system``).
-* ``user`` is **not** forwarded, not even hashed: an unsalted hash of an e-mail address is still
-  personal data and easy to reverse, and several compatible servers reject unknown fields. The
-  router keeps its own (hashed) record of end users.
+* ``user`` is **not** forwarded as it is: an e-mail address or login is personal data. It is sent as
+  ``safety_identifier`` (OpenAI's field for an end user's id), namespaced and hashed, unless the
+  request has a ``safety_identifier`` of its own (:mod:`~modelrouter.providers.end_user`).
+* The other OpenAI fields the client sent are passed as they are (:data:`PASSED_FIELDS`), except
+  those the model's kind refuses: reasoning models get no sampling fields, logit bias or logprobs,
+  other models no ``reasoning_effort`` or ``verbosity``. ``metadata`` holds the router's routing
+  keys and is not passed; ``modalities``/``audio`` (audio answers) are not passed either, since the
+  router answers with text. :data:`HONOURED_FIELDS` and :func:`dropped_fields` declare this.
+* Answers keep what the client asked for: ``logprobs``, text ``annotations`` (web search citations),
+  the ``service_tier`` and ``moderation`` results; custom tool calls stay custom.
 * ``tools``, ``tool_choice`` and ``parallel_tool_calls`` are only sent with at least one tool
   (OpenAI rejects the latter two without tools).
 * A ``json_schema`` answer format is sent as is only to models with the ``json_schema``
@@ -29,9 +36,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from pydantic import BaseModel
+
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.common import Capability, ProviderKind
 from modelrouter.providers.answer_format import JSON_OBJECT_INSTRUCTION, json_schema_instruction
+from modelrouter.providers.end_user import end_user_id
 from modelrouter.providers.errors import BadRequestError, MalformedResponseError
 from modelrouter.providers.types import FinishReason, ProviderCall, ProviderResult, ResultToolCall, Usage
 from modelrouter.request import (
@@ -43,10 +53,17 @@ from modelrouter.request import (
     SystemMessage,
     ToolMessage,
 )
+from modelrouter.request_fields import COMMON_FIELDS, PART_FIELDS
 
 __all__ = [
+    "HONOURED_FIELDS",
+    "NOT_FOR_REASONING",
+    "PASSED_FIELDS",
     "PROVIDER",
+    "REASONING_ONLY",
+    "RESPONSE_FIELDS",
     "Endpoint",
+    "dropped_fields",
     "endpoint",
     "finish_reason_of",
     "parse_response",
@@ -57,7 +74,50 @@ __all__ = [
 PROVIDER = ProviderKind.OPENAI.value
 """The provider name put on errors."""
 
-_SAMPLING_FIELDS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
+PASSED_FIELDS = (
+    "temperature",
+    "top_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "stop",
+    "seed",
+    "logit_bias",
+    "logprobs",
+    "top_logprobs",
+    "reasoning_effort",
+    "verbosity",
+    "service_tier",
+    "store",
+    "prediction",
+    "prompt_cache_key",
+    "prompt_cache_retention",
+    "prompt_cache_options",
+    "safety_identifier",
+    "web_search_options",
+    "moderation",
+)
+"""Top-level request fields sent as the client sent them (where the model's kind takes them)."""
+HONOURED_FIELDS = frozenset(
+    {*PASSED_FIELDS, *COMMON_FIELDS, *PART_FIELDS, "parallel_tool_calls"}
+    - {"stream_options.include_obfuscation"}
+)
+"""The request fields (besides the router's own) this mapping sends or maps."""
+NOT_FOR_REASONING = frozenset(
+    {
+        "temperature",
+        "top_p",
+        "presence_penalty",
+        "frequency_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+    }
+)
+"""Fields OpenAI's reasoning models refuse (HTTP 400): not sent to models with ``reasoning``."""
+REASONING_ONLY = frozenset({"reasoning_effort", "verbosity"})
+"""Fields other models refuse: sent only to models with ``reasoning``."""
+RESPONSE_FIELDS = ("service_tier", "moderation")
+"""Top-level response fields returned to the client as the provider sent them."""
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,512}$")
 _FINISH_REASONS: dict[str, FinishReason] = {
     "stop": "stop",
@@ -121,7 +181,7 @@ def request_body(call: ProviderCall) -> dict[str, Any]:
         body["tools"] = [tool.model_dump(exclude_none=True) for tool in request.tools]
         if request.tool_choice is not None:
             choice = request.tool_choice
-            body["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump()
+            body["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump(exclude_none=True)
         if request.parallel_tool_calls is not None:
             body["parallel_tool_calls"] = request.parallel_tool_calls
     response_format, instruction = _answer_format(request, model.capabilities)
@@ -130,12 +190,30 @@ def request_body(call: ProviderCall) -> dict[str, Any]:
     if instruction is not None:
         _add_system_instruction(messages, instruction)
     body["max_completion_tokens" if reasoning else "max_tokens"] = call.max_output_tokens
-    for name in ("stop", "seed", *(() if reasoning else _SAMPLING_FIELDS)):
+    dropped = dropped_fields(request, model, call.max_output_tokens)
+    for name in PASSED_FIELDS:
         value = getattr(request, name)
-        if value is not None:
-            body[name] = value
+        if value is not None and name not in dropped:
+            body[name] = _wire(value)
+    if "safety_identifier" not in body and (user_id := end_user_id(request)):
+        body["safety_identifier"] = user_id
     body["stream"] = False
     return body
+
+
+def dropped_fields(request: ChatRequest, model: ModelSpec, max_tokens: int) -> frozenset[str]:
+    """The fields of :data:`HONOURED_FIELDS` a call of ``model`` drops: what its kind refuses.
+
+    ``request`` and ``max_tokens`` are unused: the same signature as the other providers'."""
+    del request, max_tokens
+    return NOT_FOR_REASONING if Capability.REASONING in model.capabilities else REASONING_ONLY
+
+
+def _wire(value: Any) -> Any:
+    """A field's value as JSON: options objects dumped without their unset fields."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    return value
 
 
 def _message(message: Message) -> dict[str, Any]:
@@ -200,6 +278,7 @@ def parse_response(
     finish = finish_reason_of(choice.get("finish_reason"), bool(tool_calls))
     if message.get("refusal") and not content:
         finish = "content_filter"  # a structured-outputs refusal: no answer, the reason in `refusal`
+    logprobs, annotations = choice.get("logprobs"), message.get("annotations")
     return ProviderResult(
         content=content,
         tool_calls=tool_calls,
@@ -208,6 +287,11 @@ def parse_response(
         reported_model=str(data.get("model") or default_model),
         response_id=str(data["id"]) if data.get("id") else None,
         provider_latency_ms=_processing_ms(headers or {}),
+        logprobs=logprobs if isinstance(logprobs, dict) else None,
+        annotations=tuple(a for a in annotations if isinstance(a, dict))
+        if isinstance(annotations, list)
+        else (),
+        response_fields={name: data[name] for name in RESPONSE_FIELDS if data.get(name) is not None},
     )
 
 
@@ -221,18 +305,21 @@ def _content(content: Any) -> str | None:
 
 
 def _tool_call(index: int, raw: Any) -> ResultToolCall:
+    call_id = raw.get("id") if isinstance(raw, dict) else None
+    given_id = call_id if isinstance(call_id, str) and call_id else f"call_{index}"
+    custom = raw.get("custom") if isinstance(raw, dict) and raw.get("type") == "custom" else None
+    if isinstance(custom, dict) and isinstance(custom.get("name"), str):
+        tool_input = custom.get("input")
+        return ResultToolCall(
+            given_id, custom["name"], tool_input if isinstance(tool_input, str) else "", "custom"
+        )
     function = raw.get("function") if isinstance(raw, dict) else None
     if not isinstance(function, dict) or not isinstance(function.get("name"), str):
         raise MalformedResponseError(f"tool call {index} has no function name", provider=PROVIDER)
     arguments = function.get("arguments")
     if not isinstance(arguments, str):  # Ollama and some proxies send an object
         arguments = json.dumps(arguments if arguments is not None else {}, ensure_ascii=False)
-    call_id = raw.get("id")
-    return ResultToolCall(
-        id=call_id if isinstance(call_id, str) and call_id else f"call_{index}",
-        name=function["name"],
-        arguments=arguments,
-    )
+    return ResultToolCall(id=given_id, name=function["name"], arguments=arguments)
 
 
 def finish_reason_of(raw: Any, has_tool_calls: bool) -> FinishReason:

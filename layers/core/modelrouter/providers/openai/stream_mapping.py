@@ -3,7 +3,9 @@
 The stream is ``chat.completion.chunk`` objects, one per SSE ``data:`` payload, ended by
 ``data: [DONE]``. Read here:
 
-* ``choices[0].delta.content`` → :class:`TextDelta`; ``delta.tool_calls[i]`` → :class:`ToolCallDelta`
+* ``choices[0].delta.content`` → :class:`TextDelta` (with the chunk's ``logprobs.content``, when the
+  request asked for them); ``delta.tool_calls[i]`` → :class:`ToolCallDelta` (a custom tool's
+  ``custom.input`` fragments as a custom call's)
   (the first piece of a call carries its id, ``call_<n>`` when the server sends none, and its name;
   later pieces carry argument fragments; servers that send a call's arguments as an object, such as
   Ollama, get them as JSON text; a piece without ``index`` starts a new call when it names one);
@@ -26,7 +28,15 @@ from modelrouter.providers.errors import MalformedResponseError
 from modelrouter.providers.openai.errors import error_from_event
 from modelrouter.providers.openai.mapping import PROVIDER, finish_reason_of, request_body, usage_of
 from modelrouter.providers.sse import SseEvent, json_data
-from modelrouter.providers.types import ProviderCall, StreamEnd, StreamEvent, TextDelta, ToolCallDelta, Usage
+from modelrouter.providers.types import (
+    ProviderCall,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    ToolCallDelta,
+    ToolKind,
+    Usage,
+)
 
 __all__ = ["DONE", "ChunkReader", "stream_request_body"]
 
@@ -51,6 +61,7 @@ class ChunkReader:
         self._finish: str | None = None
         self._usage: Usage | None = None
         self._calls: dict[int, int] = {}
+        self._kinds: dict[int, ToolKind] = {}
         self._unindexed = 0
         self._last_key: int | None = None
         self._texts = 0
@@ -83,7 +94,7 @@ class ChunkReader:
         if isinstance(choice.get("finish_reason"), str):
             self._finish = choice["finish_reason"]
         delta = choice.get("delta")
-        return self._delta(delta) if isinstance(delta, dict) else []
+        return self._delta(delta, choice.get("logprobs")) if isinstance(delta, dict) else []
 
     def end_of_stream(self) -> StreamEnd:
         """The stream ended without ``[DONE]``: its :class:`StreamEnd` when a ``finish_reason`` came.
@@ -104,12 +115,12 @@ class ChunkReader:
         if isinstance(chunk.get("usage"), dict):
             self._usage = usage_of(chunk["usage"])
 
-    def _delta(self, delta: dict[str, Any]) -> list[StreamEvent]:
+    def _delta(self, delta: dict[str, Any], logprobs: Any) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         text = _text(delta.get("content"))
         if text:
             self._texts += 1
-            events.append(TextDelta(text))
+            events.append(TextDelta(text, _token_logprobs(logprobs)))
         if delta.get("refusal"):
             self._refused = True
         pieces = delta.get("tool_calls")
@@ -124,7 +135,8 @@ class ChunkReader:
     def _tool_piece(self, piece: Any) -> ToolCallDelta | None:
         if not isinstance(piece, dict):
             raise MalformedResponseError("a tool call delta is not an object", provider=PROVIDER)
-        raw_function = piece.get("function")
+        kind: ToolKind = "custom" if piece.get("type") == "custom" or "custom" in piece else "function"
+        raw_function = piece.get(kind)
         function: dict[str, Any] = raw_function if isinstance(raw_function, dict) else {}
         name, call_id = function.get("name"), piece.get("id")
         key = piece.get("index")
@@ -135,17 +147,18 @@ class ChunkReader:
             else:
                 key = self._last_key
         self._last_key = key
-        arguments = _arguments(function.get("arguments"))
+        arguments = _arguments(function.get("input" if kind == "custom" else "arguments"))
         if key in self._calls:
             index = self._calls[key]
-            return ToolCallDelta(index, None, None, arguments) if arguments else None
+            return ToolCallDelta(index, None, None, arguments, self._kinds[index]) if arguments else None
         if not isinstance(name, str) or not name:
             raise MalformedResponseError(
                 f"tool call {len(self._calls)} starts without a function name", provider=PROVIDER
             )
         index = self._calls[key] = len(self._calls)
+        self._kinds[index] = kind
         given_id = call_id if isinstance(call_id, str) and call_id else f"call_{index}"
-        return ToolCallDelta(index, given_id, name, arguments)
+        return ToolCallDelta(index, given_id, name, arguments, kind)
 
     def _end(self) -> StreamEnd:
         finish = finish_reason_of(self._finish, bool(self._calls))
@@ -171,3 +184,9 @@ def _arguments(raw: Any) -> str:
     if raw is None:
         return ""
     return raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+
+
+def _token_logprobs(raw: Any) -> tuple[dict[str, Any], ...]:
+    """The token log probabilities of a chunk's ``logprobs`` (``{"content": [...]}``), if any."""
+    content = raw.get("content") if isinstance(raw, dict) else None
+    return tuple(item for item in content if isinstance(item, dict)) if isinstance(content, list) else ()
