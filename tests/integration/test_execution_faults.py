@@ -139,9 +139,11 @@ def test_timeouts_everywhere_end_in_a_typed_error_listing_attempts() -> None:
     # a timed-out model is not retried while another candidate is left; the last one is
     assert [(a.model, a.error_code) for a in caught.value.attempts] == [
         ("oai", "timeout"),
-        ("claude", "server_error"),
-        ("claude", "server_error"),
+        ("claude", "provider_connection_error"),
+        ("claude", "provider_connection_error"),
     ]
+    # and a refused connection, the last failure, is what the client is told about
+    assert (caught.value.code, caught.value.http_status) == ("provider_connection_error", 502)
     assert "sk-" not in json.dumps([a.model_dump() for a in caught.value.attempts])
 
 

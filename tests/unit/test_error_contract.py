@@ -88,6 +88,7 @@ EXPECTED: dict[str, tuple[int, str, bool]] = {
     "modelrouter.local.stack.LocalModeError": (500, "server_error", False),  # CLI only
     "modelrouter.execution.records.ExecutionError": (500, "server_error", False),  # abstract
     "modelrouter.execution.records.AllCandidatesFailedError": (502, "upstream_error", True),
+    "modelrouter.execution.records.ProvidersUnreachableError": (502, "upstream_error", True),
     "modelrouter.execution.records.AnswerRejectedError": (502, "upstream_error", True),
     "modelrouter.execution.records.DeadlineExceededError": (504, "timeout_error", True),
     "modelrouter.execution.records.ExecutionCrashedError": (500, "server_error", False),
@@ -100,6 +101,7 @@ EXPECTED: dict[str, tuple[int, str, bool]] = {
             "RateLimitedError",
             "ProviderTimeoutError",
             "ProviderServerError",
+            "ProviderConnectionError",
             "OverloadedError",
             "MalformedResponseError",
             "BadRequestError",

@@ -9,6 +9,7 @@ import pytest
 from tests.fakes import HANG, FakeClock, FakeGuardrail, ScriptedProvider, answer
 from tests.helpers import build_policy, chat, features, minimal_policy, three_models
 
+from modelrouter.api.errors import http_error
 from modelrouter.errors import InvalidRequestError
 from modelrouter.execution import (
     AllCandidatesFailedError,
@@ -16,6 +17,7 @@ from modelrouter.execution import (
     DeadlineExceededError,
     ExecutionResult,
     Executor,
+    ProvidersUnreachableError,
     request_deadline,
 )
 from modelrouter.policy import Policy, ProviderKind
@@ -24,6 +26,7 @@ from modelrouter.providers.errors import (
     ContextTooLongError,
     MalformedResponseError,
     OverloadedError,
+    ProviderConnectionError,
     ProviderServerError,
     RateLimitedError,
 )
@@ -164,6 +167,30 @@ def test_throttling_on_every_candidate_lists_every_attempt_within_limits() -> No
     assert [a.model for a in attempts] == ["m1", "m1", "m2", "m2", "m3"]
     assert all(a.error_code == "rate_limited" and a.retryable for a in attempts)
     assert "after 5 attempts" in caught.value.message
+
+
+def test_a_provider_that_cannot_be_reached_has_its_own_code_to_the_end() -> None:
+    # Given models whose providers refuse the connection, then one that answers with a server error
+    reached = Harness(policy_with(), {m: [ProviderConnectionError("refused")] for m in ("m1", "m2", "m3")})
+    mixed = Harness(policy_with(), {"m1": [ProviderConnectionError("refused")], "m2": [AuthError("key")],
+                                     "m3": [AuthError("key")]})  # fmt: skip
+
+    # When every candidate fails
+    with pytest.raises(ProvidersUnreachableError) as unreachable:
+        reached.run()
+    with pytest.raises(AllCandidatesFailedError) as failed:
+        mixed.run()
+
+    # Then each attempt says the connection failed (and it was retried: it is retryable), and a request
+    # whose last failure was one answers 502 provider_connection_error; otherwise all_candidates_failed
+    codes = {a.error_code for a in unreachable.value.attempts}
+    assert codes == {"provider_connection_error"}
+    assert all(a.retryable for a in unreachable.value.attempts)
+    assert len(unreachable.value.attempts) > 3
+    response = http_error(unreachable.value)
+    assert (response.status, response.body["error"]["code"]) == (502, "provider_connection_error")
+    assert type(failed.value) is AllCandidatesFailedError
+    assert failed.value.code == "all_candidates_failed"
 
 
 def test_a_hanging_provider_never_runs_past_the_deadline() -> None:

@@ -25,6 +25,7 @@ from modelrouter.providers.errors import (
     MalformedResponseError,
     ModelNotFoundError,
     OverloadedError,
+    ProviderConnectionError,
     ProviderError,
     ProviderServerError,
     ProviderTimeoutError,
@@ -664,7 +665,7 @@ def test_echoed_keys_are_scrubbed_from_error_messages(
     ("raised", "expected"),
     [
         (httpx.ReadTimeout("The read operation timed out"), ProviderTimeoutError),
-        (httpx.ConnectError("[Errno -2] Name or service not known"), ProviderServerError),
+        (httpx.ConnectError("[Errno -2] Name or service not known"), ProviderConnectionError),
     ],
 )
 def test_timeouts_and_connection_errors_are_retryable(

@@ -20,7 +20,13 @@ from typing import Any
 import boto3
 import botocore.session
 import pytest
-from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 from botocore.stub import Stubber
 from tests.helpers import model_entry
 
@@ -43,6 +49,7 @@ from modelrouter.providers.errors import (
     MalformedResponseError,
     ModelNotFoundError,
     OverloadedError,
+    ProviderConnectionError,
     ProviderError,
     ProviderServerError,
     ProviderTimeoutError,
@@ -720,7 +727,12 @@ def test_too_long_validation_messages_are_context_too_long(message: str) -> None
     [
         (ReadTimeoutError(endpoint_url="https://bedrock"), ProviderTimeoutError),
         (ConnectTimeoutError(endpoint_url="https://bedrock"), ProviderTimeoutError),
-        (EndpointConnectionError(endpoint_url="https://bedrock"), ProviderServerError),
+        (EndpointConnectionError(endpoint_url="https://bedrock"), ProviderConnectionError),
+        (ConnectionClosedError(endpoint_url="https://bedrock"), ProviderConnectionError),
+        (
+            SSLError(endpoint_url="https://bedrock", error="certificate verify failed"),
+            ProviderConnectionError,
+        ),
     ],
 )
 def test_transport_errors_map_to_retryable_errors(

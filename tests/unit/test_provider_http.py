@@ -19,6 +19,7 @@ from modelrouter.providers.errors import (
     MalformedResponseError,
     ModelNotFoundError,
     OverloadedError,
+    ProviderConnectionError,
     ProviderError,
     ProviderServerError,
     ProviderTimeoutError,
@@ -98,9 +99,17 @@ def test_short_timeouts_cap_the_connect_timeout(api: respx.MockRouter, client: h
         (httpx.ReadTimeout("read timed out"), ProviderTimeoutError),
         (httpx.ConnectTimeout("connect timed out"), ProviderTimeoutError),
         (httpx.PoolTimeout("pool exhausted"), ProviderTimeoutError),
-        (httpx.ConnectError("connection refused"), ProviderServerError),
-        (httpx.RemoteProtocolError("server disconnected"), ProviderServerError),
-        (httpx.ReadError("connection reset"), ProviderServerError),
+        (httpx.ConnectError("connection refused"), ProviderConnectionError),
+        (httpx.ConnectError("[Errno -2] Name or service not known"), ProviderConnectionError),
+        (
+            httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
+            ProviderConnectionError,
+        ),
+        (
+            httpx.RemoteProtocolError("server disconnected without sending a response"),
+            ProviderConnectionError,
+        ),
+        (httpx.ReadError("connection reset"), ProviderConnectionError),
         (httpx.UnsupportedProtocol("Request URL has an unsupported protocol"), ProviderServerError),
     ],
 )
@@ -117,6 +126,27 @@ def test_transport_failures_become_retryable_provider_errors(
     # Then the typed error is retryable and names the provider
     assert caught.value.retryable
     assert caught.value.provider == "openai"
+
+
+class _BrokenBody(httpx.SyncByteStream):
+    """A body that starts, then loses its connection."""
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b'{"choices": ['
+        raise httpx.ReadError("connection reset by peer")
+
+
+def test_a_connection_that_breaks_after_the_answer_began_is_a_server_error(
+    api: respx.MockRouter, client: httpx.Client
+) -> None:
+    # Given an answer whose connection resets after its first bytes
+    api.post(URL).mock(return_value=httpx.Response(200, stream=_BrokenBody()))
+
+    # When a body is posted, then it is a server error (the provider answered), not a connection error
+    with pytest.raises(ProviderServerError) as caught:
+        http.post_json(URL, {}, {}, 5.0, provider="openai", client=client)
+    assert type(caught.value) is ProviderServerError
+    assert caught.value.code == "server_error"
 
 
 def test_undecodable_bodies_are_malformed(api: respx.MockRouter, client: httpx.Client) -> None:

@@ -26,6 +26,7 @@ from modelrouter.providers.errors import (
     MalformedResponseError,
     ModelNotFoundError,
     OverloadedError,
+    ProviderConnectionError,
     ProviderError,
     ProviderServerError,
     ProviderTimeoutError,
@@ -735,7 +736,7 @@ def test_non_json_error_bodies_map_by_status(api: respx.MockRouter, provider: Op
     ("raised", "expected"),
     [
         (httpx.ReadTimeout("The read operation timed out"), ProviderTimeoutError),
-        (httpx.ConnectError("[Errno 111] Connection refused"), ProviderServerError),
+        (httpx.ConnectError("[Errno 111] Connection refused"), ProviderConnectionError),
     ],
 )
 def test_timeouts_and_connection_errors_are_retryable(

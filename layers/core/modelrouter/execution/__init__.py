@@ -14,6 +14,7 @@ from modelrouter.execution.records import (
     DeadlineExceededError,
     ExecutionError,
     ExecutionResult,
+    ProvidersUnreachableError,
 )
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ExecutionError",
     "ExecutionResult",
     "Executor",
+    "ProvidersUnreachableError",
     "SystemClock",
     "request_deadline",
 ]

@@ -48,6 +48,7 @@ from modelrouter.execution.records import (
     ExecutionCrashedError,
     ExecutionError,
     ExecutionResult,
+    ProvidersUnreachableError,
 )
 from modelrouter.execution.repair import with_repair_turn
 from modelrouter.execution.spending import (
@@ -59,7 +60,12 @@ from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.common import ProviderKind
 from modelrouter.policy.document import Policy
 from modelrouter.pricing import usage_cost_usd
-from modelrouter.providers.errors import ContextTooLongError, ProviderError, ProviderTimeoutError
+from modelrouter.providers.errors import (
+    ContextTooLongError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+)
 from modelrouter.providers.fields import ignored_fields
 from modelrouter.providers.types import Provider, ProviderCall, ProviderResult, Usage
 from modelrouter.request import ChatRequest
@@ -226,6 +232,13 @@ class Executor:
         if run.deadline.remaining() * 1000 < self._policy.execution.min_attempt_ms:
             return DeadlineExceededError(
                 f"deadline of {run.deadline.budget_s * 1000:.0f} ms passed after {run.log.calls} attempts",
+                run.log.attempts,
+            )
+        called = [attempt for attempt in run.log.attempts if attempt.called]
+        if called and called[-1].error_code == ProviderConnectionError.code:
+            return ProvidersUnreachableError(
+                f"all candidates failed after {run.log.calls} attempts; the last could not connect to its "
+                f"provider ({called[-1].provider})",
                 run.log.attempts,
             )
         return AllCandidatesFailedError(

@@ -20,6 +20,7 @@ __all__ = [
     "ExecutionCrashedError",
     "ExecutionError",
     "ExecutionResult",
+    "ProvidersUnreachableError",
 ]
 
 AttemptOutcome = Literal["success", "check_failed", "error", "skipped", "cancelled"]
@@ -164,6 +165,14 @@ class AllCandidatesFailedError(ExecutionError):
     http_status = 502
     error_type = "upstream_error"
     expose_message = True
+
+
+class ProvidersUnreachableError(AllCandidatesFailedError):
+    """Every candidate failed, the last because its provider could not be reached (connection refused,
+    DNS, TLS, reset before answering): a 502 with its own code, so an outage of the network path is not
+    read as a model failure."""
+
+    code = "provider_connection_error"
 
 
 class DeadlineExceededError(ExecutionError):

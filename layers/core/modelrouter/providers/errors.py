@@ -22,6 +22,7 @@ __all__ = [
     "MalformedResponseError",
     "ModelNotFoundError",
     "OverloadedError",
+    "ProviderConnectionError",
     "ProviderError",
     "ProviderServerError",
     "ProviderTimeoutError",
@@ -77,9 +78,16 @@ class ProviderTimeoutError(RetryableProviderError):
 
 
 class ProviderServerError(RetryableProviderError):
-    """The provider failed (HTTP 5xx, connection errors)."""
+    """The provider failed (HTTP 5xx, a connection that broke in the middle of an answer)."""
 
     code = "server_error"
+
+
+class ProviderConnectionError(RetryableProviderError):
+    """The provider could not be reached: connection refused, DNS failure, TLS or connect error, or the
+    connection closed or reset before any byte of an answer. Nothing reached the model."""
+
+    code = "provider_connection_error"
 
 
 class OverloadedError(RetryableProviderError):

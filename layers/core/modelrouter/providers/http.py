@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from modelrouter.providers.errors import (
     BadRequestError,
     MalformedResponseError,
+    ProviderConnectionError,
     ProviderError,
     ProviderServerError,
     ProviderTimeoutError,
@@ -122,7 +123,9 @@ def post_json(
 
     Raises:
         ProviderTimeoutError: the call timed out.
-        ProviderServerError: the connection failed or broke (DNS, refused, reset, protocol error).
+        ProviderConnectionError: no connection, or it was closed before the answer began (DNS,
+            refused, TLS, reset).
+        ProviderServerError: the connection broke while the answer was being read.
         MalformedResponseError: the body is larger than :data:`MAX_RESPONSE_BYTES` or undecodable.
         BadRequestError: ``url`` is not a valid URL.
     """
@@ -131,10 +134,12 @@ def post_json(
 
     http = client if client is not None else shared_client()
     deadline = time.monotonic() + timeout_s
+    answered = False
     try:
         with http.stream(
             "POST", url, content=request.payload, headers=request.headers, timeout=request.timeout
         ) as response:
+            answered = True
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
@@ -149,7 +154,7 @@ def post_json(
             headers_out = {name.lower(): value for name, value in response.headers.items()}
             return HttpResponse(status=response.status_code, headers=headers_out, body=b"".join(chunks))
     except (httpx.RequestError, httpx.InvalidURL) as error:  # RequestError includes timeouts
-        raise transport_error(error, timeout_s, provider) from None
+        raise transport_error(error, timeout_s, provider, answered=answered) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,12 +193,15 @@ def prepare_request(
     return PreparedRequest(payload=payload, headers=all_headers, timeout=timeout)
 
 
-def transport_error(error: Exception, timeout_s: float, provider: str) -> ProviderError:
+def transport_error(
+    error: Exception, timeout_s: float, provider: str, *, answered: bool = False
+) -> ProviderError:
     """The typed error for an httpx failure to send a request or read its answer.
 
-    Timeouts are :class:`ProviderTimeoutError`, undecodable bodies :class:`MalformedResponseError`,
-    an invalid URL :class:`BadRequestError`, every other transport failure (DNS, refused, reset,
-    protocol errors) :class:`ProviderServerError`.
+    Timeouts are :class:`ProviderTimeoutError`, undecodable bodies :class:`MalformedResponseError`, an
+    invalid URL :class:`BadRequestError`. A network failure (DNS, refused, TLS, reset, closed
+    without a response) before the answer began (``answered``: the status line arrived) is a
+    :class:`ProviderConnectionError`; any other transport failure :class:`ProviderServerError`.
     """
     import httpx
 
@@ -205,4 +213,7 @@ def transport_error(error: Exception, timeout_s: float, provider: str) -> Provid
         return MalformedResponseError("response body could not be decoded", provider=provider)
     if isinstance(error, httpx.InvalidURL):
         return BadRequestError("the model's endpoint URL is invalid", provider=provider)
+    unreachable = httpx.NetworkError | httpx.ProxyError | httpx.RemoteProtocolError
+    if isinstance(error, unreachable) and not answered:
+        return ProviderConnectionError(f"could not connect: {type(error).__name__}", provider=provider)
     return ProviderServerError(f"connection failed: {type(error).__name__}", provider=provider)

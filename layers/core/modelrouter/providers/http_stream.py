@@ -62,7 +62,8 @@ def stream_post(
         ProviderError: a non-2xx answer, mapped by ``error_from_response``.
         ProviderTimeoutError: no time left, no answer or no next byte within the first-byte timeout,
             or the stream still running after ``timeout_s``.
-        ProviderServerError: the connection failed, or broke in the middle of the stream.
+        ProviderConnectionError: no connection, or it was closed before the answer began.
+        ProviderServerError: the connection broke after the answer began.
         MalformedResponseError: more than :data:`~modelrouter.providers.http.MAX_RESPONSE_BYTES`, or
             a body that cannot be decoded.
         BadRequestError: ``url`` is not a valid URL.
@@ -74,11 +75,12 @@ def stream_post(
     sender = client if client is not None else http.shared_client()
     gap_s = request.timeout.read
     deadline = time.monotonic() + timeout_s
-    streaming = False
+    streaming = answered = False
     try:
         with sender.stream(
             "POST", url, content=request.payload, headers=request.headers, timeout=request.timeout
         ) as response:
+            answered = True
             if not 200 <= response.status_code < 300:
                 received = {name.lower(): value for name, value in response.headers.items()}
                 raise error_from_response(response.status_code, _bounded_body(response), received)
@@ -104,7 +106,7 @@ def stream_post(
             raise ProviderServerError(
                 f"stream broke after it started: {type(error).__name__}", provider=provider
             ) from None
-        raise http.transport_error(error, timeout_s, provider) from None
+        raise http.transport_error(error, timeout_s, provider, answered=answered) from None
     except httpx.InvalidURL as error:
         raise http.transport_error(error, timeout_s, provider) from None
 

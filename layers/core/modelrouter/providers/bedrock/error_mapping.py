@@ -32,6 +32,7 @@ from modelrouter.providers.errors import (
     MalformedResponseError,
     ModelNotFoundError,
     OverloadedError,
+    ProviderConnectionError,
     ProviderError,
     ProviderServerError,
     ProviderTimeoutError,
@@ -107,8 +108,10 @@ def error_from_exception(error: BaseException) -> ProviderError | None:
 
     ``ClientError`` goes through :func:`error_from_client_error`; read and connect timeouts are
     :class:`ProviderTimeoutError`; missing credentials :class:`AuthError`; a request botocore's own
-    parameter validation refused :class:`BadRequestError` (retrying cannot help); connection and
-    other botocore errors :class:`ProviderServerError`.
+    parameter validation refused :class:`BadRequestError` (retrying cannot help); an endpoint that
+    cannot be reached or that closed the connection before answering (``EndpointConnectionError``,
+    ``SSLError``, ``ConnectionClosedError`` …) :class:`ProviderConnectionError`; other botocore errors
+    :class:`ProviderServerError`.
     """
     from botocore import exceptions as boto
 
@@ -131,6 +134,8 @@ def error_from_exception(error: BaseException) -> ProviderError | None:
             f"Bedrock request refused by botocore's parameter validation: {', '.join(where)}",
             provider=PROVIDER,
         )
+    if isinstance(error, boto.ConnectionError | boto.ConnectionClosedError):  # after the connect timeout
+        return ProviderConnectionError(f"Bedrock could not be reached: {error}", provider=PROVIDER)
     if isinstance(error, boto.BotoCoreError):
         return ProviderServerError(f"Bedrock transport error: {error}", provider=PROVIDER)
     return None
