@@ -35,14 +35,8 @@ from modelrouter.api.anthropic_content import (
     ToolUseBlock,
     UrlSource,
 )
-from modelrouter.api.anthropic_format import (
-    STOP_REASONS,
-    message,
-    parse_request,
-    stop_reason,
-    to_chat_request,
-    tool_input,
-)
+from modelrouter.api.anthropic_format import parse_request, to_chat_request
+from modelrouter.api.anthropic_message import STOP_REASONS, message, stop_reason, tool_input
 from modelrouter.api.anthropic_request import CountTokensRequest, MessagesRequest, OutputConfig, Tool
 from modelrouter.api.endpoints import RequestTooLargeError, UnauthorizedError
 from modelrouter.api.messages_endpoint import error_response, header_metadata
@@ -54,6 +48,7 @@ from modelrouter.errors import (
     RequestDeniedError,
 )
 from modelrouter.execution.records import AllCandidatesFailedError, Attempt, ExecutionResult
+from modelrouter.providers.thinking import THINKING_BUDGETS
 from modelrouter.providers.types import ProviderResult, ResultToolCall
 from modelrouter.request import parse_chat_request
 
@@ -181,7 +176,7 @@ def test_what_the_router_cannot_honour_is_dropped_and_reported() -> None:
         tools=[{**WEATHER_TOOL, "cache_control": {"type": "ephemeral"}},
                {"type": "web_search_20250305", "name": "web_search", "max_uses": 3}],
         top_k=5,
-        thinking={"type": "enabled", "budget_tokens": 2048},
+        thinking={"type": "adaptive"},
         service_tier="auto",
     )  # fmt: skip
     # When translated
@@ -203,6 +198,41 @@ def test_what_the_router_cannot_honour_is_dropped_and_reported() -> None:
     quiet = _request(thinking={"type": "disabled"}, messages=[{"role": "user", "content": [
         {"type": "tool_result", "tool_use_id": "t1", "content": "ok", "is_error": False}]}])  # fmt: skip
     assert to_chat_request(_parse(quiet)).ignored == ()
+
+
+@pytest.mark.parametrize(
+    ("fields", "effort", "ignored"),
+    [
+        ({"thinking": {"type": "enabled", "budget_tokens": 1024}}, "minimal", ()),
+        ({"thinking": {"type": "enabled", "budget_tokens": 10_000}}, "medium", ()),
+        ({"thinking": {"type": "enabled", "budget_tokens": 100_000}}, "max", ()),
+        ({"output_config": {"effort": "xhigh"}}, "xhigh", ()),
+        (
+            {"output_config": {"effort": "low"}, "thinking": {"type": "enabled", "budget_tokens": 20_000}},
+            "low",
+            (),
+        ),
+        (
+            {"output_config": {"effort": "high"}, "thinking": {"type": "disabled"}},
+            None,
+            ("output_config.effort",),
+        ),
+        ({"thinking": {"type": "adaptive"}}, None, ("thinking",)),
+    ],
+)
+def test_thinking_and_effort_become_the_reasoning_effort_the_providers_map_back(
+    fields: dict[str, Any], effort: str | None, ignored: tuple[str, ...]
+) -> None:
+    # Given a thinking budget or an effort, When translated
+    translation = to_chat_request(_parse(_request(max_tokens=4096, **fields)))
+    # Then the router's reasoning_effort is the effort, or the largest whose thinking budget fits the
+    # requested one (the table the providers turn it back into a budget with)
+    assert translation.body.get("reasoning_effort") == effort
+    assert translation.ignored == ignored
+    if "thinking" in fields and effort is not None and "output_config" not in fields:
+        budget = fields["thinking"]["budget_tokens"]
+        assert THINKING_BUDGETS[effort] <= budget
+        assert all(b > budget or b <= THINKING_BUDGETS[effort] for b in THINKING_BUDGETS.values())
 
 
 @pytest.mark.parametrize(

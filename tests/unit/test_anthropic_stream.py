@@ -14,7 +14,8 @@ from tests.fakes import Streamed, answer
 from tests.service_fakes import ServiceRig, service_rig
 from tests.unit.test_attempt_lifecycle import assert_books_balance, policy
 
-from modelrouter.api.anthropic_format import message, parse_request, to_chat_request
+from modelrouter.api.anthropic_format import parse_request, to_chat_request
+from modelrouter.api.anthropic_message import message
 from modelrouter.api.anthropic_request import MessagesRequest
 from modelrouter.api.anthropic_stream import MessageEvents, live_events, stream_events
 from modelrouter.api.openai_format import STREAM_PIECE_CHARS

@@ -1,14 +1,16 @@
-"""Anthropic's Messages API on the router: its request in (as the router's OpenAI-shaped request), its
-``Message`` and error objects out.
+"""Anthropic's Messages API on the router: its request in, as the router's OpenAI-shaped request (the
+``Message`` out is :mod:`modelrouter.api.anthropic_message`).
 
 A Messages request is validated strictly (:mod:`modelrouter.api.anthropic_request`), then translated
 into the router's :class:`~modelrouter.request.ChatRequest` shape, so the same policy, budgets, checks
 and provenance apply: ``system`` → a system message; ``tool_result`` blocks → tool messages (before the
 rest of their user turn; their images join it); ``tool_use`` → tool calls; images → ``image_url`` parts
 (base64 as a ``data:`` URI); ``stop_sequences`` → ``stop``; ``tool_choice`` ``any`` → ``required``;
-``output_config.format`` → ``response_format``; ``metadata.user_id`` → ``user`` and the other metadata
-keys (and the ``X-Router-Metadata`` header) → routing ``metadata``. What has no equivalent is dropped
-and listed in ``router.ignored_fields``. Error objects: :mod:`modelrouter.api.anthropic_errors`.
+``output_config.format`` → ``response_format``; ``output_config.effort`` or a ``thinking`` budget →
+``reasoning_effort`` (which the providers turn back into a thinking budget for Claude);
+``metadata.user_id`` → ``user`` and the other metadata keys (and the ``X-Router-Metadata`` header) →
+routing ``metadata``. What has no equivalent is dropped and listed in ``router.ignored_fields``. Error
+objects: :mod:`modelrouter.api.anthropic_errors`.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ from modelrouter.api.anthropic_content import (
 from modelrouter.api.anthropic_request import (
     CountTokensRequest,
     MessagesRequest,
+    OutputConfig,
     ServerTool,
+    Thinking,
+    ThinkingEnabled,
     Tool,
     ToolChoiceAny,
     ToolChoiceAuto,
@@ -41,35 +46,20 @@ from modelrouter.api.anthropic_request import (
     ToolChoiceTool,
     ignored_fields,
 )
-from modelrouter.api.openai_format import router_summary
 from modelrouter.errors import InvalidRequestError
-from modelrouter.execution.records import ExecutionResult
 from modelrouter.jsonlimits import MAX_REQUEST_DEPTH, json_value_problems
 from modelrouter.problems import Problem, problems_from_validation_error
-from modelrouter.selection.decision import Decision
+from modelrouter.providers.thinking import THINKING_BUDGETS
 
 __all__ = [
     "METADATA_HEADER",
-    "STOP_REASONS",
     "Translation",
-    "message",
     "parse_request",
-    "router_block",
-    "stop_reason",
     "to_chat_request",
-    "tool_input",
-    "usage",
 ]
 
 METADATA_HEADER = "X-Router-Metadata"
 """Request header with routing metadata: a JSON object of string values."""
-STOP_REASONS = {
-    "stop": "end_turn",
-    "length": "max_tokens",
-    "tool_calls": "tool_use",
-    "content_filter": "refusal",
-}
-"""The router's (OpenAI) finish reasons as Anthropic stop reasons."""
 # pydantic names the member of a tagged union in error locations; the client wrote no such key.
 _TAGS_AFTER = {
     "]": "image|tool_use|tool_result|thinking|redacted_thinking|custom|server",
@@ -95,7 +85,7 @@ def parse_request(body: bytes | str, model: type[RequestT]) -> RequestT:
         raise InvalidRequestError([Problem("", f"request body is not valid JSON: {error}")]) from None
     except RecursionError:
         raise InvalidRequestError(
-            [Problem("", f"request body is nested deeper than {MAX_REQUEST_DEPTH}")]
+            [Problem("", f"request body is nested deeper than {MAX_REQUEST_DEPTH} levels")]
         ) from None
     if not isinstance(document, dict):
         raise InvalidRequestError([Problem("", "request body must be a JSON object")])
@@ -137,8 +127,13 @@ def to_chat_request(
         body["tools"] = [_tool(tool) for tool in tools]
     if request.tool_choice is not None:
         body.update(_tool_choice(request.tool_choice))
-    if request.thinking is not None and request.thinking.type != "disabled":
+    effort = _effort(request.thinking, request.output_config)
+    if effort is not None:
+        body["reasoning_effort"] = effort
+    elif request.thinking is not None and request.thinking.type != "disabled":
         ignored.add("thinking")
+    elif request.output_config is not None and request.output_config.effort is not None:
+        ignored.add("output_config.effort")  # with thinking disabled
     if request.output_config is not None and request.output_config.format is not None:
         schema = request.output_config.format.schema_
         body["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": schema}}
@@ -146,6 +141,21 @@ def to_chat_request(
         body.update(_sampling(request))
         body.update(_metadata(request.metadata or {}, header_metadata or {}))
     return Translation(body, tuple(sorted(ignored)))
+
+
+def _effort(thinking: Thinking | None, output: OutputConfig | None) -> str | None:
+    """The ``reasoning_effort`` of Anthropic's ``output_config.effort`` (unless thinking is disabled), else
+    of a thinking budget: the largest effort whose budget fits in it (the providers' table, which maps
+    the effort back to a budget for Claude)."""
+    disabled = thinking is not None and thinking.type == "disabled"
+    if output is not None and output.effort is not None and not disabled:
+        return output.effort
+    if isinstance(thinking, ThinkingEnabled):
+        return max(
+            (effort for effort, budget in THINKING_BUDGETS.items() if budget <= thinking.budget_tokens),
+            key=THINKING_BUDGETS.__getitem__,
+        )
+    return None
 
 
 def _system(system: str | list[TextBlock] | None) -> list[dict[str, Any]]:
@@ -243,73 +253,3 @@ def _metadata(metadata: Mapping[str, str | None], header: Mapping[str, str]) -> 
     if metadata.get("user_id") is not None:
         fields["user"] = metadata["user_id"]
     return fields
-
-
-# --- Out -------------------------------------------------------------------------------------------
-
-
-def stop_reason(finish_reason: str) -> str:
-    """Anthropic's ``stop_reason`` for a router finish reason (a stop sequence reads as ``end_turn``:
-    providers do not all say which one matched)."""
-    return STOP_REASONS.get(finish_reason, "end_turn")
-
-
-def usage(result: ExecutionResult) -> dict[str, int]:
-    """Anthropic's ``usage`` of the answering attempt (input tokens exclude cache reads and writes)."""
-    final = result.attempts[-1]
-    return {
-        "input_tokens": final.input_tokens,
-        "output_tokens": final.output_tokens,
-        "cache_read_input_tokens": final.cache_read_tokens,
-        "cache_creation_input_tokens": final.cache_write_tokens,
-    }
-
-
-def tool_input(arguments: str) -> dict[str, Any]:
-    """A tool call's JSON arguments as Anthropic's ``input`` object (``{}`` if they are not an object)."""
-    try:
-        parsed = json.loads(arguments) if arguments else {}
-    except json.JSONDecodeError:
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
-def message(result: ExecutionResult, summary: dict[str, Any]) -> dict[str, Any]:
-    """The ``Message`` object of an answer, with the router summary."""
-    answer = result.answer
-    content: list[dict[str, Any]] = [{"type": "text", "text": answer.content}] if answer.content else []
-    content += [
-        {"type": "tool_use", "id": call.id, "name": call.name, "input": tool_input(call.arguments)}
-        for call in answer.tool_calls
-    ]
-    return {
-        "id": f"msg_{summary['request_id']}",
-        "type": "message",
-        "role": "assistant",
-        "model": result.model,
-        "content": content,
-        "stop_reason": stop_reason(answer.finish_reason),
-        "stop_sequence": None,
-        "usage": usage(result),
-        "router": summary,
-    }
-
-
-def router_block(  # noqa: PLR0917
-    decision: Decision,
-    result: ExecutionResult,
-    latency_ms: float,
-    reserved_usd: float,
-    overage_usd: float,
-    ignored: tuple[str, ...],
-    stream: dict[str, object] | None = None,
-) -> dict[str, Any]:
-    """The ``router`` block: the OpenAI responses' summary, plus the stream's figures, any overage, and
-    the fields the translation dropped in ``ignored_fields`` (sorted, with any the summary lists)."""
-    summary = router_summary(decision, result, latency_ms, reserved_usd)
-    if stream is not None:
-        summary["stream"] = stream
-    if overage_usd > 0:
-        summary["overage_usd"] = round(overage_usd, 9)
-    summary["ignored_fields"] = sorted({*summary.get("ignored_fields", ()), *ignored})
-    return summary

@@ -29,6 +29,7 @@ __all__ = [
     "OutputConfig",
     "ServerTool",
     "Thinking",
+    "ThinkingEnabled",
     "Tool",
     "ToolChoice",
     "ToolChoiceAny",
@@ -183,9 +184,8 @@ class JsonOutputFormat(AnthropicModel):
 class OutputConfig(AnthropicModel):
     """Output options."""
 
-    IGNORED = frozenset({"effort"})
     effort: Literal["low", "medium", "high", "xhigh", "max"] | None = None
-    """How much effort the model puts in."""
+    """How much effort the model puts in (mapped to ``reasoning_effort``)."""
     format: JsonOutputFormat | None = None
     """The answer's JSON Schema (mapped to ``response_format``)."""
 

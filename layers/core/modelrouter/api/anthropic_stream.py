@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelrouter.api.anthropic_errors import error_document
-from modelrouter.api.anthropic_format import router_block, stop_reason, tool_input, usage
+from modelrouter.api.anthropic_message import router_block, stop_reason, tool_input, usage
 from modelrouter.api.openai_format import STREAM_PIECE_CHARS
 from modelrouter.execution.records import ExecutionResult
 from modelrouter.execution.streaming import StreamDelta

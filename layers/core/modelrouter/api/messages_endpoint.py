@@ -19,14 +19,8 @@ import json
 from typing import Any
 
 from modelrouter.api.anthropic_errors import in_anthropic_dialect
-from modelrouter.api.anthropic_format import (
-    METADATA_HEADER,
-    Translation,
-    message,
-    parse_request,
-    router_block,
-    to_chat_request,
-)
+from modelrouter.api.anthropic_format import METADATA_HEADER, Translation, parse_request, to_chat_request
+from modelrouter.api.anthropic_message import message, router_block
 from modelrouter.api.anthropic_request import CountTokensRequest, MessagesRequest
 from modelrouter.api.anthropic_stream import live_events, stream_events
 from modelrouter.api.endpoints import (
