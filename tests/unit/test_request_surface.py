@@ -309,8 +309,10 @@ def test_free_metadata_keys_are_not_reported(key: str) -> None:
     )
 
 
-def test_routing_keys_are_every_key_the_context_reads() -> None:
-    # Given the metadata keys selection.context declares, Then the near-miss check knows each of them
-    declared = {value for name, value in vars(context).items() if name.startswith("METADATA_")}
-    assert set(ROUTING_METADATA_KEYS) == declared
-    assert {"data_classification", "region", "tags"} <= declared
+def test_every_routing_key_the_context_reads_has_its_near_misses_named() -> None:
+    # Given each metadata key selection.context reads (a new routing signal adds one there)
+    for key in context.ROUTING_METADATA_KEYS:
+        # When a request spells it in upper case, with dashes, Then that is named as a near miss of it
+        spelled = key.upper().replace("_", "-")
+        assert metadata_near_misses({spelled: "x"}) == [f"metadata.{spelled} (did you mean metadata.{key}?)"]
+    assert ROUTING_METADATA_KEYS == context.ROUTING_METADATA_KEYS

@@ -9,7 +9,8 @@ others it receives or maps (``HONOURED_FIELDS`` next to its mapping), and
 :func:`modelrouter.providers.fields.ignored_fields` reports the rest in ``router.ignored_fields``.
 
 :func:`metadata_near_misses` names ``metadata`` keys that look like a routing key the router reads
-(``metadata.classification`` for ``data_classification``) without being one; other free keys are
+(``metadata.classification`` for ``data_classification``; the keys are ``selection.context``'s
+``ROUTING_METADATA_KEYS``) without being one; other free keys are
 fine and not reported.
 """
 
@@ -24,7 +25,7 @@ from modelrouter.request import ChatRequest
 from modelrouter.request_messages import AssistantMessage, DeveloperMessage, SystemMessage, UserMessage
 from modelrouter.request_parts import FilePart, ImagePart, InputAudioPart, RefusalPart
 from modelrouter.request_tools import CustomFormatGrammar, CustomTool
-from modelrouter.selection import context
+from modelrouter.selection.context import ROUTING_METADATA_KEYS
 
 __all__ = [
     "COMMON_FIELDS",
@@ -86,16 +87,6 @@ COMMON_FIELDS: Final = frozenset(
 )
 """Fields every built-in provider receives or maps (a call may still drop one: each provider's
 ``dropped_fields`` says when)."""
-
-ROUTING_METADATA_KEYS: Final = tuple(
-    sorted(
-        value
-        for name, value in vars(context).items()
-        if name.startswith("METADATA_") and isinstance(value, str)
-    )
-)
-"""The ``metadata`` keys the router reads: every ``METADATA_*`` key of
-:mod:`modelrouter.selection.context`."""
 
 _NEUTRAL: Final[Mapping[str, object]] = {
     "logprobs": False,
