@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -40,8 +40,11 @@ from modelrouter.request_messages import (
     UserMessage,
 )
 from modelrouter.request_options import (
+    MAX_TOP_LOGPROBS,
     AudioOutput,
     JsonSchemaSpec,
+    LogitBias,
+    Metadata,
     Moderation,
     Prediction,
     PromptCacheOptions,
@@ -54,20 +57,22 @@ from modelrouter.request_options import (
     StreamOptions,
     WebSearchOptions,
 )
-from modelrouter.request_tools import (
+from modelrouter.request_tool_choice import (
     AllowedToolsChoice,
+    NamedCustomToolChoice,
+    NamedToolChoice,
+    ToolChoice,
+    ToolUse,
+    tool_choice_problem,
+    tool_use,
+)
+from modelrouter.request_tools import (
     AnyTool,
     CustomTool,
     FunctionCallOption,
     FunctionDefinition,
     LegacyFunction,
-    NamedCustomToolChoice,
-    NamedToolChoice,
-    ToolChoice,
     ToolDefinition,
-    ToolUse,
-    tool_choice_problem,
-    tool_use,
 )
 
 __all__ = [
@@ -105,15 +110,6 @@ __all__ = [
 
 MAX_STOP_SEQUENCES = 4
 """OpenAI's limit on ``stop`` sequences."""
-MAX_METADATA_KEYS = 16
-"""OpenAI's limit on ``metadata`` pairs."""
-MAX_LOGIT_BIAS = 100
-"""The largest ``logit_bias`` value (and the smallest is its negative)."""
-MAX_TOP_LOGPROBS = 20
-"""The most alternatives ``top_logprobs`` may ask for."""
-
-MetadataKey = Annotated[str, Field(max_length=64)]
-MetadataValue = Annotated[str, Field(max_length=512)]
 
 
 class ChatRequest(StrictModel):
@@ -162,7 +158,7 @@ class ChatRequest(StrictModel):
     """Passed through where supported."""
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     """Passed through where supported."""
-    logit_bias: dict[str, int] | None = None
+    logit_bias: LogitBias | None = None
     """Token id (as a string) to a bias from -100 to 100."""
     logprobs: bool | None = None
     """Return the log probabilities of the answer's tokens."""
@@ -193,7 +189,7 @@ class ChatRequest(StrictModel):
     """Web search by the model (OpenAI search models)."""
     moderation: Moderation | None = None
     """Moderation by the provider of input and output."""
-    metadata: dict[MetadataKey, MetadataValue] | None = Field(default=None, max_length=MAX_METADATA_KEYS)
+    metadata: Metadata | None = None
     """Routing metadata: ``data_classification``, ``region``, ``tags`` (comma-separated), and free keys;
     string values only, as OpenAI's. Near misses of the routing keys are reported in
     ``router.ignored_fields``."""
@@ -214,16 +210,6 @@ class ChatRequest(StrictModel):
     def _at_most_four_stops(cls, value: str | list[str] | None) -> str | list[str] | None:
         if isinstance(value, list) and len(value) > MAX_STOP_SEQUENCES:
             raise ValueError(f"at most {MAX_STOP_SEQUENCES} stop sequences")
-        return value
-
-    @field_validator("logit_bias")
-    @classmethod
-    def _token_biases(cls, value: dict[str, int] | None) -> dict[str, int] | None:
-        for token, bias in (value or {}).items():
-            if not token.isdigit():
-                raise ValueError(f"logit_bias keys are token ids (digits), not {token[:20]!r}")
-            if not -MAX_LOGIT_BIAS <= bias <= MAX_LOGIT_BIAS:
-                raise ValueError(f"logit_bias values are from -{MAX_LOGIT_BIAS} to {MAX_LOGIT_BIAS}")
         return value
 
     @model_validator(mode="after")

@@ -21,14 +21,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from modelrouter.request_messages import AssistantMessage, FunctionMessage, Message, ToolMessage
-from modelrouter.request_tools import (
-    FunctionCallOption,
-    FunctionDefinition,
-    NamedToolChoice,
-    NamedToolChoiceFunction,
-    ToolCall,
-    ToolDefinition,
-)
+from modelrouter.request_tool_choice import NamedToolChoice, NamedToolChoiceFunction
+from modelrouter.request_tools import FunctionCallOption, FunctionDefinition, ToolCall, ToolDefinition
 
 if TYPE_CHECKING:
     from modelrouter.request import ChatRequest

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator
 
 from modelrouter.jsonlimits import MAX_SCHEMA_DEPTH, json_depth
 from modelrouter.request_parts import StrictModel, TextPart
 
 __all__ = [
+    "MAX_LOGIT_BIAS",
+    "MAX_METADATA_KEYS",
+    "MAX_TOP_LOGPROBS",
     "ApproximateLocation",
     "AudioOutput",
     "JsonSchemaSpec",
+    "LogitBias",
+    "Metadata",
     "Moderation",
     "ModerationMode",
     "ModerationPolicy",
@@ -41,6 +46,30 @@ ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh", "
 """How much a reasoning model should think."""
 ServiceTier = Literal["auto", "default", "flex", "scale", "priority", "fast"]
 """OpenAI's processing tiers."""
+MAX_METADATA_KEYS = 16
+"""OpenAI's limit on ``metadata`` pairs."""
+MAX_LOGIT_BIAS = 100
+"""The largest ``logit_bias`` value (and the smallest is its negative)."""
+MAX_TOP_LOGPROBS = 20
+"""The most alternatives ``top_logprobs`` may ask for."""
+
+
+def _token_biases(value: dict[str, int]) -> dict[str, int]:
+    for token, bias in value.items():
+        if not token.isdigit():
+            raise ValueError(f"logit_bias keys are token ids (digits), not {token[:20]!r}")
+        if not -MAX_LOGIT_BIAS <= bias <= MAX_LOGIT_BIAS:
+            raise ValueError(f"logit_bias values are from -{MAX_LOGIT_BIAS} to {MAX_LOGIT_BIAS}")
+    return value
+
+
+LogitBias = Annotated[dict[str, int], AfterValidator(_token_biases)]
+"""Token id (digits, as a string) to a bias from -100 to 100."""
+Metadata = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=512)]],
+    Field(max_length=MAX_METADATA_KEYS),
+]
+"""At most 16 pairs of strings: keys up to 64 characters, values up to 512 (OpenAI's rule)."""
 
 
 class JsonSchemaSpec(StrictModel):
