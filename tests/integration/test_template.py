@@ -416,22 +416,33 @@ def test_every_route_streams_from_the_router_function() -> None:
 
 def test_every_route_but_health_requires_the_request_authorizer() -> None:
     schemes = OPENAPI["components"]["securitySchemes"]
-    assert set(schemes) == {"ApiKeyAuthorizer"}
-    scheme = schemes["ApiKeyAuthorizer"]
-    assert (scheme["type"], scheme["name"], scheme["in"]) == ("apiKey", "Authorization", "header")
-    assert scheme["x-amazon-apigateway-authtype"] == "custom"
-    authorizer = scheme["x-amazon-apigateway-authorizer"]
-    assert authorizer["type"] == "request"
-    # The key may come in Authorization or x-api-key: identity sources would all be required, so there
+    assert set(schemes) == {"ApiKeyAuthorizer", "AnyKeyHeaderAuthorizer"}
+    for scheme in schemes.values():  # the same function behind both
+        assert (scheme["type"], scheme["in"]) == ("apiKey", "header")
+        assert scheme["x-amazon-apigateway-authtype"] == "custom"
+        authorizer = scheme["x-amazon-apigateway-authorizer"]
+        assert authorizer["type"] == "request"
+        assert authorizer["authorizerUri"] == {
+            "Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
+            "${AuthorizerFunction.Arn}/invocations"
+        }
+    # OpenAI's clients: the key in Authorization, which is the identity source, so results are cached
+    bearer = schemes["ApiKeyAuthorizer"]["x-amazon-apigateway-authorizer"]
+    assert schemes["ApiKeyAuthorizer"]["name"] == "Authorization"
+    assert bearer["identitySource"] == "method.request.header.Authorization"
+    assert bearer["authorizerResultTtlInSeconds"] == 300
+    # Anthropic's clients: Authorization or x-api-key; identity sources would all be required, so there
     # are none, and with none API Gateway may not cache (the function keeps accepted keys itself)
-    assert "identitySource" not in authorizer
-    assert authorizer["authorizerResultTtlInSeconds"] == 0
-    assert authorizer["authorizerUri"] == {
-        "Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/"
-        "${AuthorizerFunction.Arn}/invocations"
-    }
+    either = schemes["AnyKeyHeaderAuthorizer"]["x-amazon-apigateway-authorizer"]
+    assert "identitySource" not in either
+    assert either["authorizerResultTtlInSeconds"] == 0
     for method, path, operation in operations():
-        expected = [] if (method, path) in PUBLIC_ROUTES else [{"ApiKeyAuthorizer": []}]
+        if (method, path) in PUBLIC_ROUTES:
+            expected = []
+        elif path.startswith("/v1/messages"):
+            expected = [{"AnyKeyHeaderAuthorizer": []}]
+        else:
+            expected = [{"ApiKeyAuthorizer": []}]
         assert operation["security"] == expected, (method, path)
 
 

@@ -132,10 +132,13 @@ def test_gateway_runs_the_authorizer_first_and_passes_its_context() -> None:
 
     gateway = Gateway(_router, authorizer)
     try:
-        # Without a key header: the authorizer still decides (the template lists no identity source,
-        # since the key may be in Authorization or x-api-key), and its Deny is a 401
+        # Without the identity header: 401 UNAUTHORIZED, the authorizer not even called
         status, _, body = answer(gateway, "GET", "/api/v1/models", {})
+        assert (status, json.loads(body)["error"]["code"], calls) == (401, "invalid_api_key", [])
+        # The Messages API's authorizer names no identity source (Authorization or x-api-key): it decides
+        status, _, body = answer(gateway, "POST", "/api/v1/messages", {})
         assert (status, json.loads(body)["error"]["code"], len(calls)) == (401, "invalid_api_key", 1)
+        calls.clear()
         # A refused key: ACCESS_DENIED, 401 with the authorizer's message
         status, _, body = answer(gateway, "GET", "/api/v1/models", {"Authorization": "Bearer bad"})
         assert (status, json.loads(body)["error"]["message"]) == (401, "Incorrect API key provided.")

@@ -3,9 +3,10 @@ authorizer first, then the router's Lambda proxy integration, its response strea
 
 It does what the deployed API does for our methods (``template.yaml``, read once at start by
 :mod:`modelrouter.local.gateway_template`): the stage prefix (``/api``), the methods of the OpenAPI
-definition (anything else is ``MISSING_AUTHENTICATION_TOKEN``), the authorizer runs for every method
-that has one, even without a key header (the template lists no identity source: the key may be in
-``Authorization`` or ``x-api-key``), the authorizer's IAM policy decides (``Allow``: the
+definition (anything else is ``MISSING_AUTHENTICATION_TOKEN``; ``security: []`` methods skip the
+authorizer), a request without its authorizer's identity-source header is ``UNAUTHORIZED`` without
+calling the authorizer (the Messages API's authorizer names none: its key may be in ``Authorization`` or
+``x-api-key``), the authorizer's IAM policy decides (``Allow``: the
 proxy event carries ``{principalId, **context}`` in ``requestContext.authorizer``; ``Deny``:
 ``ACCESS_DENIED``), an authorizer that fails is ``AUTHORIZER_FAILURE``, each rendered from the
 template's gateway responses. A router that answers no prelude within the integration timeout is
@@ -153,6 +154,9 @@ class Gateway:
         context = event["requestContext"]
         if not route.authorized:
             return self._integrate(event, method, path)
+        sent = {name.lower() for name in event["headers"]}
+        if any(header not in sent for header in route.identity_headers):
+            return self.refuse("UNAUTHORIZED", method, path, requestId=context["requestId"])
         request = authorizer_event(event)
         try:
             answer = self._authorizer.invoke(request, AUTHORIZER_TIMEOUT_S)

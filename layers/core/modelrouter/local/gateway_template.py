@@ -96,6 +96,9 @@ class RouteMatch:
     """The values of its ``{name}`` segments."""
     authorized: bool
     """Whether the method requires the authorizer (an OpenAPI ``security: []`` does not)."""
+    identity_headers: tuple[str, ...] = ()
+    """The headers its authorizer's ``identitySource`` names: without any of them API Gateway answers
+    ``UNAUTHORIZED`` without calling the authorizer. Empty: the authorizer is called for every request."""
 
 
 def _match_resource(resource: str, path: str) -> dict[str, str] | None:
@@ -125,6 +128,9 @@ class GatewayTemplate:
     """The template's gateway responses by type."""
     public_routes: frozenset[tuple[str, str]] = frozenset()
     """The methods of :attr:`routes` whose ``security`` is empty: served without the authorizer."""
+    identity_headers: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    """The identity-source headers of each method's authorizer (lower case); a method that is missing
+    here needs none. By default every method but the public ones needs ``Authorization``."""
 
     def match(self, method: str, path: str) -> RouteMatch | None:
         """The method serving ``method path`` (the path without the stage), or None (API Gateway's
@@ -135,8 +141,10 @@ class GatewayTemplate:
                 continue
             parameters = _match_resource(resource, path)
             if parameters is not None:
-                authorized = (route_method, resource) not in self.public_routes
-                return RouteMatch(resource, parameters, authorized)
+                key = (route_method, resource)
+                authorized = key not in self.public_routes
+                headers = self.identity_headers.get(key, ()) if authorized else ()
+                return RouteMatch(resource, parameters, authorized, headers)
         return None
 
     @classmethod
@@ -151,6 +159,7 @@ class GatewayTemplate:
             return cls()
         routes: set[tuple[str, str]] = set()
         public: set[tuple[str, str]] = set()
+        identities: dict[tuple[str, str], tuple[str, ...]] = {}
         timeouts: list[float] = []
         responses: dict[ResponseType, GatewayResponse] = {}
         for resource in resources.values():
@@ -161,12 +170,18 @@ class GatewayTemplate:
                 extension = definition.get("x-amazon-apigateway-gateway-responses") or {}
                 for response_type, spec in extension.items():
                     responses[str(response_type)] = _response(_cloudformation_keys(spec or {}))
+                schemes = _identity_sources(definition)
                 paths = definition.get("paths") or {}
                 for resource_path, methods in paths.items():
                     for method, spec in (methods or {}).items():
-                        routes.add((str(method).upper(), str(resource_path)))
-                        if (spec or {}).get("security") == []:
-                            public.add((str(method).upper(), str(resource_path)))
+                        key = (str(method).upper(), str(resource_path))
+                        routes.add(key)
+                        security = (spec or {}).get("security")
+                        if security == []:
+                            public.add(key)
+                        for requirement in security or ():
+                            for scheme in requirement or {}:
+                                identities[key] = identities.get(key, ()) + schemes.get(str(scheme), ())
                         integration = (spec or {}).get("x-amazon-apigateway-integration") or {}
                         if "timeoutInMillis" in integration:
                             timeouts.append(float(integration["timeoutInMillis"]) / 1000)
@@ -177,6 +192,7 @@ class GatewayTemplate:
             integration_timeout_s=max(timeouts, default=DEFAULT_INTEGRATION_TIMEOUT_S),
             responses=responses,
             public_routes=frozenset(public),
+            identity_headers=identities,
         )
 
     def render(
@@ -198,6 +214,20 @@ class GatewayTemplate:
             body = _VARIABLE.sub(lambda match: values.get(match.group(1)[1:], ""), template)
         headers = {"content-type": "application/json", **(found.headers if found is not None else {})}
         return status, headers, body.encode("utf-8")
+
+
+def _identity_sources(definition: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """The headers each security scheme's authorizer names in ``identitySource`` (lower case)."""
+    components = definition.get("components") or {}
+    found: dict[str, tuple[str, ...]] = {}
+    for name, scheme in (components.get("securitySchemes") or {}).items():
+        authorizer = (scheme or {}).get("x-amazon-apigateway-authorizer") or {}
+        sources = [source.strip() for source in str(authorizer.get("identitySource") or "").split(",")]
+        prefix = "method.request.header."
+        found[str(name)] = tuple(
+            source.removeprefix(prefix).lower() for source in sources if source.startswith(prefix)
+        )
+    return found
 
 
 def _cloudformation_keys(spec: Mapping[str, Any]) -> dict[str, Any]:
