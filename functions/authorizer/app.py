@@ -3,10 +3,12 @@
 The key comes in ``Authorization: Bearer <key>`` (OpenAI's clients) or ``x-api-key: <key>``
 (Anthropic's clients and Claude Code); with both, ``Authorization`` is read
 (:func:`~modelrouter.keys.bearer.api_key`). A REQUEST authorizer's identity sources must all be
-present, so the template lists none and API Gateway calls this function for every request (its
-result cache needs an identity source, so it is off); this function instead keeps accepted keys for
-:data:`ACCEPTED_KEY_SECONDS` per container (by the token's SHA-256), so a warm container does not read
-the key table again, and a revocation bites within the same 300 s as API Gateway's cache allowed.
+present, so the template puts this function behind two authorizers: ``Authorization`` as the identity
+source on the OpenAI paths (API Gateway caches each key's policy for 300 s), and none on the Messages
+API paths, where API Gateway calls it for every request (its result cache needs an identity source).
+For those, this function keeps accepted keys for :data:`ACCEPTED_KEY_SECONDS` per container (by the
+token's SHA-256), so a warm container does not read the key table again, and a revocation bites within
+the same 300 s as API Gateway's cache allows.
 
 The answer is an IAM policy. Allowed: ``Allow`` on every method of the stage (it must cover every
 route the key may call) and the context ``{"tenant_id", "key_id"}``, which the router reads in
