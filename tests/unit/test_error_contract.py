@@ -86,6 +86,8 @@ EXPECTED: dict[str, tuple[int, str, bool]] = {
     "modelrouter.keys.errors.InvalidKeyFieldError": (400, "invalid_request_error", True),
     "modelrouter.keys.errors.KeyStoreError": (503, "service_unavailable", False),
     "modelrouter.local.stack.LocalModeError": (500, "server_error", False),  # CLI only
+    "modelrouter.local.dev_keys.DevKeysError": (500, "server_error", False),  # CLI only
+    "modelrouter.local.local_env.LocalEnvError": (500, "server_error", False),  # CLI only
     "modelrouter.execution.records.ExecutionError": (500, "server_error", False),  # abstract
     "modelrouter.execution.records.AllCandidatesFailedError": (502, "upstream_error", True),
     "modelrouter.execution.records.ProvidersUnreachableError": (502, "upstream_error", True),

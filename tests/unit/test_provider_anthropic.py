@@ -6,6 +6,7 @@ Response and error fixtures follow the Messages API reference (``type: message``
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -180,16 +181,24 @@ def test_top_p_is_sent_without_temperature(api: respx.MockRouter, provider: Anth
     assert sent_body(route)["top_p"] == 0.8
 
 
-def test_reasoning_models_get_no_sampling_parameters(
+def test_sampling_parameters_go_to_claude_unless_it_thinks(
     api: respx.MockRouter, provider: AnthropicProvider
 ) -> None:
-    # Given a thinking model and sampling settings
+    # Given a model that can think, and sampling settings
     route = api.post(URL).mock(return_value=httpx.Response(200, json=message()))
     spec = model(capabilities=["reasoning", "tools"])
 
-    # When it is sent, then neither is sent
+    # When it is sent without thinking, then the temperature goes (Claude refuses it only while thinking)
     provider.complete(call(spec, temperature=0.2, top_p=0.8))
     body = sent_body(route)
+    assert body["temperature"] == 0.2
+    assert "top_p" not in body  # never beside temperature
+
+    # When it is sent with a thinking budget, then neither goes
+    thinking = call(spec, temperature=0.2, top_p=0.8, reasoning_effort="low")
+    provider.complete(dataclasses.replace(thinking, max_output_tokens=8000))
+    body = sent_body(route)
+    assert body["thinking"]["type"] == "enabled"
     assert "temperature" not in body
     assert "top_p" not in body
 

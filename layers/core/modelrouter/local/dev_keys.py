@@ -42,7 +42,6 @@ class DevKeysError(ModelRouterError):
     """Dev keys were asked for against a key table that is not local mode's embedded AWS."""
 
     code = "dev_keys_refused"
-    expose_message = True
 
 
 def _derive(purpose: str, tenant_id: str) -> bytes:

@@ -84,7 +84,6 @@ class LocalEnvError(ModelRouterError):
     """There is no usable ``.modelrouter/local.env``: no ``serve`` running, or it was killed."""
 
     code = "local_stack_not_running"
-    expose_message = True
 
 
 def local_env_path(path: Path | None = None) -> Path:

@@ -68,6 +68,8 @@ class Capability(StrEnum):
     VISION = "vision"
     MULTILINGUAL = "multilingual"
     REASONING = "reasoning"
+    """A reasoning model (o-series, Claude with extended thinking): it takes ``reasoning_effort`` (as a
+    thinking budget for Claude); OpenAI-compatible ones get no sampling parameters or logit bias."""
     CODE = "code"
 
 

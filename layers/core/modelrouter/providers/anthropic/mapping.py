@@ -7,8 +7,8 @@
   (``finish_reason`` ``stop``). With tools of its own, or a schema that is not an object schema
   (``input_schema`` must be one), the schema goes into a system instruction instead.
 * ``temperature`` is capped at 1.0 (Anthropic's maximum; OpenAI's is 2.0), and ``top_p`` is only
-  sent without ``temperature`` (newer Claude models reject both together). Models with the
-  ``reasoning`` capability get neither: Claude's thinking models reject sampling parameters.
+  sent without ``temperature`` (newer Claude models reject both together). Neither goes with
+  thinking on: Claude refuses sampling parameters while it thinks (and accepts them otherwise).
 * ``reasoning_effort`` becomes a ``thinking`` budget (:mod:`~modelrouter.providers.thinking`);
   ``safety_identifier``, or ``user`` hashed, becomes ``metadata.user_id``
   (:mod:`~modelrouter.providers.end_user`); ``service_tier`` ``default`` becomes ``standard_only``
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modelrouter.policy.catalog import ModelSpec
-from modelrouter.policy.common import Capability, ProviderKind
+from modelrouter.policy.common import ProviderKind
 from modelrouter.providers.answer_format import JSON_OBJECT_INSTRUCTION, json_schema_instruction
 from modelrouter.providers.anthropic.messages import (
     DOCUMENT_MEDIA_TYPES,
@@ -162,11 +162,10 @@ def request_body(call: ProviderCall) -> dict[str, Any]:
     budget = _thinking_budget(request, call.model, call.max_output_tokens)
     if budget is not None:
         body["thinking"] = thinking_config(budget)
-    elif Capability.REASONING not in call.model.capabilities:
-        if request.temperature is not None:
-            body["temperature"] = min(request.temperature, MAX_TEMPERATURE)
-        elif request.top_p is not None:
-            body["top_p"] = request.top_p
+    elif request.temperature is not None:  # Claude refuses sampling parameters only while thinking
+        body["temperature"] = min(request.temperature, MAX_TEMPERATURE)
+    elif request.top_p is not None:
+        body["top_p"] = request.top_p
     if request.stop:
         body["stop_sequences"] = [request.stop] if isinstance(request.stop, str) else list(request.stop)
     if user_id := end_user_id(request):
@@ -178,11 +177,11 @@ def request_body(call: ProviderCall) -> dict[str, Any]:
 
 def dropped_fields(request: ChatRequest, model: ModelSpec, max_tokens: int) -> frozenset[str]:
     """The fields of :data:`HONOURED_FIELDS` that a call of ``model`` with ``max_tokens`` drops: sampling
-    on reasoning models or with thinking on, ``top_p`` beside ``temperature``, an effort thinking cannot
-    take, a tier without an equivalent, files Anthropic cannot read."""
+    with thinking on, ``top_p`` beside ``temperature``, an effort thinking cannot take, a tier without an
+    equivalent, files Anthropic cannot read."""
     dropped: set[str] = set()
     thinking = _thinking_budget(request, model, max_tokens) is not None
-    if thinking or Capability.REASONING in model.capabilities:
+    if thinking:
         dropped |= {"temperature", "top_p"}
     elif request.temperature is not None:
         dropped.add("top_p")
