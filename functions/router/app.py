@@ -123,11 +123,15 @@ def _body(event: dict[str, Any]) -> bytes:
 # --- Routes ----------------------------------------------------------------------------------------
 
 
-def chat_completions(event: dict[str, Any], context: LambdaContext) -> HttpResponse | StreamedHttpResponse:
-    """Choose a model, call it, check the answer, record why."""
+def _converse(
+    endpoint: Callable[..., HttpResponse | StreamedHttpResponse],
+    event: dict[str, Any],
+    context: LambdaContext,
+) -> HttpResponse | StreamedHttpResponse:
+    """Run a chat endpoint (OpenAI's or Anthropic's dialect) on what API Gateway gives."""
     from modelrouter.api import endpoints
 
-    response = endpoints.chat(
+    response = endpoint(
         runtime(),
         tenant_id=_tenant(event),
         body=_body(event),
@@ -139,6 +143,13 @@ def chat_completions(event: dict[str, Any], context: LambdaContext) -> HttpRespo
     if response.headers.get(endpoints.REPLAYED_HEADER) == "true":
         metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
     return response
+
+
+def chat_completions(event: dict[str, Any], context: LambdaContext) -> HttpResponse | StreamedHttpResponse:
+    """Choose a model, call it, check the answer, record why."""
+    from modelrouter.api import endpoints
+
+    return _converse(endpoints.chat, event, context)
 
 
 def route(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
@@ -180,20 +191,9 @@ def health(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
 
 def messages(event: dict[str, Any], context: LambdaContext) -> HttpResponse | StreamedHttpResponse:
     """Anthropic's Messages API, through the same policy, budgets, checks and provenance."""
-    from modelrouter.api import endpoints, messages_endpoint
+    from modelrouter.api import messages_endpoint
 
-    response = messages_endpoint.messages(
-        runtime(),
-        tenant_id=_tenant(event),
-        body=_body(event),
-        headers=_headers(event),
-        request_id=_request_id(event),
-        lambda_remaining_ms=context.get_remaining_time_in_millis() if context else None,
-        lambda_context=context,
-    )
-    if response.headers.get(endpoints.REPLAYED_HEADER) == "true":
-        metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
-    return response
+    return _converse(messages_endpoint.messages, event, context)
 
 
 def count_tokens(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
