@@ -358,7 +358,9 @@ def test_serve_writes_local_env_prints_a_line_per_request_and_removes_it(local_e
 
 def _make_dry_run(*args: str) -> list[str]:
     """The commands ``make -n`` would run (``-B``: as on a fresh clone, the installation included)."""
-    result = subprocess.run(["make", "-n", *args], capture_output=True, text=True, cwd=ROOT, check=True)
+    # --no-print-directory: under a parent make (make test) a sub-make announces its directory
+    command = ["make", "--no-print-directory", "-n", *args]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
     return result.stdout.splitlines()
 
 

@@ -12,6 +12,9 @@ from modelrouter.features.model import PiiKind
 from modelrouter.features.pii import find_pii, scan_text, scanned_text
 from modelrouter.request import parse_chat_request
 
+HANG_S = 10.0
+"""Longer than any linear scan of the adversarial inputs takes, far shorter than backtracking."""
+
 
 def _found(text: str) -> list[tuple[PiiKind, str]]:
     return [(kind, text[start:end]) for kind, start, end in scan_text(text)]
@@ -239,5 +242,8 @@ def test_adversarial_input_stays_linear(text: str) -> None:
     # When scanned
     scan_text(text)
 
-    # Then it finishes in well under a second
-    assert time.perf_counter() - started < 0.5
+    # Then it finishes: a hang detector, not a speed target (make bench times feature extraction, the
+    # PII scan included, on 400 KB prompts).
+    # Backtracking on 400 KB would take minutes; a linear scan takes well under a second even on a
+    # loaded CI machine, so the bound is far from both.
+    assert time.perf_counter() - started < HANG_S
