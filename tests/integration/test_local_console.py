@@ -16,6 +16,7 @@ import pytest
 from modelrouter.accounting.store import BudgetStore
 from modelrouter.accounting.usage import tenant_usage
 from modelrouter.local.console import CONSOLE_PATH, STATE_PATH, ConsolePages, console_url
+from modelrouter.local.console.pages import ICON_PATH
 from modelrouter.local.gateway import Gateway
 from modelrouter.local.stack import LocalStack, StackOptions
 from modelrouter.policy.loader import load_policy_file
@@ -122,6 +123,11 @@ def test_the_page_is_self_contained_and_allows_only_its_own_script(stack: LocalS
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", response.text)
     assert ".innerHTML" not in response.text
     assert STATE_PATH in response.text
+    # And it names its own icon (img-src 'self'), so a browser never asks the API for /favicon.ico
+    assert f'rel="icon" href="{ICON_PATH}"' in response.text
+    icon = httpx.get(console_url(stack.url).removesuffix(CONSOLE_PATH) + ICON_PATH, timeout=10)
+    assert (icon.status_code, icon.headers["content-type"]) == (200, "image/svg+xml")
+    assert "img-src 'self'" in policy
 
 
 @pytest.mark.parametrize(

@@ -22,12 +22,25 @@ from typing import Any
 from modelrouter.local.events import STAGE
 from modelrouter.local.gateway_template import GatewayReply
 
-__all__ = ["CONSOLE_PATH", "STATE_PATH", "ConsolePages", "console_url", "content_security_policy"]
+__all__ = [
+    "CONSOLE_PATH",
+    "ICON_PATH",
+    "STATE_PATH",
+    "ConsolePages",
+    "console_url",
+    "content_security_policy",
+]
 
 CONSOLE_PATH = "/_local/console"
 """The console page (outside the API stage, so never part of the deployed API)."""
 STATE_PATH = f"{CONSOLE_PATH}/state.json"
 """The JSON document the page polls."""
+ICON_PATH = f"{CONSOLE_PATH}/icon.svg"
+"""The page's icon (named in the page, so a browser does not ask the API stand-in for /favicon.ico)."""
+_ICON = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    b'<circle cx="8" cy="8" r="7" fill="#2f5fd0"/></svg>'
+)
 LOCAL_HOST_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 """Host header names the console answers to."""
 _INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
@@ -107,6 +120,8 @@ class ConsolePages:
             return 200, {**html, **_COMMON_HEADERS}, self.page
         if path == STATE_PATH:
             return self._state_reply()
+        if path == ICON_PATH:
+            return 200, {"content-type": "image/svg+xml", **_COMMON_HEADERS}, _ICON
         return _NOT_FOUND
 
     def _state_reply(self) -> GatewayReply:
