@@ -331,7 +331,8 @@ def test_routing_metadata_header_is_a_json_object_of_strings() -> None:
     }
     assert header_metadata({"Accept": "*/*"}) == {}
     # And anything else is refused, naming the header
-    for value in ("tags=a, region=eu", "[1]", '{"tags": 1}', "{"):
+    nested_past_the_decoders_stack = '{"a": ' * 5000 + "1" + "}" * 5000
+    for value in ("tags=a, region=eu", "[1]", '{"tags": 1}', "{", nested_past_the_decoders_stack):
         with pytest.raises(InvalidRequestError) as raised:
             header_metadata({"X-Router-Metadata": value})
         assert raised.value.field == "X-Router-Metadata"

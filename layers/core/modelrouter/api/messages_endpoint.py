@@ -86,7 +86,7 @@ def header_metadata(headers: dict[str, str]) -> dict[str, str]:
         return {}
     try:
         found = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep for the decoder's stack
         found = None
     if not isinstance(found, dict) or not all(isinstance(v, str) for v in found.values()):
         message_text = 'must be a JSON object of string values, e.g. {"data_classification": "internal"}'
