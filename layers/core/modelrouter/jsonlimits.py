@@ -10,10 +10,12 @@ through a few hundred levels before it runs out of stack, so callers catch its `
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from modelrouter.errors import InvalidRequestError
 from modelrouter.problems import Problem, format_path
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "MAX_SCHEMA_DEPTH",
     "json_depth",
     "json_value_problems",
+    "load_request_object",
 ]
 
 MAX_REQUEST_DEPTH = 400
@@ -58,6 +61,29 @@ def json_depth(value: Any, limit: int) -> int:
             return depth
         stack.extend((child, depth + 1) for child in children if isinstance(child, Mapping | list | tuple))
     return deepest
+
+
+def load_request_object(body: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
+    """An untrusted request body as a JSON object that is safe to validate: valid JSON, an object, at
+    most :data:`MAX_REQUEST_DEPTH` deep, no lone surrogates (an already parsed mapping is checked too).
+
+    Raises:
+        InvalidRequestError: naming the first problems (``""`` for the whole body).
+    """
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise InvalidRequestError([Problem("", f"request body is not valid JSON: {error}")]) from None
+        except RecursionError:  # the decoder recursed out of stack: far deeper than the limit
+            message = f"request body is nested deeper than {MAX_REQUEST_DEPTH} levels"
+            raise InvalidRequestError([Problem("", message)]) from None
+    if not isinstance(body, Mapping):
+        raise InvalidRequestError([Problem("", "request body must be a JSON object")])
+    problems = json_value_problems(body, max_depth=MAX_REQUEST_DEPTH, what="request body")
+    if problems:
+        raise InvalidRequestError(problems)
+    return body
 
 
 def json_value_problems(

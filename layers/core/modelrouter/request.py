@@ -10,14 +10,13 @@ nesting is limited, lone surrogates are refused, and images are only ``https:`` 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from modelrouter.errors import InvalidRequestError
-from modelrouter.jsonlimits import MAX_REQUEST_DEPTH, json_value_problems
+from modelrouter.jsonlimits import load_request_object
 from modelrouter.problems import Problem, problems_from_validation_error
 from modelrouter.request_legacy import legacy_problem, modernized
 from modelrouter.request_messages import (
@@ -287,19 +286,7 @@ def parse_chat_request(body: bytes | str | Mapping[str, Any]) -> ChatRequest:
             :data:`~modelrouter.jsonlimits.MAX_REQUEST_DEPTH`, has a string with a lone surrogate, or
             does not validate; the error's ``problems`` name each field at fault (``messages[1].role``).
     """
-    too_deep = Problem("", f"request body is nested deeper than {MAX_REQUEST_DEPTH} levels")
-    if isinstance(body, bytes | str):
-        try:
-            body = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise InvalidRequestError([Problem("", f"request body is not valid JSON: {error}")]) from None
-        except RecursionError:  # the decoder recursed out of stack: far deeper than the limit
-            raise InvalidRequestError([too_deep]) from None
-    if not isinstance(body, Mapping):
-        raise InvalidRequestError([Problem("", "request body must be a JSON object")])
-    problems = json_value_problems(body, max_depth=MAX_REQUEST_DEPTH, what="request body")
-    if problems:
-        raise InvalidRequestError(problems)
+    body = load_request_object(body)
     try:
         return ChatRequest.model_validate(body)
     except ValidationError as error:

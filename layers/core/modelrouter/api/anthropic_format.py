@@ -47,7 +47,7 @@ from modelrouter.api.anthropic_request import (
     ignored_fields,
 )
 from modelrouter.errors import InvalidRequestError
-from modelrouter.jsonlimits import MAX_REQUEST_DEPTH, json_value_problems
+from modelrouter.jsonlimits import load_request_object
 from modelrouter.problems import Problem, problems_from_validation_error
 from modelrouter.providers.thinking import THINKING_BUDGETS
 
@@ -79,19 +79,7 @@ def parse_request(body: bytes | str, model: type[RequestT]) -> RequestT:
         InvalidRequestError: not JSON, not an object, too deep, a lone surrogate, or invalid; each
             problem names its field as the client wrote it (``messages[0].content[1].source.url``).
     """
-    try:
-        document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InvalidRequestError([Problem("", f"request body is not valid JSON: {error}")]) from None
-    except RecursionError:
-        raise InvalidRequestError(
-            [Problem("", f"request body is nested deeper than {MAX_REQUEST_DEPTH} levels")]
-        ) from None
-    if not isinstance(document, dict):
-        raise InvalidRequestError([Problem("", "request body must be a JSON object")])
-    problems = json_value_problems(document, max_depth=MAX_REQUEST_DEPTH, what="request body")
-    if problems:
-        raise InvalidRequestError(problems)
+    document = load_request_object(body)
     try:
         return model.model_validate(document)
     except ValidationError as error:
