@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modelrouter.api.openai_format import router_summary
 from modelrouter.execution.records import ExecutionResult
-from modelrouter.selection.decision import Decision
 
-__all__ = ["STOP_REASONS", "message", "router_block", "stop_reason", "tool_input", "usage"]
+__all__ = ["STOP_REASONS", "message", "stop_reason", "tool_input", "usage"]
 
 STOP_REASONS = {
     "stop": "end_turn",
@@ -69,23 +67,3 @@ def message(result: ExecutionResult, summary: dict[str, Any]) -> dict[str, Any]:
         "usage": usage(result),
         "router": summary,
     }
-
-
-def router_block(  # noqa: PLR0917
-    decision: Decision,
-    result: ExecutionResult,
-    latency_ms: float,
-    reserved_usd: float,
-    overage_usd: float,
-    ignored: tuple[str, ...],
-    stream: dict[str, object] | None = None,
-) -> dict[str, Any]:
-    """The ``router`` block: the OpenAI responses' summary, plus the stream's figures, any overage, and
-    the fields the translation dropped in ``ignored_fields`` (sorted, with any the summary lists)."""
-    summary = router_summary(decision, result, latency_ms, reserved_usd)
-    if stream is not None:
-        summary["stream"] = stream
-    if overage_usd > 0:
-        summary["overage_usd"] = round(overage_usd, 9)
-    summary["ignored_fields"] = sorted({*summary.get("ignored_fields", ()), *ignored})
-    return summary

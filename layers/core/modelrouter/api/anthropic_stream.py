@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelrouter.api.anthropic_errors import error_document
-from modelrouter.api.anthropic_message import router_block, stop_reason, tool_input, usage
-from modelrouter.api.openai_format import STREAM_PIECE_CHARS
+from modelrouter.api.anthropic_message import stop_reason, tool_input, usage
+from modelrouter.api.openai_format import STREAM_PIECE_CHARS, router_summary
 from modelrouter.execution.records import ExecutionResult
 from modelrouter.execution.streaming import StreamDelta
 from modelrouter.features.tokens import estimate_request_tokens
@@ -142,8 +142,9 @@ def _finish(live: LiveChat, end: LiveEnd, events: MessageEvents, ignored: tuple[
     finish = end.finish
     result = ExecutionResult(answer=finish.answer, model=finish.model, attempts=end.attempts)
     admitted = live.admitted
-    summary = router_block(admitted.decision, result, end.latency_ms, admitted.reserved_usd,
-                           end.closed.overage_usd, ignored, live.stats.record())  # fmt: skip
+    summary = router_summary(admitted.decision, result, end.latency_ms, admitted.reserved_usd,
+                             overage_usd=end.closed.overage_usd, stream=live.stats.record(),
+                             ignored=ignored)  # fmt: skip
     if finish.end != "provider_error":
         return events.finish(finish.finish_reason, result, summary)
     code = finish.error.code if finish.error is not None else "stream_interrupted"

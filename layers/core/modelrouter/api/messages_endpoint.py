@@ -20,7 +20,7 @@ from typing import Any
 
 from modelrouter.api.anthropic_errors import in_anthropic_dialect
 from modelrouter.api.anthropic_format import METADATA_HEADER, Translation, parse_request, to_chat_request
-from modelrouter.api.anthropic_message import message, router_block
+from modelrouter.api.anthropic_message import message
 from modelrouter.api.anthropic_request import CountTokensRequest, MessagesRequest
 from modelrouter.api.anthropic_stream import live_events, stream_events
 from modelrouter.api.endpoints import (
@@ -33,6 +33,7 @@ from modelrouter.api.endpoints import (
 )
 from modelrouter.api.errors import HttpError, http_error
 from modelrouter.api.idempotency import IdempotencyUnavailableError, check_key
+from modelrouter.api.openai_format import router_summary
 from modelrouter.api.runtime import RouterRuntime
 from modelrouter.errors import InvalidRequestError, ModelRouterError
 from modelrouter.features.tokens import estimate_request_tokens
@@ -96,8 +97,8 @@ def header_metadata(headers: dict[str, str]) -> dict[str, str]:
 
 def summary_of(outcome: ChatOutcome, ignored: tuple[str, ...]) -> dict[str, Any]:
     """The ``router`` block of a whole answer, with the fields the translation dropped."""
-    return router_block(outcome.decision, outcome.result, outcome.latency_ms, outcome.reserved_usd,
-                        outcome.closed.overage_usd, ignored)  # fmt: skip
+    return router_summary(outcome.decision, outcome.result, outcome.latency_ms, outcome.reserved_usd,
+                          overage_usd=outcome.closed.overage_usd, ignored=ignored)  # fmt: skip
 
 
 def _answer(outcome: ChatOutcome, ignored: tuple[str, ...]) -> dict[str, str]:

@@ -49,11 +49,22 @@ STREAM_PIECE_CHARS = 64
 
 
 def router_summary(
-    decision: Decision, result: ExecutionResult, latency_ms: float, reserved_usd: float
+    decision: Decision,
+    result: ExecutionResult,
+    latency_ms: float,
+    reserved_usd: float,
+    *,
+    overage_usd: float = 0.0,
+    stream: dict[str, object] | None = None,
+    ignored: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The ``router`` object added to responses: what was decided and tried, and what it cost; on learned
     routes also each candidate's predicted quality and the router's digest and objective, on threshold
-    routes the difficulty the tier was picked by."""
+    routes the difficulty the tier was picked by.
+
+    ``overage_usd``: shown when above 0; ``stream``: a live stream's figures; ``ignored``: fields dropped
+    before the call (the Anthropic request's translation), listed with the answering call's in
+    ``ignored_fields`` (sorted)."""
     final = result.attempts[-1]
     summary: dict[str, Any] = {
         "request_id": decision.request_id,
@@ -74,12 +85,16 @@ def router_summary(
         "cost_usd": round(result.cost_usd, 9),
         "reserved_usd": round(reserved_usd, 9),
         "latency_ms": round(latency_ms, 1),
-        "ignored_fields": list(final.ignored_fields),
+        "ignored_fields": sorted({*final.ignored_fields, *ignored}),
     }
     predicted = {c.model: c.predicted_quality for c in decision.candidates if c.predicted_quality is not None}
     if predicted:
         summary["predicted_quality"] = predicted
     summary.update(learned_fields(decision))
+    if stream is not None:
+        summary["stream"] = stream
+    if overage_usd > 0:
+        summary["overage_usd"] = round(overage_usd, 9)
     return summary
 
 
@@ -296,9 +311,13 @@ def model_list(names: list[Named]) -> dict[str, Any]:
 
 def chat_response(outcome: ChatOutcome) -> tuple[str, str]:
     """The response to a chat request: ``(body, content type)``, a JSON completion or an event stream."""
-    summary = router_summary(outcome.decision, outcome.result, outcome.latency_ms, outcome.reserved_usd)
-    if outcome.closed.overage_usd > 0:
-        summary["overage_usd"] = round(outcome.closed.overage_usd, 9)
+    summary = router_summary(
+        outcome.decision,
+        outcome.result,
+        outcome.latency_ms,
+        outcome.reserved_usd,
+        overage_usd=outcome.closed.overage_usd,
+    )
     created = int(outcome.started.timestamp())
     if outcome.request.stream:
         return stream_events(outcome.result, summary, created, outcome.request), "text/event-stream"

@@ -56,10 +56,9 @@ def live_events(live: LiveChat, created: int) -> Iterator[bytes]:
 def _finish(live: LiveChat, end: LiveEnd, events: ChunkEvents) -> Iterator[str]:
     finish = end.finish
     result = ExecutionResult(answer=finish.answer, model=finish.model, attempts=end.attempts)
-    summary = router_summary(live.admitted.decision, result, end.latency_ms, live.admitted.reserved_usd)
-    summary["stream"] = live.stats.record()
-    if end.closed.overage_usd > 0:
-        summary["overage_usd"] = round(end.closed.overage_usd, 9)
+    admitted = live.admitted
+    summary = router_summary(admitted.decision, result, end.latency_ms, admitted.reserved_usd,
+                             overage_usd=end.closed.overage_usd, stream=live.stats.record())  # fmt: skip
     legacy = live.admitted.request.legacy_functions
     finish_reason = (
         "function_call" if legacy and finish.finish_reason == "tool_calls" else finish.finish_reason
