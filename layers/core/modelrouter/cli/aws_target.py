@@ -1,4 +1,5 @@
-"""Where ``keys`` and ``policy push`` reach AWS: explicit options, the environment, or the local stack.
+"""Where ``keys``, ``usage`` and ``policy push`` reach AWS (explicit options, the environment, or the
+local stack), and the active policy they check tenants against.
 
 Without ``--local``, names (``API_KEY_TABLE``, ``POLICY_BUCKET``, ``POLICY_KEY``) come from the
 environment and boto3 finds credentials, region and endpoint as usual. With ``--local`` they come from
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from modelrouter.policy.loader import LoadedPolicy
 
 __all__ = [
@@ -26,6 +29,7 @@ __all__ = [
     "add_local_option",
     "aws_target",
     "describe_aws_error",
+    "unknown_tenant_message",
 ]
 
 BUCKET_ENV = "POLICY_BUCKET"
@@ -103,6 +107,35 @@ class AwsTarget:
         except (BotoCoreError, ClientError) as error:
             raise PolicyError([Problem("", f"cannot read it: {describe_aws_error(error)}")], source) from None
         return parse_policy(body, source)
+
+    def policy(self, file: Path | None) -> tuple[LoadedPolicy, str] | None:
+        """``--policy FILE``, else the active policy in the bucket, with where it came from; ``None``
+        when there is neither.
+
+        Raises:
+            PolicyError: it cannot be read, or it is not a valid policy.
+        """
+        if file is not None:
+            from modelrouter.policy.loader import load_policy_file
+
+            return load_policy_file(file), str(file)
+        location = self.policy_location()
+        if location is None:
+            return None
+        bucket, key = location
+        return self.active_policy(bucket, key), f"s3://{bucket}/{key}"
+
+
+def unknown_tenant_message(tenant: str, loaded: LoadedPolicy, source: str) -> str | None:
+    """Why ``tenant`` is refused (not in the policy ``loaded`` from ``source``, with the closest
+    tenant), or ``None`` when the policy has it."""
+    tenants = [t.id for t in loaded.policy.tenants]
+    if tenant in tenants:
+        return None
+    from modelrouter.suggest import did_you_mean
+
+    known = ", ".join(tenants)
+    return f"unknown tenant '{tenant}'{did_you_mean(tenant, tenants)}; tenants: {known} (policy {source})"
 
 
 def aws_target(args: argparse.Namespace) -> AwsTarget:

@@ -16,11 +16,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelrouter.cli.aws_target import AwsTarget, add_local_option, aws_target
+from modelrouter.cli.aws_target import add_local_option, aws_target, unknown_tenant_message
 
 if TYPE_CHECKING:
     from modelrouter.keys import KeyStore
-    from modelrouter.policy.loader import LoadedPolicy
 
 __all__ = ["TABLE_ENV", "add_parser", "run"]
 
@@ -83,42 +82,15 @@ def run(args: argparse.Namespace) -> int:
     client = target.client("dynamodb") if target.local is not None else None  # else created on first use
     store = KeyStore(table, client=client, endpoint_url=target.endpoint_url)
     if args.keys_command == "create":
-        active = _active_policy(args.policy, target)
-        if active is not None and not _tenant_is_known(args.tenant, *active):
+        active = target.policy(args.policy)
+        refusal = unknown_tenant_message(args.tenant, *active) if active is not None else None
+        if refusal is not None:
+            print(f"error: {refusal}", file=sys.stderr)
             return _EXIT_REJECTED
         return _create(store, args.tenant, args.description, checked=active is not None)
     if args.keys_command == "revoke":
         return _revoke(store, args.key_id)
     return _list(store, args.tenant)
-
-
-def _active_policy(file: Path | None, target: AwsTarget) -> tuple[LoadedPolicy, str] | None:
-    """``--policy FILE``, else the policy in the bucket, with where it came from; ``None`` when there
-    is neither."""
-    if file is not None:
-        from modelrouter.policy.loader import load_policy_file
-
-        return load_policy_file(file), str(file)
-    location = target.policy_location()
-    if location is None:
-        return None
-    bucket, key = location
-    return target.active_policy(bucket, key), f"s3://{bucket}/{key}"
-
-
-def _tenant_is_known(tenant: str, loaded: LoadedPolicy, source: str) -> bool:
-    """Whether the active policy has ``tenant``; prints why not."""
-    tenants = [t.id for t in loaded.policy.tenants]
-    if tenant in tenants:
-        return True
-    from modelrouter.suggest import did_you_mean
-
-    print(
-        f"error: unknown tenant '{tenant}'{did_you_mean(tenant, tenants)}; "
-        f"tenants: {', '.join(tenants)} (policy {source})",
-        file=sys.stderr,
-    )
-    return False
 
 
 def _create(store: KeyStore, tenant: str, description: str, *, checked: bool) -> int:

@@ -16,11 +16,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modelrouter.cli.aws_target import AwsTarget, add_local_option, aws_target
+from modelrouter.cli.aws_target import add_local_option, aws_target, unknown_tenant_message
 
 if TYPE_CHECKING:
     from modelrouter.accounting.usage import PeriodUsage, TenantUsage
-    from modelrouter.policy.loader import LoadedPolicy
 
 __all__ = ["EXAMPLES", "TABLE_ENV", "add_parser", "run"]
 
@@ -80,32 +79,23 @@ def run(args: argparse.Namespace) -> int:
     if not table:
         print(f"error: no budget table: pass --table, set {TABLE_ENV} or use --local", file=sys.stderr)
         return _EXIT_USAGE
-    loaded = _policy(args.policy, target)
-    if loaded is None:
+    active = target.policy(args.policy)
+    if active is None:
         print("error: no policy for the budgets: pass --policy FILE, set POLICY_BUCKET or use --local",
               file=sys.stderr)  # fmt: skip
         return _EXIT_USAGE
+    loaded, source = active
     tenants = loaded.policy.tenants
     if args.tenant is not None:
-        tenants = [tenant for tenant in tenants if tenant.id == args.tenant]
-        if not tenants:
-            known = ", ".join(tenant.id for tenant in loaded.policy.tenants)
-            print(f"error: unknown tenant '{args.tenant}'; tenants: {known}", file=sys.stderr)
+        refusal = unknown_tenant_message(args.tenant, loaded, source)
+        if refusal is not None:
+            print(f"error: {refusal}", file=sys.stderr)
             return _EXIT_REJECTED
+        tenants = [tenant for tenant in tenants if tenant.id == args.tenant]
     store = BudgetStore(table, target.client("dynamodb"))
     reports = [tenant_usage(store, tenant) for tenant in tenants]
     print(json.dumps([report.as_json() for report in reports], indent=2) if args.json else _table(reports))
     return _EXIT_OK
-
-
-def _policy(file: Path | None, target: AwsTarget) -> LoadedPolicy | None:
-    """``--policy FILE``, else the policy in the bucket; ``None`` when there is neither."""
-    if file is not None:
-        from modelrouter.policy.loader import load_policy_file
-
-        return load_policy_file(file)
-    location = target.policy_location()
-    return target.active_policy(*location) if location is not None else None
 
 
 def _money(amount: Decimal | None) -> str:
