@@ -93,6 +93,7 @@ __all__ = [
     "NamedCustomToolChoice",
     "NamedToolChoice",
     "RefusalPart",
+    "RequestBody",
     "ResponseFormat",
     "ResponseFormatJsonObject",
     "ResponseFormatJsonSchema",
@@ -278,7 +279,11 @@ class ChatRequest(StrictModel):
         return ""
 
 
-def parse_chat_request(body: bytes | str | Mapping[str, Any]) -> ChatRequest:
+RequestBody = bytes | str | Mapping[str, Any]
+"""A request body: raw JSON, or a JSON object already parsed (the Anthropic request's translation)."""
+
+
+def parse_chat_request(body: RequestBody) -> ChatRequest:
     """Validate an untrusted request body into a :class:`ChatRequest`.
 
     Raises:

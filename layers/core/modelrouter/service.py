@@ -38,7 +38,7 @@ from modelrouter.policy.store import ActivePolicy
 from modelrouter.policy.tenants import Tenant
 from modelrouter.ports import BudgetLedger, ModelHealth, PolicySource, ProvenanceSink, Telemetry
 from modelrouter.provenance import refusal_record
-from modelrouter.request import ChatRequest, parse_chat_request
+from modelrouter.request import ChatRequest, RequestBody, parse_chat_request
 from modelrouter.selection.decision import Decision
 from modelrouter.selection.naming import Named, nameable
 
@@ -133,7 +133,7 @@ class RouterService:
         """Models this container skips now (circuit breaker open), with seconds until they may be tried."""
         return self._health.cooling()
 
-    def route(self, tenant_id: str, body: bytes | str, request_id: str) -> tuple[Decision, Policy]:
+    def route(self, tenant_id: str, body: RequestBody, request_id: str) -> tuple[Decision, Policy]:
         """``POST /v1/route``: the decision only; no model call, no charge."""
         active = self._policies.current()
         request = parse_chat_request(body)
@@ -144,7 +144,7 @@ class RouterService:
         return decision, active.policy
 
     def chat(
-        self, tenant_id: str, body: bytes | str, request_id: str, lambda_remaining_ms: int | None = None
+        self, tenant_id: str, body: RequestBody, request_id: str, lambda_remaining_ms: int | None = None
     ) -> ChatOutcome:
         """``POST /v1/chat/completions``, answered whole: decide, reserve, execute, settle, record.
 
@@ -156,7 +156,7 @@ class RouterService:
         return self._answer_whole(active, admitted, t0, lambda_remaining_ms)
 
     def respond(
-        self, tenant_id: str, body: bytes | str, request_id: str, lambda_remaining_ms: int | None = None
+        self, tenant_id: str, body: RequestBody, request_id: str, lambda_remaining_ms: int | None = None
     ) -> ChatOutcome | LiveChat:
         """``POST /v1/chat/completions`` as the request asks: whole, or streamed token by token.
 
@@ -181,7 +181,7 @@ class RouterService:
         return open_live_chat(admitted, plan, items, closer=self._closer, telemetry=self._telemetry, t0=t0)
 
     def _start(
-        self, tenant_id: str, body: bytes | str, request_id: str
+        self, tenant_id: str, body: RequestBody, request_id: str
     ) -> tuple[ActivePolicy, Admitted, float]:
         """Parse and admit a chat request: the policy it runs under, the admission, its start time."""
         started, t0 = self._now(), time.perf_counter()
@@ -201,7 +201,7 @@ class RouterService:
         )
         return deadline, admitted.reserved_usd if admitted.reservation is not None else None
 
-    def _parse(self, body: bytes | str, t0: float) -> ChatRequest:
+    def _parse(self, body: RequestBody, t0: float) -> ChatRequest:
         try:
             return parse_chat_request(body)
         except InvalidRequestError as error:
