@@ -35,8 +35,10 @@ def decide_for(
     tenant_id: str,
     request_id: str,
     over_budget: bool = False,
+    explain: bool = False,
 ) -> Decision:
-    """The decision for ``request``, skipping models that are cooling down.
+    """The decision for ``request``, skipping models that are cooling down (``explain``: with the trace
+    of the routes' conditions).
 
     Raises:
         ModelsCoolingDownError: only cooling models could serve it (503, retry after the soonest).
@@ -52,6 +54,7 @@ def decide_for(
         features=features,
         policy_version=active.version,
         routers=active.routers,
+        explain=explain,
     )
     try:
         return decide_in(context)

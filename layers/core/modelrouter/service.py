@@ -139,9 +139,15 @@ class RouterService:
         request = parse_chat_request(body)
         features = _checked_features(request)
         decision = decide_for(
-            active, request, features, self._health, tenant_id=tenant_id, request_id=request_id
+            active, request, features, self._health, tenant_id=tenant_id, request_id=request_id, explain=True
         )
-        return decision, active.policy
+        # Routes kept for other tenants are no business of this one: they leave the trace.
+        own = tuple(
+            trace
+            for trace in decision.when_trace
+            if not any(clause.clause == "tenants" and not clause.matched for clause in trace.clauses)
+        )
+        return decision.model_copy(update={"when_trace": own}), active.policy
 
     def chat(
         self, tenant_id: str, body: RequestBody, request_id: str, lambda_remaining_ms: int | None = None

@@ -66,6 +66,19 @@ def _candidates(decision: Decision) -> str:
     return table([*headers, "pred. quality"] if predicted else headers, rows)
 
 
+def _trace_lines(decision: Decision) -> list[str]:
+    """The routes tried in order, each condition with ✓ or ✗ and why."""
+    if not decision.when_trace:
+        return []
+    lines = ["", "routes tried (first match wins):"]
+    for trace in decision.when_trace:
+        verdict = "matched" if trace.matched else "not matched"
+        lines.append(f"  {trace.route}: {verdict}{'' if trace.clauses else ' (catch-all)'}")
+        for clause in trace.clauses:
+            lines.append(f"    {'✓' if clause.matched else '✗'} {clause.clause}: {clause.detail}")
+    return lines
+
+
 def render_decision(decision: Decision, explain: bool) -> str:
     """The decision as readable text; ``explain`` adds features, exclusions and notes."""
     how = f"matched by {decision.matched_by}; strategy {decision.strategy}"
@@ -89,6 +102,7 @@ def render_decision(decision: Decision, explain: bool) -> str:
     ]
     if not explain:
         return "\n".join(lines)
+    lines += _trace_lines(decision)
     lines += ["", "features:", *(f"  {line}" for line in decision.features.explain())]
     if decision.exclusions:
         lines += [

@@ -128,7 +128,14 @@ def run(args: argparse.Namespace) -> int:
         print(_what_was_read(read, args), file=sys.stderr)
     context = RequestContext.from_metadata(request_id, tenant, request.metadata)
     try:
-        decision = decide(loaded.policy, request, context, policy_version=loaded.digest, routers=routers)
+        decision = decide(
+            loaded.policy,
+            request,
+            context,
+            policy_version=loaded.digest,
+            routers=routers,
+            explain=args.explain,
+        )
     except NoEligibleModelError as error:
         print(
             f"error: no_eligible_model: no model of route '{error.route}' may serve this request",

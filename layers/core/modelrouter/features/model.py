@@ -14,10 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 __all__ = [
     "Difficulty",
     "DifficultySignal",
+    "DocumentInfo",
+    "ImageInfo",
     "LanguageGuess",
     "PiiFinding",
     "PiiKind",
     "RequestFeatures",
+    "TopicGuess",
 ]
 
 
@@ -96,6 +99,53 @@ class Difficulty(_Frozen):
     """The signals that produced the score."""
 
 
+class ImageInfo(_Frozen):
+    """One image of the request, as far as it can be known without decoding or fetching it."""
+
+    source: Literal["inline", "url"]
+    """``inline``: a base64 data URI (size and dimensions read from its header); ``url``: a link,
+    never fetched, so nothing more is known."""
+    media_type: str | None = None
+    """The media type the bytes are (``image/png``), from their signature; None when unknown."""
+    encoded_bytes: int | None = Field(default=None, ge=0)
+    """Size of the image file in bytes (inline images)."""
+    width: int | None = Field(default=None, ge=1)
+    """Width in pixels, from the header."""
+    height: int | None = Field(default=None, ge=1)
+    """Height in pixels, from the header."""
+
+    @property
+    def pixels(self) -> int | None:
+        """Width × height, when both are known."""
+        return self.width * self.height if self.width is not None and self.height is not None else None
+
+
+class DocumentInfo(_Frozen):
+    """One document (file content part) of the request."""
+
+    source: Literal["inline", "file_id"]
+    """``inline``: a base64 data URI; ``file_id``: a provider's file id (nothing more is known)."""
+    media_type: str | None = None
+    """The declared media type (``application/pdf``)."""
+    encoded_bytes: int | None = Field(default=None, ge=0)
+    """Size of the file in bytes (inline files)."""
+    pages: int | None = Field(default=None, ge=0)
+    """Pages, where cheap to know (PDF page objects); None otherwise."""
+
+
+class TopicGuess(_Frozen):
+    """What the request is about, from the policy's topic classifier."""
+
+    label: str | None
+    """The most likely topic, or None when the classifier's confidence is below its threshold."""
+    confidence: float = Field(ge=0, le=1)
+    """The classifier's probability of its most likely topic."""
+    classifier: str
+    """The classifier artifact's key (``support-topics``)."""
+    evidence: str = ""
+    """Why, in a few words (the words that weighed most), without quoting the prompt at length."""
+
+
 class RequestFeatures(_Frozen):
     """Everything the decision engine reads from a request, each feature explainable."""
 
@@ -119,11 +169,44 @@ class RequestFeatures(_Frozen):
     """Personal data found in the request, by kind and place."""
     difficulty: Difficulty
     """Difficulty estimate with its signals."""
+    images: tuple[ImageInfo, ...] = ()
+    """Each image of the request (``image_count`` of them), with its size and dimensions when known."""
+    documents: tuple[DocumentInfo, ...] = ()
+    """Each document (file content part) of the request."""
+    topic: TopicGuess | None = None
+    """The topic, when the policy has a topic classifier."""
 
     @property
     def has_images(self) -> bool:
         """Whether any message carries an image."""
         return self.image_count > 0
+
+    @property
+    def image_bytes(self) -> int:
+        """Encoded size of the inline images, summed."""
+        return sum(image.encoded_bytes or 0 for image in self.images)
+
+    @property
+    def image_max_pixels(self) -> int | None:
+        """Width × height of the largest image whose dimensions are known; None when none is."""
+        known = [pixels for image in self.images if (pixels := image.pixels) is not None]
+        return max(known) if known else None
+
+    @property
+    def document_count(self) -> int:
+        """Documents across all messages."""
+        return len(self.documents)
+
+    @property
+    def document_bytes(self) -> int:
+        """Size of the inline documents, summed."""
+        return sum(document.encoded_bytes or 0 for document in self.documents)
+
+    @property
+    def document_pages(self) -> int | None:
+        """Pages of the documents whose page count is known, summed; None when none is known."""
+        known = [document.pages for document in self.documents if document.pages is not None]
+        return sum(known) if known else None
 
     @property
     def has_tools(self) -> bool:
@@ -152,8 +235,31 @@ class RequestFeatures(_Frozen):
             lines.append(f"pii: {kinds}")
         else:
             lines.append("pii: none found")
+        lines.extend(self._media_lines())
+        if self.topic is not None:
+            label = self.topic.label or "none above the threshold"
+            evidence = f"; {self.topic.evidence}" if self.topic.evidence else ""
+            lines.append(
+                f"topic: {label} (confidence {self.topic.confidence:.2f},"
+                f" classifier {self.topic.classifier}{evidence})"
+            )
         signals = ", ".join(
             f"{s.name}={s.value:.2f}×{s.weight:g} ({s.detail})" for s in self.difficulty.signals
         )
         lines.append(f"difficulty: {self.difficulty.score:.2f} [{signals}]")
+        return lines
+
+    def _media_lines(self) -> list[str]:
+        lines: list[str] = []
+        if self.images:
+            largest = self.image_max_pixels
+            size = f"largest {largest / 1e6:.1f} MP" if largest is not None else "dimensions unknown"
+            lines.append(f"image detail: {self.image_bytes} bytes inline, {size}")
+        if self.documents:
+            pages = self.document_pages
+            types = ", ".join(sorted({d.media_type or d.source for d in self.documents}))
+            page_text = f"{pages} pages" if pages is not None else "pages unknown"
+            lines.append(
+                f"documents: {self.document_count} ({types}; {self.document_bytes} bytes inline, {page_text})"
+            )
         return lines

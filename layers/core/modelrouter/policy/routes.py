@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -18,6 +18,13 @@ from modelrouter.policy.common import (
     Identifier,
     Regex,
     StrictModel,
+)
+from modelrouter.policy.conditions import (
+    METADATA_KEY_PATTERN,
+    DocumentsCondition,
+    ImagesCondition,
+    MetadataKey,
+    MetadataTest,
 )
 from modelrouter.policy.learned import LearnedDifficulty, LearnedRouting, RouterPin
 from modelrouter.text import words_of
@@ -104,8 +111,22 @@ class Intents(StrictModel):
         return self
 
 
+_METADATA_PREFIX = "metadata."
+
+
+def _dotted_metadata_schema(schema: dict[str, Any]) -> None:
+    # The schema admits ``metadata.<key>`` properties with the same comparison as ``metadata``'s values.
+    options = schema["properties"]["metadata"].get("anyOf", [])
+    by_key = next(option["patternProperties"] for option in options if option.get("type") == "object")
+    (value_schema,) = by_key.values()
+    pattern = "^" + re.escape(_METADATA_PREFIX) + METADATA_KEY_PATTERN[1:]
+    schema["patternProperties"] = {pattern: value_schema}
+
+
 class When(StrictModel):
     """Conditions on request features and metadata; all given conditions must hold. Empty: always."""
+
+    model_config = StrictModel.model_config | {"json_schema_extra": _dotted_metadata_schema}
 
     tenants: list[Identifier] | None = Field(default=None, min_length=1)
     """The request's tenant is one of these."""
@@ -131,6 +152,39 @@ class When(StrictModel):
     """The difficulty score is in this range."""
     intents: Intents | None = None
     """The latest user message matches these keywords or patterns."""
+    topics: list[Identifier] | None = Field(default=None, min_length=1)
+    """The policy's topic classifier puts the request in one of these topics (with at least its
+    ``min_confidence``); without a loaded classifier the condition does not match."""
+    metadata: dict[MetadataKey, MetadataTest] | None = Field(default=None, min_length=1)
+    """Typed comparisons of request ``metadata`` values, by key: ``{risk_score: {between: [0.3,
+    0.7]}}``, ``{diff_lines: {gte: 400}}``, ``{channel: [web, app]}``. Also written
+    ``metadata.<key>: …`` directly in ``when``. A value that does not parse as the comparison needs
+    (a number, a boolean) makes the condition not match; it is never an error."""
+    images: ImagesCondition | None = None
+    """The request's images: how many, how large, how many pixels."""
+    documents: DocumentsCondition | None = None
+    """The request's documents (file parts): how many, how large, how many pages."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dotted_metadata(cls, data: Any) -> Any:
+        # ``metadata.risk_score: {…}`` is folded into ``metadata: {risk_score: {…}}``.
+        if not isinstance(data, dict) or not any(
+            isinstance(key, str) and key.startswith(_METADATA_PREFIX) for key in data
+        ):
+            return data
+        folded = {key: value for key, value in data.items() if not str(key).startswith(_METADATA_PREFIX)}
+        nested = dict(folded.get("metadata") or {}) if isinstance(folded.get("metadata"), dict) else {}
+        if "metadata" in folded and not isinstance(folded["metadata"], dict):
+            return data  # let the field's own validation report it
+        for key, value in data.items():
+            if isinstance(key, str) and key.startswith(_METADATA_PREFIX):
+                name = key[len(_METADATA_PREFIX) :]
+                if name in nested:
+                    raise ValueError(f"metadata key '{name}' is given twice ('{key}' and metadata.{name})")
+                nested[name] = value
+        folded["metadata"] = nested
+        return folded
 
     @property
     def is_catch_all(self) -> bool:

@@ -19,7 +19,9 @@ __all__ = [
     "ExclusionReason",
     "LearnedChoice",
     "RouteMatch",
+    "RouteTrace",
     "TierDifficulty",
+    "WhenClause",
 ]
 
 
@@ -125,6 +127,28 @@ class TierDifficulty(_Frozen):
     """Learned: the artifact's model whose failure the difficulty predicts."""
 
 
+class WhenClause(_Frozen):
+    """One condition of a route's ``when``, whether it held for the request, and why."""
+
+    clause: str
+    """The condition: ``tags``, ``difficulty``, ``metadata.risk_score`` …"""
+    matched: bool
+    """Whether it held."""
+    detail: str
+    """What was compared (``'0.42' between 0.3 and 0.7``, ``'high' is not a number``)."""
+
+
+class RouteTrace(_Frozen):
+    """A route the engine tried, in policy order, with each of its conditions."""
+
+    route: str
+    """Route name."""
+    matched: bool
+    """Whether its ``when`` held (every condition did)."""
+    clauses: tuple[WhenClause, ...]
+    """Its conditions in evaluation order; empty for a catch-all."""
+
+
 class Decision(_Frozen):
     """The engine's answer for one request. Safe to log: it holds no prompt text."""
 
@@ -172,6 +196,9 @@ class Decision(_Frozen):
     """The request features the decision was based on."""
     notes: tuple[str, ...] = ()
     """Other facts worth recording (e.g. why the classification was raised)."""
+    when_trace: tuple[RouteTrace, ...] = ()
+    """Asked for an explanation (``route --explain``, ``POST /v1/route``): the routes tried in order up to
+    the one that matched (all of them when none did), each condition with why it held or not."""
 
     @property
     def primary(self) -> Candidate:

@@ -27,11 +27,13 @@ from modelrouter.selection.decision import (
     ExclusionReason,
     LearnedChoice,
     RouteMatch,
+    RouteTrace,
     TierDifficulty,
+    WhenClause,
 )
 from modelrouter.selection.eligibility import Demand, Sizing, assess
 from modelrouter.selection.learned import difficulty_for_tier, order_by_prediction
-from modelrouter.selection.matching import RequestView, when_matches
+from modelrouter.selection.matching import RequestView, explain_when, when_matches
 from modelrouter.selection.naming import AUTO, model_refusal, route_refusal
 from modelrouter.selection.strategies import order_candidates
 
@@ -54,12 +56,13 @@ def decide(
     features: RequestFeatures | None = None,
     policy_version: str = "",
     routers: Mapping[ArtifactRef, LearnedRouter] | None = None,
+    explain: bool = False,
 ) -> Decision:
     """Choose the route and the ordered candidate models for ``request``.
 
     ``routers`` are the learned routers loaded with the policy (by key and pin); a learned route or
     learned difficulty whose router is not there falls back to the listed order (the hand-made
-    difficulty), with a note.
+    difficulty), with a note. ``explain`` adds the trace of the routes tried and their conditions.
 
     Raises:
         RequestDeniedError: unknown tenant, classification above the tenant's clearance, a pin the
@@ -157,7 +160,23 @@ def decide(
         streaming=route.streaming,
         features=features,
         notes=tuple(notes),
+        when_trace=_trace(policy, view) if explain else (),
     )
+
+
+def _trace(policy: Policy, view: RequestView) -> tuple[RouteTrace, ...]:
+    """The routes in policy order up to the first whose ``when`` holds, each condition explained."""
+    traces: list[RouteTrace] = []
+    for route in policy.routes:
+        clauses = tuple(
+            WhenClause(clause=o.clause, matched=o.matched, detail=o.detail)
+            for o in explain_when(route.when, view)
+        )
+        matched = all(clause.matched for clause in clauses)
+        traces.append(RouteTrace(route=route.name, matched=matched, clauses=clauses))
+        if matched:
+            break
+    return tuple(traces)
 
 
 def _classification(
