@@ -43,6 +43,10 @@ def check_reachability(result: PolicyCheckResult, policy: Policy) -> None:
                 )
 
 
+_COMPARED_WHOLE = frozenset({"images", "documents"})
+"""Conditions of several comparisons: one subsumes another only when they are the same."""
+
+
 def _subsumes(earlier: When, later: When) -> bool:
     """True when every request that matches ``later`` also matches ``earlier``."""
     for name in type(earlier).model_fields:
@@ -56,6 +60,13 @@ def _subsumes(earlier: When, later: When) -> bool:
             if not set(narrow) <= set(wide):
                 return False
         elif isinstance(wide, bool):
+            if wide != narrow:
+                return False
+        elif name == "metadata":
+            # Sound, not complete: each key the earlier route tests is tested the same way later.
+            if any(narrow.get(key) != test for key, test in wide.items()):
+                return False
+        elif name in _COMPARED_WHOLE:
             if wide != narrow:
                 return False
         elif name == "intents":
