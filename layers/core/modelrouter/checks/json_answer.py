@@ -34,6 +34,7 @@ __all__ = [
     "JsonProblem",
     "compile_schema",
     "json_problems",
+    "parse_json_answer",
 ]
 
 MAX_REPORTED_ERRORS = 5
@@ -156,18 +157,9 @@ def json_problems(content: str | None, schema: dict[str, Any] | None) -> list[Js
     cannot be evaluated, is a problem like any other (``schema`` should have passed
     :func:`compile_schema` before any model was called; if it does not, that is a ``schema`` problem).
     """
-    if content is None or not content.strip():
-        return [JsonProblem("$", "empty", "the answer is empty")]
-    try:
-        document = json.loads(_strip_fence(content))
-    except json.JSONDecodeError as error:
-        return [
-            JsonProblem(
-                "$", "syntax", f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-            )
-        ]
-    except RecursionError:
-        return [JsonProblem("$", "depth", "the JSON is nested too deeply to be read")]
+    document, problem = parse_json_answer(content)
+    if problem is not None:
+        return [problem]
     if schema is None:
         if isinstance(document, dict):
             return []
@@ -181,6 +173,23 @@ def json_problems(content: str | None, schema: dict[str, Any] | None) -> list[Js
         return [JsonProblem("$", "depth", "the JSON is nested too deeply to be checked against the schema")]
     except Exception as error:  # e.g. a reference that cannot be resolved at validation time
         return [JsonProblem("$", "schema", f"the answer could not be checked: {type(error).__name__}")]
+
+
+def parse_json_answer(content: str | None) -> tuple[Any, JsonProblem | None]:
+    """The JSON value an answer holds (inside a markdown fence too) and ``None``, or ``None`` and why it
+    holds none: empty, not JSON, nested too deeply, or a number too long to read (Python refuses
+    integers of more than ``sys.get_int_max_str_digits()`` digits). Never raises for any answer."""
+    if content is None or not content.strip():
+        return None, JsonProblem("$", "empty", "the answer is empty")
+    try:
+        return json.loads(_strip_fence(content)), None
+    except json.JSONDecodeError as error:
+        message = f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        return None, JsonProblem("$", "syntax", message)
+    except RecursionError:
+        return None, JsonProblem("$", "depth", "the JSON is nested too deeply to be read")
+    except ValueError:
+        return None, JsonProblem("$", "number", "the JSON holds a number too long to be read")
 
 
 def _schema_problems(validator: Validator, document: Any) -> list[JsonProblem]:
