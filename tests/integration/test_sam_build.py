@@ -90,6 +90,7 @@ def test_layer_has_every_runtime_dependency(build_dir: Path) -> None:
         "httpx",
         "jsonschema",
         "yaml",
+        "jmespath",
     )
     for module in modules:
         assert (python / module / "__init__.py").is_file(), module

@@ -81,7 +81,10 @@ def router_summary(
             {"model": a.model, "outcome": a.outcome, "error_code": a.error_code, "duration_ms": a.duration_ms}
             for a in result.attempts
         ],
-        "checks": [{"name": c.name, "passed": c.passed, "action": c.action} for c in final.checks],
+        "checks": [
+            {"name": c.name, "passed": c.passed, "action": c.action, **({"rule": c.rule} if c.rule else {})}
+            for c in final.checks
+        ],
         "cost_usd": round(result.cost_usd, 9),
         "reserved_usd": round(reserved_usd, 9),
         "latency_ms": round(latency_ms, 1),

@@ -1,8 +1,10 @@
-"""Run a route's checks on one answer and say what happens next: accept, redact, repair, escalate, fail.
+"""Run a route's checks on one answer and say what happens next: accept, redact, repair, retry,
+escalate, fail or reject.
 
-Order: the provider's own filter, JSON structure, local guardrails, then an external guardrail. The
-first check that fails decides the action; a redaction passes but changes the answer. An answer that
-fails a guardrail is never returned: it escalates or fails, as the route says.
+Order: the provider's own filter, JSON structure, rules on the answer, local guardrails, then an
+external guardrail. The first check that fails decides the action; a redaction passes but changes the
+answer. An answer that fails a guardrail is never returned: it escalates or fails, as the route says; a
+rule escalates, retries the same model, or rejects it (:mod:`modelrouter.checks.rules`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 
 from modelrouter.checks.guardrails import apply_guardrails
 from modelrouter.checks.json_answer import json_problems
+from modelrouter.checks.rules import apply_rules
 from modelrouter.checks.types import CheckAction, CheckResult, GuardrailService
 from modelrouter.policy.checks import Checks
 from modelrouter.providers.errors import ProviderError
@@ -28,7 +31,7 @@ class Verdict:
     results: tuple[CheckResult, ...]
     """Every check that ran."""
     action: CheckAction
-    """accept, redact (accept the changed answer), repair, escalate or fail."""
+    """accept, redact (accept the changed answer), repair, retry, escalate, fail or reject."""
     answer: ProviderResult
     """The answer to return on accept/redact."""
     feedback: str | None = None
@@ -43,8 +46,14 @@ def evaluate_answer(
     repairs_done: int,
     guardrail: GuardrailService | None = None,
     guardrail_timeout_s: float = 5.0,
+    model: str = "",
+    retries_done: int = 0,
 ) -> Verdict:
-    """Check ``answer`` against ``checks`` and the request's answer format."""
+    """Check ``answer`` against ``checks`` and the request's answer format.
+
+    ``model`` is the catalog model that answered (rules with ``models`` judge only theirs);
+    ``retries_done`` how many times a rule already had it called again (``retry``).
+    """
     results: list[CheckResult] = []
     if answer.finish_reason == "content_filter":
         results.append(CheckResult("provider_filter", False, "escalate", "the provider filtered the answer"))
@@ -55,6 +64,12 @@ def evaluate_answer(
         results.append(json_result)
         if not json_result.passed:
             return Verdict(tuple(results), json_result.action, answer, feedback)
+
+    if checks.rules is not None:
+        rules_result = apply_rules(checks.rules, answer, model=model, retries_done=retries_done)
+        results.append(rules_result)
+        if not rules_result.passed:
+            return Verdict(tuple(results), rules_result.action, answer)
 
     text = answer.content or ""
     failure_action: CheckAction = (

@@ -9,7 +9,11 @@ from modelrouter.policy.checks import BedrockGuardrailCheck
 
 __all__ = ["CheckAction", "CheckResult", "GuardrailService", "GuardrailVerdict"]
 
-CheckAction = Literal["accept", "redact", "repair", "escalate", "fail"]
+CheckAction = Literal["accept", "redact", "repair", "retry", "escalate", "fail", "reject"]
+"""What the executor does next: ``accept`` or ``redact`` (return the answer, changed for a redaction),
+``repair`` (the same model again, told what was wrong), ``retry`` (the same model again, as asked),
+``escalate`` (the next candidate), ``fail`` or ``reject`` (the request fails: a check failed on a route
+that says fail, or a rule rejected the answer)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,13 +21,16 @@ class CheckResult:
     """The outcome of one check on one answer."""
 
     name: str
-    """Check name: ``json_schema``, ``json_object``, ``guardrails``, ``bedrock_guardrail``."""
+    """Check name: ``json_schema``, ``json_object``, ``rules``, ``guardrails``, ``bedrock_guardrail``."""
     passed: bool
     """Whether the answer passed (a redacted answer passes)."""
     action: CheckAction
     """What the executor does next."""
     detail: str
     """What was found, without answer text or PII values."""
+    rule: str | None = None
+    """``rules`` check: the rule that fired, or whose expression failed on the answer (``None``: the
+    check's ``default`` or ``on_error`` applied to the answer as a whole)."""
 
 
 @dataclass(frozen=True, slots=True)

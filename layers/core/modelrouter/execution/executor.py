@@ -12,7 +12,8 @@ Rules, in the order they apply to each candidate:
   floor); a longer wait than ``backoff_max_ms`` or one that would cross the deadline moves on instead;
   a timed-out model is not retried while other candidates are left;
 - other errors move on at once; ``context_too_long`` moves on to a model with a larger window;
-- a failed check repairs (same model, errors fed back), escalates (next candidate) or fails, as the
+- a failed check repairs (same model, errors fed back), retries (same model, a rule asked for it),
+  escalates (next candidate) or fails (a check that fails the request, a rule that rejects), as the
   route's checks say; an answer that failed a check is never returned;
 - at most ``max_attempts_per_model`` calls per model and ``max_total_attempts`` per request.
 
@@ -143,8 +144,22 @@ def conclude_failed_call(permit: Permit, error: ProviderError) -> None:
         permit.release()
 
 
-def _repairs_done(run: _Run, model: ModelSpec) -> int:
-    return sum(1 for a in run.log.attempts if a.model == model.id and a.outcome == "check_failed")
+def _checks_led_to(run: _Run, model: ModelSpec, action: str) -> int:
+    """How many of ``model``'s answers so far were followed by ``action`` (``repair``, ``retry``)."""
+    return sum(
+        1
+        for attempt in run.log.attempts
+        if attempt.model == model.id and any(check.action == action for check in attempt.checks)
+    )
+
+
+def _rejection(model: ModelSpec, verdict: Verdict) -> str:
+    """The message of the error a failed or rejected answer ends the request with."""
+    last = verdict.results[-1] if verdict.results else None
+    if verdict.action != "reject" or last is None:
+        return f"answer from '{model.id}' rejected by checks"
+    by = f"rule '{last.rule}'" if last.rule is not None else "the rules check"
+    return f"answer from '{model.id}' rejected by {by}: {last.detail}"
 
 
 class Executor:
@@ -277,8 +292,10 @@ class Executor:
                     return None
                 continue
             verdict, answer = step
-            if verdict.action == "fail":
-                raise AnswerRejectedError(f"answer from '{model.id}' rejected by checks", run.log.attempts)
+            if verdict.action in ("fail", "reject"):
+                raise AnswerRejectedError(_rejection(model, verdict), run.log.attempts)
+            if verdict.action == "retry":
+                continue  # the same model and conversation again: a rule asked for another answer
             if verdict.action != "repair":
                 return None
             conversation = with_repair_turn(conversation, answer, verdict.feedback or "")
@@ -342,9 +359,11 @@ class Executor:
                 run.decision.checks,
                 plan.conversation,
                 answer,
-                repairs_done=_repairs_done(run, model),
+                repairs_done=_checks_led_to(run, model, "repair"),
                 guardrail=self._guardrail,
                 guardrail_timeout_s=max(0.1, run.deadline.remaining()),
+                model=model.id,
+                retries_done=_checks_led_to(run, model, "retry"),
             )
         except Exception:
             log("check_failed", answer=answer, usage=usage, estimated=estimated)
@@ -454,7 +473,9 @@ class Executor:
                     "timeout_ms": timeout_ms,
                     "checks": [
                         *(
-                            CheckRecord(name=r.name, passed=r.passed, action=r.action, detail=r.detail)
+                            CheckRecord(
+                                name=r.name, passed=r.passed, action=r.action, detail=r.detail, rule=r.rule
+                            )
                             for r in (verdict.results if verdict else ())
                         ),
                         *check_records,

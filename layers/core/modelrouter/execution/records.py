@@ -38,9 +38,11 @@ class CheckRecord(_Frozen):
     passed: bool
     """Whether the answer passed."""
     action: str
-    """What followed: accept, redact, repair, escalate, fail."""
+    """What followed: accept, redact, repair, retry, escalate, fail, reject."""
     detail: str
-    """What was found (no answer text, no PII values)."""
+    """What was found (no answer text, no PII values); for a rule, its reason."""
+    rule: str | None = None
+    """``rules`` check: the rule that fired, or whose expression failed on the answer."""
 
 
 class Attempt(_Frozen):

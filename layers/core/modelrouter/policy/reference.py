@@ -11,8 +11,8 @@ __all__ = ["policy_reference_markdown"]
 
 _ORDER = ("Policy", "Defaults", "ModelSpec", "Pricing", "SecretRef", "Tenant", "Budget", "Pinning", "Route",
           "When", "Intents", "TokenRange", "UnitRange", "Variant", "LearnedRouting", "LearnedDifficulty",
-          "Limits", "Checks", "JsonSchemaCheck", "GuardrailsCheck", "BedrockGuardrailCheck", "Execution",
-          "Cooldown")  # fmt: skip
+          "Limits", "Checks", "JsonSchemaCheck", "RulesCheck", "AnswerRule", "GuardrailsCheck",
+          "BedrockGuardrailCheck", "Execution", "Cooldown")  # fmt: skip
 
 
 def _type_of(schema: dict[str, Any]) -> str:

@@ -163,6 +163,10 @@ def _check_model_refs(result: PolicyCheckResult, policy: Policy, known: _Known) 
             unknown = known.unknown(result, where, model_id, "model")
             if not unknown and model_id in models and not models[model_id].enabled:
                 result.warn(where, f"model '{model_id}' is disabled and will always be skipped")
+        rules = route.checks.rules.rules if route.checks.rules is not None else ()
+        for position, rule in enumerate(rules):
+            where = ("routes", index, "checks", "rules", "rules", position, "models")
+            known.check_all(result, where, rule.models or (), "model")
 
 
 def _check_tenant_refs(result: PolicyCheckResult, policy: Policy, known: _Known) -> None:
