@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from modelrouter.local.samples import sample_instance
 from modelrouter.local.skills import GOOD_QUALITY, SKILLS, Skills, answer_quality, topic_of
+from modelrouter.local.triage import with_triage
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -208,6 +209,7 @@ def simulate(profile: ModelProfile, request: SimRequest, *, garbled: bool = Fals
         else:
             schema = request.schema if request.schema is not None else {"type": "object"}
             value = sample_instance(schema) if request.schema is not None else {"answer": topic}
+            value = with_triage(value, request.last_user_text)
             text = json.dumps(value if good else _spoil(schema, value), ensure_ascii=False)
     elif request.tool_result is not None:
         result = " ".join(request.tool_result.split())[:_TOOL_RESULT_CHARS]
