@@ -104,6 +104,7 @@ def test_explain_has_one_line_per_feature() -> None:
         "images",
         "language",
         "pii",
+        "image",  # image detail: the screenshot is a URL, so only counted
         "difficulty",
     ]
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.media_files import data_uri, image_part, png
 
 from modelrouter.features.tokens import (
     IMAGE_TOKENS,
@@ -15,8 +17,14 @@ from modelrouter.features.tokens import (
     TOKENS_PER_WORD,
     estimate_request_tokens,
     estimate_tokens,
+    image_tokens,
 )
 from modelrouter.request import ChatRequest, parse_chat_request
+
+ANTHROPIC_PIXELS_PER_TOKEN = 750
+"""Anthropic's published rate: an image costs about width × height / 750 tokens."""
+OPENAI_ONE_TILE = 85 + 170
+"""OpenAI's high-detail price of the smallest image: the base and one 512-pixel tile."""
 
 
 def _request(content: Any, **extra: Any) -> ChatRequest:
@@ -130,6 +138,38 @@ def test_images_add_fixed_token_costs_by_detail() -> None:
     assert estimate_request_tokens(with_image("high")) == text_only + IMAGE_TOKENS
     assert estimate_request_tokens(with_image("auto")) == text_only + IMAGE_TOKENS
     assert estimate_request_tokens(with_image("low")) == text_only + LOW_DETAIL_IMAGE_TOKENS
+
+
+def test_an_inline_image_of_known_size_costs_by_its_pixels() -> None:
+    # Given the same question with inline PNGs of three sizes, at each detail
+    def image_cost(width: int, height: int, detail: str = "auto") -> int:
+        part = image_part(data_uri("image/png", png(width, height, pixels=False)), detail)
+        with_image = _request([{"type": "text", "text": "What is this?"}, part])
+        return estimate_request_tokens(with_image) - estimate_request_tokens(_request("What is this?"))
+
+    # When estimated
+    small, medium, large = image_cost(64, 64), image_cost(600, 400), image_cost(4000, 3000)
+
+    # Then a known size lowers the fixed cost, up to it for a large image; low and original keep theirs
+    assert OPENAI_ONE_TILE <= small < medium < large == IMAGE_TOKENS
+    assert image_cost(64, 64, "low") == LOW_DETAIL_IMAGE_TOKENS
+    assert image_cost(64, 64, "original") == IMAGE_TOKENS
+
+
+def test_openai_worked_examples_are_not_underestimated() -> None:
+    # Given OpenAI's worked examples of high-detail prices (1024² → 765 tokens, 2048 × 4096 → 1,105)
+    # Then the estimate is at least as much
+    assert image_tokens(1024, 1024) >= 765
+    assert image_tokens(2048, 4096) >= 1_105
+
+
+@given(st.integers(1, 20_000), st.integers(1, 20_000))
+def test_a_known_image_size_errs_high_and_stays_bounded(width: int, height: int) -> None:
+    # Given any image size / When estimated / Then never below Anthropic's rate or one OpenAI tile,
+    # never above the fixed cost of an image of unknown size
+    tokens = image_tokens(width, height)
+    anthropic = math.ceil(width * height / ANTHROPIC_PIXELS_PER_TOKEN)
+    assert min(IMAGE_TOKENS, max(anthropic, OPENAI_ONE_TILE)) <= tokens <= IMAGE_TOKENS
 
 
 def test_tools_and_schema_add_tokens() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from modelrouter.features.difficulty import score_difficulty
 from modelrouter.features.language import SAMPLE_CHARS, detect_language
+from modelrouter.features.media import request_documents, request_images
 from modelrouter.features.model import RequestFeatures
 from modelrouter.features.pii import find_pii
 from modelrouter.features.tokens import estimate_request_tokens
@@ -36,18 +37,22 @@ def language_sample(request: ChatRequest) -> str:
 
 
 def extract_features(request: ChatRequest) -> RequestFeatures:
-    """Extract the explainable features of ``request``: size, shape, language, personal data, difficulty.
+    """Extract the explainable features of ``request``: size, shape, images and documents, language,
+    personal data, difficulty.
 
     Pure and deterministic: the same request always gives the same features, and none of them holds
-    prompt text or personal data.
+    prompt text or personal data. Nothing is fetched: an image given by URL is only counted.
     """
     response_format = request.response_format.type if request.response_format is not None else "text"
+    images = request_images(request)
     return RequestFeatures(
         prompt_tokens=estimate_request_tokens(request),
         prompt_chars=sum(len(message.text()) for message in request.messages),
         message_count=len(request.messages),
         user_turns=sum(1 for message in request.messages if isinstance(message, UserMessage)),
-        image_count=sum(message.images() for message in request.messages),
+        image_count=len(images),
+        images=images,
+        documents=request_documents(request),
         tool_count=len(request.tools or ()),
         response_format=response_format,
         language=detect_language(language_sample(request)),

@@ -3,6 +3,8 @@
 Routing needs a prompt size before any provider is called, and loading a real tokenizer in a Lambda costs
 more than the estimate is worth. These estimates are deliberately a little generous: overestimating a
 prompt only skips a model with a too-small context window, underestimating it makes the call fail.
+An image costs what the providers bill for its pixels when its header says its size
+(:func:`image_tokens`), else the most any of them bills for one.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import math
 import re
 
+from modelrouter.features.media import image_info
 from modelrouter.request import AssistantMessage, ChatRequest, ImagePart, Message
 from modelrouter.text import non_ascii
 
@@ -21,10 +24,12 @@ __all__ = [
     "LOW_DETAIL_IMAGE_TOKENS",
     "MESSAGE_OVERHEAD_TOKENS",
     "OTHER_SCRIPT_CHARS_PER_TOKEN",
+    "PIXELS_PER_TOKEN",
     "TOKENS_PER_WORD",
     "estimate_message_tokens",
     "estimate_request_tokens",
     "estimate_tokens",
+    "image_tokens",
 ]
 
 CHARS_PER_TOKEN = 4.0
@@ -43,6 +48,14 @@ IMAGE_TOKENS = 1_600
 Budgets reserve from this estimate, so it errs high: a 1024×1024 image costs 765 at OpenAI."""
 LOW_DETAIL_IMAGE_TOKENS = 85
 """An image at ``low`` detail."""
+PIXELS_PER_TOKEN = 500
+"""Pixels per token of an image whose size is known: Anthropic bills about width × height / 750 (after
+shrinking it to about 1.15 megapixels, which :data:`IMAGE_TOKENS` covers); 500 errs high."""
+_TILE_SIDE = 512
+_TILE_TOKENS = 170
+_BASE_TOKENS = 85
+_HIGH_DETAIL_FIT = 2_048
+_HIGH_DETAIL_SHORT_SIDE = 768
 
 _DENSE = (
     "\u1100-\u11ff\u2e80-\u2fdf\u3000-\u30ff\u3100-\u31ff\u3400-\u4dbf\u4e00-\u9fff"
@@ -87,15 +100,32 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(max(by_chars, by_words)))
 
 
+def image_tokens(width: int, height: int) -> int:
+    """Tokens of a ``width`` × ``height`` image at ``auto`` or ``high`` detail: the larger of OpenAI's
+    tile count (fit in 2048 × 2048, shortest side at most 768, 85 + 170 per 512-pixel tile) and
+    :data:`PIXELS_PER_TOKEN`, never more than :data:`IMAGE_TOKENS`."""
+    fit = min(1.0, _HIGH_DETAIL_FIT / max(width, height))
+    shrink = fit * min(1.0, _HIGH_DETAIL_SHORT_SIDE / (min(width, height) * fit))
+    tiles = math.ceil(width * shrink / _TILE_SIDE) * math.ceil(height * shrink / _TILE_SIDE)
+    by_pixels = math.ceil(width * height / PIXELS_PER_TOKEN)
+    return min(IMAGE_TOKENS, max(_BASE_TOKENS + _TILE_TOKENS * tiles, by_pixels))
+
+
+def _part_tokens(part: ImagePart) -> int:
+    detail = part.image_url.detail
+    if detail == "low":
+        return LOW_DETAIL_IMAGE_TOKENS
+    info = image_info(part) if detail != "original" else None
+    if info is None or info.width is None or info.height is None:
+        return IMAGE_TOKENS
+    return image_tokens(info.width, info.height)
+
+
 def _image_tokens(message: Message) -> int:
     content = getattr(message, "content", None)
     if not isinstance(content, list):
         return 0
-    return sum(
-        LOW_DETAIL_IMAGE_TOKENS if part.image_url.detail == "low" else IMAGE_TOKENS
-        for part in content
-        if isinstance(part, ImagePart)
-    )
+    return sum(_part_tokens(part) for part in content if isinstance(part, ImagePart))
 
 
 def estimate_message_tokens(message: Message) -> int:
