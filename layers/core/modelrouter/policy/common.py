@@ -60,7 +60,11 @@ class ProviderKind(StrEnum):
 
 
 class Capability(StrEnum):
-    """What a model can do; routes and requests require capabilities, models declare them."""
+    """What a model can do; routes and requests require capabilities, models declare them.
+
+    A request requires ``tools`` when it offers tools, ``vision`` with an image, ``documents`` with a
+    document (``file``) part, ``json_schema``/``json_object`` for that answer format and ``multilingual``
+    for a confident non-English language; a model without one is left out (``capability_missing``)."""
 
     TOOLS = "tools"
     JSON_SCHEMA = "json_schema"
@@ -71,6 +75,8 @@ class Capability(StrEnum):
     """A reasoning model (o-series, Claude with extended thinking): it takes ``reasoning_effort`` (as a
     thinking budget for Claude); OpenAI-compatible ones get no sampling parameters or logit bias."""
     CODE = "code"
+    DOCUMENTS = "documents"
+    """The model reads document (file) content parts, such as PDFs: a request with one requires it."""
 
 
 class AnswerFormat(StrEnum):

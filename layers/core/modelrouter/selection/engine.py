@@ -261,6 +261,8 @@ def _required_capabilities(route: Route, features: RequestFeatures) -> frozenset
         needed.add(Capability.TOOLS)
     if features.has_images:
         needed.add(Capability.VISION)
+    if features.documents:
+        needed.add(Capability.DOCUMENTS)
     for answer_format in (AnswerFormat(features.response_format), route.limits.output_format):
         if answer_format in _FORMAT_CAPABILITY:
             needed.add(_FORMAT_CAPABILITY[answer_format])
