@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from modelrouter.policy.common import (
     Capability,
     DataClassification,
+    DeploymentMode,
     Identifier,
     ProviderKind,
     StrictModel,
@@ -90,6 +91,9 @@ class ModelSpec(StrictModel):
     """Where the data is processed (``us``, ``eu``, ``global`` …); tenants and requests restrict it."""
     max_classification: DataClassification
     """The most sensitive data classification this model is cleared for."""
+    deployment_mode: DeploymentMode = DeploymentMode.PROVIDER_RETAINS
+    """How the model is deployed: ``provider_retains`` (the default: the provider may keep prompts),
+    ``zero_retention``, ``vpc`` or ``on_prem``. Tenants and data classifications may require modes."""
     tags: frozenset[Identifier] = frozenset()
     """Free labels (``cheap``, ``frontier``); tenants may allow models by tag."""
     enabled: bool = True

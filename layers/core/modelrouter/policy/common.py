@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Annotated
 
@@ -12,6 +13,7 @@ __all__ = [
     "AnswerFormat",
     "Capability",
     "DataClassification",
+    "DeploymentMode",
     "Identifier",
     "ProviderKind",
     "Regex",
@@ -94,6 +96,34 @@ class DataClassification(StrEnum):
     INTERNAL = "internal"
     CONFIDENTIAL = "confidential"
     RESTRICTED = "restricted"
+
+
+class DeploymentMode(StrEnum):
+    """How a model is deployed, as far as what happens to the data sent to it is concerned.
+
+    Tenants (``required_deployment_modes``) and data classifications
+    (``defaults.deployment_modes_by_classification``) may require some of these modes."""
+
+    PROVIDER_RETAINS = "provider_retains"
+    """A provider's public API that may keep prompts and answers for a while (abuse monitoring); the
+    default, and the mode of an HTTP provider unless a contract says otherwise."""
+    ZERO_RETENTION = "zero_retention"
+    """The provider keeps nothing: contractual zero data retention (an OpenAI or Anthropic ZDR
+    agreement, a Bedrock region whose data retention mode is ``none``)."""
+    VPC = "vpc"
+    """Reached privately, never over the internet: Bedrock through a VPC interface endpoint
+    (PrivateLink), or a model self-hosted in the account's VPC."""
+    ON_PREM = "on_prem"
+    """Runs on the operator's own hardware."""
+
+    @classmethod
+    def either(cls, modes: Iterable[DeploymentMode]) -> str:
+        """``modes`` in words, in declaration order: ``zero_retention, vpc or on_prem``."""
+        chosen = set(modes)
+        names = [mode.value for mode in cls if mode in chosen]
+        if len(names) < 2:
+            return names[0] if names else "no mode"
+        return f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 _RANKS = {level: rank for rank, level in enumerate(DataClassification)}

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from modelrouter.policy.catalog import ModelSpec
-from modelrouter.policy.common import DataClassification, Identifier, StrictModel
+from modelrouter.policy.common import (
+    DataClassification,
+    DeploymentMode,
+    Identifier,
+    StrictModel,
+    classification_rank,
+)
 from modelrouter.policy.execution import Execution
 from modelrouter.policy.routes import Route
 from modelrouter.policy.tenants import Pinning, Tenant
 
 __all__ = ["Defaults", "Policy"]
+
+_Modes = Annotated[frozenset[DeploymentMode], Field(min_length=1)]
 
 
 class Defaults(StrictModel):
@@ -27,6 +35,21 @@ class Defaults(StrictModel):
     """Classification a request is raised to when personal data is found in it."""
     budget_store_failure: Literal["fail_closed", "fail_open"] = "fail_closed"
     """When the budget table cannot be reached: refuse (default) or serve without a budget check."""
+    deployment_modes_by_classification: dict[DataClassification, _Modes] = Field(default_factory=dict)
+    """Deployment modes data of a classification may go to (``{restricted: [vpc, on_prem,
+    zero_retention]}``). A level's modes also bind every more sensitive level, so a request must go to
+    a mode listed for its level and for each less sensitive level listed; none listed: any mode."""
+
+    def deployment_modes_for(self, level: DataClassification) -> frozenset[DeploymentMode] | None:
+        """The deployment modes data of ``level`` may go to (every listed level up to it binds it), or
+        None when no listed level binds it."""
+        rank = classification_rank(level)
+        binding = [
+            modes
+            for listed, modes in self.deployment_modes_by_classification.items()
+            if classification_rank(listed) <= rank
+        ]
+        return frozenset.intersection(*binding) if binding else None
 
 
 class Policy(StrictModel):

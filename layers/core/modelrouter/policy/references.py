@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from modelrouter.policy.document import Policy
-from modelrouter.policy.reachability import check_reachability
+from modelrouter.policy.reachability import check_deployment_modes, check_reachability
 from modelrouter.policy.routes import Route, Strategy
 from modelrouter.problems import Problem, format_path
 from modelrouter.suggest import did_you_mean
@@ -27,6 +27,7 @@ _RESERVED_NAMES = frozenset({"auto"})
 NAME_KINDS = ("model", "tenant", "route", "tag")
 """What a policy refers to by name."""
 _REACHABILITY_INPUTS = frozenset({"defaults", "pinning", "tenants", "routes"})
+_DEPLOYMENT_INPUTS = frozenset({"defaults", "tenants", "models"})
 
 Location = tuple[str | int, ...]
 
@@ -124,6 +125,8 @@ def check_references(policy: Policy, tolerance: Tolerance | None = None) -> Poli
         _check_route(result, policy, known, index, route)
     if not tolerance.failed_sections & _REACHABILITY_INPUTS:
         check_reachability(result, policy)
+    if not tolerance.failed_sections & _DEPLOYMENT_INPUTS:
+        check_deployment_modes(result, policy)
     return result
 
 

@@ -6,7 +6,13 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from modelrouter.policy.common import DataClassification, Identifier, StrictModel, classification_rank
+from modelrouter.policy.common import (
+    DataClassification,
+    DeploymentMode,
+    Identifier,
+    StrictModel,
+    classification_rank,
+)
 
 __all__ = ["Budget", "Pinning", "Tenant"]
 
@@ -66,6 +72,9 @@ class Tenant(StrictModel):
     """Cheaper route to downgrade to when the budget is exhausted, instead of refusing."""
     regions: list[Identifier] | None = None
     """Model residencies this tenant's data may go to (``[eu]``); all when omitted."""
+    required_deployment_modes: frozenset[DeploymentMode] | None = Field(default=None, min_length=1)
+    """Deployment modes this tenant's data may go to (``[vpc, on_prem]``); any when omitted. Applies on
+    top of the modes ``defaults.deployment_modes_by_classification`` requires."""
     pinning: Pinning | None = None
     """Replaces the policy-wide ``pinning`` for this tenant."""
     retention_days: int = Field(default=30, ge=1, le=3650)

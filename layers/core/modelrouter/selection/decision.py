@@ -9,11 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from modelrouter.features.model import RequestFeatures
 from modelrouter.policy.checks import Checks
-from modelrouter.policy.common import Capability, DataClassification, ProviderKind
+from modelrouter.policy.common import Capability, DataClassification, DeploymentMode, ProviderKind
 from modelrouter.policy.routes import Strategy, StreamingMode
 
 __all__ = [
     "Candidate",
+    "ComplianceBasis",
     "Decision",
     "Exclusion",
     "ExclusionReason",
@@ -33,6 +34,7 @@ class ExclusionReason(StrEnum):
     TENANT_NOT_ALLOWED = "tenant_not_allowed"
     CLASSIFICATION_NOT_CLEARED = "classification_not_cleared"
     RESIDENCY = "residency"
+    DEPLOYMENT_MODE = "deployment_mode"
     CAPABILITY_MISSING = "capability_missing"
     CONTEXT_TOO_SMALL = "context_too_small"
     OUTPUT_TOO_SMALL = "max_output_too_small"
@@ -82,6 +84,10 @@ class Candidate(_Frozen):
     """How it is called."""
     provider_model_id: str
     """The provider's pinned model id."""
+    residency: str
+    """Where the model processes data (the catalog's ``residency``)."""
+    deployment_mode: DeploymentMode
+    """How the model is deployed (the catalog's ``deployment_mode``)."""
     source: str
     """Why it is in the list: ``models``, ``tier:hard``, ``variant:champion``, ``escalation:deep``,
     ``learned:target`` (cheapest predicted to reach the quality target), ``learned:best`` (none reaches
@@ -149,6 +155,18 @@ class RouteTrace(_Frozen):
     """Its conditions in evaluation order; empty for a catch-all."""
 
 
+class ComplianceBasis(_Frozen):
+    """Why the request has its data classification, and the deployment modes it may go to."""
+
+    classification_source: Literal["declared", "tenant_default", "pii_detected"]
+    """``declared`` in ``metadata.data_classification``, the tenant's ``default_classification``, or
+    raised to ``defaults.pii_classification`` because personal data was found."""
+    classification_reason: str
+    """The same in words (``raised from internal to confidential: PII found (email)``)."""
+    required_deployment_modes: tuple[DeploymentMode, ...] | None = None
+    """The modes the tenant and the classification allow (sorted); None: any."""
+
+
 class Decision(_Frozen):
     """The engine's answer for one request. Safe to log: it holds no prompt text."""
 
@@ -176,6 +194,8 @@ class Decision(_Frozen):
     """Learned routes: the router and objective that ordered the candidates."""
     classification: DataClassification
     """Effective data classification (declared or default, raised when PII is found)."""
+    compliance: ComplianceBasis
+    """Where the classification came from and the deployment modes it requires."""
     required_capabilities: tuple[Capability, ...]
     """Capabilities every candidate has."""
     candidates: tuple[Candidate, ...] = Field(min_length=1)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from modelrouter.policy.catalog import ModelSpec
-from modelrouter.policy.common import Capability, DataClassification, classification_rank
+from modelrouter.policy.common import Capability
 from modelrouter.policy.routes import Limits
-from modelrouter.policy.tenants import Tenant
 from modelrouter.pricing import cost_usd
+from modelrouter.selection.compliance import Clearance, compliance_exclusion
 from modelrouter.selection.decision import Exclusion, ExclusionReason
 
 __all__ = ["Demand", "Sizing", "assess"]
@@ -21,12 +21,8 @@ _PER_MILLION = 1_000_000
 class Demand:
     """What the request needs from any model, computed once per decision."""
 
-    tenant: Tenant
-    """The tenant."""
-    classification: DataClassification
-    """Effective data classification."""
-    region: str | None
-    """Residency the request demands."""
+    clearance: Clearance
+    """The tenant, the effective classification, and the residency and deployment modes allowed."""
     capabilities: frozenset[Capability]
     """Capabilities a model must have."""
     prompt_tokens: int
@@ -70,21 +66,7 @@ def _compliance(model: ModelSpec, demand: Demand) -> tuple[ExclusionReason | Non
         return ExclusionReason.DISABLED, "disabled in the catalog"
     if model.id in demand.cooling_down:
         return ExclusionReason.COOLING_DOWN, "circuit breaker open after recent failures"
-    if not demand.tenant.allows_model(model.id, model.tags):
-        return ExclusionReason.TENANT_NOT_ALLOWED, f"tenant '{demand.tenant.id}' may not use it"
-    if classification_rank(model.max_classification) < classification_rank(demand.classification):
-        return (
-            ExclusionReason.CLASSIFICATION_NOT_CLEARED,
-            f"cleared for {model.max_classification}, request is {demand.classification}",
-        )
-    if demand.tenant.regions is not None and model.residency not in demand.tenant.regions:
-        return (
-            ExclusionReason.RESIDENCY,
-            f"runs in '{model.residency}', tenant allows {demand.tenant.regions}",
-        )
-    if demand.region is not None and model.residency != demand.region:
-        return ExclusionReason.RESIDENCY, f"runs in '{model.residency}', request demands '{demand.region}'"
-    return None, ""
+    return compliance_exclusion(model, demand.clearance) or (None, "")
 
 
 def _capacity(model: ModelSpec, demand: Demand) -> tuple[ExclusionReason | None, str]:

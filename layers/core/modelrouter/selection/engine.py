@@ -12,14 +12,15 @@ from modelrouter.features import extract_features
 from modelrouter.features.model import RequestFeatures
 from modelrouter.learned.artifact import LearnedRouter
 from modelrouter.policy.catalog import ModelSpec
-from modelrouter.policy.common import AnswerFormat, Capability, DataClassification, classification_rank
+from modelrouter.policy.common import AnswerFormat, Capability
 from modelrouter.policy.document import Policy
 from modelrouter.policy.learned import ArtifactRef
 from modelrouter.policy.routes import Route, Strategy
 from modelrouter.policy.tenants import Tenant
 from modelrouter.pricing import cost_usd
 from modelrouter.request import ChatRequest
-from modelrouter.selection.context import METADATA_CLASSIFICATION, RequestContext
+from modelrouter.selection.compliance import Clearance, classify
+from modelrouter.selection.context import RequestContext
 from modelrouter.selection.decision import (
     Candidate,
     Decision,
@@ -74,15 +75,15 @@ def decide(
     if tenant is None:
         raise RequestDeniedError("unknown_tenant", f"tenant '{context.tenant_id}' is not in the policy")
     features = features if features is not None else extract_features(request)
-    classification, notes = _classification(policy, tenant, context, features)
+    classified = classify(policy.defaults, tenant, context, features)
+    classification, notes = classified.level, list(classified.notes)
+    clearance = Clearance.of(policy.defaults, tenant, classification, context.region)
     view = RequestView(request, features, context, classification)
     route, matched_by, pinned_model = _choose_route(policy, tenant, request.model, view)
     _check_route_limits(route, features)
 
     demand = Demand(
-        tenant=tenant,
-        classification=classification,
-        region=context.region,
+        clearance=clearance,
         capabilities=_required_capabilities(route, features),
         prompt_tokens=features.prompt_tokens,
         requested_output_tokens=request.answer_token_limit,
@@ -150,6 +151,7 @@ def decide(
         tier_difficulty=tier_difficulty,
         learned=learned,
         classification=classification,
+        compliance=classified.basis(clearance),
         required_capabilities=tuple(sorted(demand.capabilities)),
         candidates=tuple(candidates),
         exclusions=tuple(exclusions),
@@ -177,27 +179,6 @@ def _trace(policy: Policy, view: RequestView) -> tuple[RouteTrace, ...]:
         if matched:
             break
     return tuple(traces)
-
-
-def _classification(
-    policy: Policy, tenant: Tenant, context: RequestContext, features: RequestFeatures
-) -> tuple[DataClassification, list[str]]:
-    notes: list[str] = []
-    level = context.data_classification or tenant.default_classification
-    if features.pii and classification_rank(level) < classification_rank(policy.defaults.pii_classification):
-        kinds = ", ".join(sorted(features.pii_kinds))
-        notes.append(
-            f"classification raised from {level} to {policy.defaults.pii_classification}: PII found ({kinds})"
-        )
-        level = policy.defaults.pii_classification
-    if classification_rank(level) > classification_rank(tenant.max_classification):
-        why = f" ({notes[0]})" if notes else ""
-        raise RequestDeniedError(
-            "classification_not_allowed",
-            f"request is {level}{why}; tenant '{tenant.id}' may send at most {tenant.max_classification}",
-            field=f"metadata.{METADATA_CLASSIFICATION}",
-        )
-    return level, notes
 
 
 def _choose_route(
@@ -282,6 +263,8 @@ def _candidate(model: ModelSpec, source: str, sizing: Sizing) -> Candidate:
         model=model.id,
         provider=model.provider,
         provider_model_id=model.model_id,
+        residency=model.residency,
+        deployment_mode=model.deployment_mode,
         source=source,
         max_output_tokens=sizing.max_output_tokens,
         estimated_cost_usd=sizing.estimated_cost_usd,

@@ -5,9 +5,11 @@ One predicate serves both sides: the decision engine refuses a pin with :func:`r
 yes to. So a listed name is never refused as not allowed, and a name left out always is.
 
 A model may be named when the tenant's pinning (or the policy's) allows it and the model can ever
-answer for the tenant: enabled, allowed by the tenant's ``allowed_models``/``allowed_tags``, and
-running in one of the tenant's ``regions``. A route may be named when pinning allows it and at least
-one of its models can answer for the tenant. Pure: no I/O.
+answer for the tenant: enabled, and not excluded by the compliance rules the engine applies
+(:func:`~modelrouter.selection.compliance.compliance_exclusion`: allowed by the tenant's
+``allowed_models``/``allowed_tags``, running in one of its ``regions``, deployed in a mode its
+``required_deployment_modes`` and the least sensitive classification allow). A route may be named
+when pinning allows it and at least one of its models can answer for the tenant. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.document import Policy
 from modelrouter.policy.routes import Route
 from modelrouter.policy.tenants import Tenant
+from modelrouter.selection.compliance import Clearance, compliance_exclusion
 
 __all__ = [
     "AUTO",
@@ -51,19 +54,17 @@ class Named:
     """The route, for ``kind == "route"``."""
 
 
-def serves_tenant(model: ModelSpec, tenant: Tenant) -> bool:
-    """Whether ``model`` can ever answer for ``tenant``: enabled, allowed, in one of its regions."""
-    return (
-        model.enabled
-        and tenant.allows_model(model.id, model.tags)
-        and (tenant.regions is None or model.residency in tenant.regions)
-    )
+def serves_tenant(model: ModelSpec, clearance: Clearance) -> bool:
+    """Whether ``model`` can ever answer for a tenant whose least demanding request has ``clearance``
+    (:meth:`Clearance.least`): enabled, and not excluded by the compliance rules."""
+    return model.enabled and compliance_exclusion(model, clearance) is None
 
 
 def _route_models(policy: Policy, route: Route, tenant: Tenant) -> tuple[ModelSpec, ...]:
     ids = dict.fromkeys(model_id for _, model_id in route.all_model_refs())
     models = (policy.model_by_id[model_id] for model_id in ids if model_id in policy.model_by_id)
-    return tuple(model for model in models if serves_tenant(model, tenant))
+    clearance = Clearance.least(policy.defaults, tenant)
+    return tuple(model for model in models if serves_tenant(model, clearance))
 
 
 def route_refusal(policy: Policy, tenant: Tenant, name: str) -> str | None:
@@ -79,7 +80,7 @@ def model_refusal(policy: Policy, tenant: Tenant, model_id: str) -> str | None:
     """Why ``tenant`` may not pin model ``model_id`` of ``policy``, or None when it may."""
     if not policy.pinning_for(tenant).allows_model(model_id):
         return f"this tenant may not pin model '{model_id}'"
-    if not serves_tenant(policy.model_by_id[model_id], tenant):
+    if not serves_tenant(policy.model_by_id[model_id], Clearance.least(policy.defaults, tenant)):
         return f"model '{model_id}' is not available to this tenant"
     return None
 
