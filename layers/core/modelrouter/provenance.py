@@ -1,7 +1,10 @@
 """Provenance: one record per request saying what was decided, tried, checked and charged, and why.
 
 ``ignored_fields`` are the request fields the answering call (or, without an answer, the last call)
-left out, as in the response's ``router`` block; each attempt carries its own.
+left out, as in the response's ``router`` block; each attempt carries its own. ``compliance`` is the
+router block's (:func:`~modelrouter.selection.compliance.compliance_block`): the classification and
+why, the answering model's residency and deployment mode (None without an answer), the models
+excluded for compliance reasons.
 
 Records hold no prompt text (only its SHA-256, unless the tenant's ``store_prompts`` allows more) and
 no PII values: free-text fields that could quote a prompt (provider error messages) are scrubbed.
@@ -18,6 +21,7 @@ from modelrouter.execution.records import Attempt
 from modelrouter.features.pii import scan_text
 from modelrouter.policy.tenants import Tenant
 from modelrouter.request import ChatRequest
+from modelrouter.selection.compliance import compliance_block
 from modelrouter.selection.decision import Decision
 
 __all__ = ["build_record", "fallback_record", "learned_fields", "prompt_sha256", "refusal_record", "scrub"]
@@ -100,6 +104,7 @@ def build_record(
         "tier": decision.tier,
         "variant": decision.variant,
         "classification": decision.classification.value,
+        "compliance": compliance_block(decision, answered_by),
         "required_capabilities": list(decision.required_capabilities),
         "features": {
             "prompt_tokens": features.prompt_tokens,
@@ -177,6 +182,7 @@ def refusal_record(
             "error_code": error_code,
             "reason": scrub(reason[:500]),
             "classification": decision.classification.value if decision else None,
+            "compliance": compliance_block(decision, None) if decision else None,
             "candidates": [c.model_dump(mode="json") for c in decision.candidates] if decision else [],
             "exclusions": [e.model_dump(mode="json") for e in decision.exclusions] if decision else [],
             **(learned_fields(decision) if decision else {}),

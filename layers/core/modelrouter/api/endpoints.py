@@ -20,6 +20,7 @@ from modelrouter.api.runtime import RouterRuntime
 from modelrouter.errors import ModelRouterError
 from modelrouter.execution.spending import reserve_amount
 from modelrouter.live import LiveChat
+from modelrouter.selection.compliance import compliance_block
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -185,6 +186,7 @@ def route(runtime: RouterRuntime, tenant_id: str | None, body: bytes, request_id
     decision, policy = runtime.service.route(tenant, body, request_id)
     answer = {"object": "router.decision", "reserve_usd": reserve_amount(decision, policy)}
     answer.update(decision.model_dump(mode="json"))
+    answer["compliance"] = compliance_block(decision, decision.primary.model)  # as the primary would answer
     return _json(200, answer, {"x-request-id": request_id})
 
 

@@ -22,6 +22,7 @@ from modelrouter.policy.catalog import ModelSpec
 from modelrouter.provenance import learned_fields
 from modelrouter.providers.types import ResultToolCall, ToolKind
 from modelrouter.request import ChatRequest
+from modelrouter.selection.compliance import compliance_block
 from modelrouter.selection.decision import Decision
 from modelrouter.selection.naming import Named
 
@@ -58,9 +59,10 @@ def router_summary(
     stream: dict[str, object] | None = None,
     ignored: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The ``router`` object added to responses: what was decided and tried, and what it cost; on learned
-    routes also each candidate's predicted quality and the router's digest and objective, on threshold
-    routes the difficulty the tier was picked by.
+    """The ``router`` object added to responses: what was decided and tried, what it cost, and the
+    ``compliance`` of the answer (:func:`~modelrouter.selection.compliance.compliance_block` for the model
+    that answered); on learned routes also each candidate's predicted quality and the router's digest
+    and objective, on threshold routes the difficulty the tier was picked by.
 
     ``overage_usd``: shown when above 0; ``stream``: a live stream's figures; ``ignored``: fields dropped
     before the call (the Anthropic request's translation), listed with the answering call's in
@@ -89,6 +91,7 @@ def router_summary(
         "reserved_usd": round(reserved_usd, 9),
         "latency_ms": round(latency_ms, 1),
         "ignored_fields": sorted({*final.ignored_fields, *ignored}),
+        "compliance": compliance_block(decision, result.model),
     }
     predicted = {c.model: c.predicted_quality for c in decision.candidates if c.predicted_quality is not None}
     if predicted:
