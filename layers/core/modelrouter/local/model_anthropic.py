@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from modelrouter.local import model_body as wire
+from modelrouter.local.model_images import largest_megapixels
 from modelrouter.local.model_wire import ANTHROPIC_ERRORS, FailureKind, Reply, tool_use_of
 from modelrouter.local.models import SimAnswer, SimRequest, SimTool
 
@@ -77,6 +79,7 @@ def anthropic_request(body: bytes) -> tuple[str, SimRequest, str | None]:
         tool_result=tool_result,
         max_tokens=max_tokens,
         stream=data.get("stream") is True,
+        image_megapixels=largest_megapixels(_inline_images(turns)),
     )
     return str(data.get("model") or ""), request, forced.name if forced else None
 
@@ -97,6 +100,18 @@ def _texts_and_results(content: Any) -> tuple[list[str], list[str]]:
             parts = [inner] if isinstance(inner, str) else [str(p.get("text", "")) for p in wire.dicts(inner)]
             results.append(" ".join(parts))
     return texts, results
+
+
+def _inline_images(turns: list[Mapping[str, Any]]) -> list[str]:
+    """The base64 data of every ``image`` block given inline."""
+    return [
+        str(source["data"])
+        for turn in turns
+        for block in wire.dicts(turn.get("content"))
+        if block.get("type") == "image"
+        and (source := wire.mapping(block.get("source"))).get("type") == "base64"
+        and isinstance(source.get("data"), str)
+    ]
 
 
 def anthropic_stop(answer: SimAnswer, forced_tool: str | None) -> str:

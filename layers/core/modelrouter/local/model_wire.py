@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
 from modelrouter.local.model_body import (
@@ -28,8 +28,9 @@ from modelrouter.local.model_body import (
     mapping,
     maybe_json,
 )
+from modelrouter.local.model_images import largest_megapixels
 from modelrouter.local.models import SimAnswer, SimRequest, SimTool
-from modelrouter.request import ChatRequest, ResponseFormatJsonObject, ToolMessage
+from modelrouter.request import ChatRequest, ImagePart, ResponseFormatJsonObject, ToolMessage
 
 __all__ = [
     "ANTHROPIC_ERRORS",
@@ -107,7 +108,17 @@ def openai_request(body: bytes) -> tuple[str, SimRequest]:
         max_tokens=request.answer_token_limit,
         stream=bool(request.stream),
         stream_usage=bool(request.stream_options and request.stream_options.include_usage),
+        image_megapixels=largest_megapixels(_data_uri_images(request)),
     )
+
+
+def _data_uri_images(request: ChatRequest) -> Iterator[str]:
+    """The base64 text of each image given inline as a data URI."""
+    for message in request.messages:
+        content = getattr(message, "content", None)
+        for part in content if isinstance(content, list) else ():
+            if isinstance(part, ImagePart) and part.image_url.url.startswith("data:"):
+                yield part.image_url.url.partition(",")[2]
 
 
 def openai_completion(model_id: str, answer: SimAnswer, created: int) -> dict[str, Any]:
@@ -157,11 +168,14 @@ def bedrock_request(body: bytes) -> tuple[SimRequest, str | None]:
     system = [str(block.get("text", "")) for block in dicts(data.get("system"))]
     chars = sum(len(text) for text in system)
     last_user, tool_result = "", None
+    images: list[str] = []
     for turn in dicts(turns):
         texts, results = [], []
         for block in dicts(turn.get("content")):
             if isinstance(block.get("text"), str):
                 texts.append(block["text"])
+            elif isinstance(source := mapping(mapping(block.get("image")).get("source")).get("bytes"), str):
+                images.append(source)
             elif isinstance(block.get("toolResult"), Mapping):
                 content = dicts(block["toolResult"].get("content"))
                 results.append(" ".join(str(part.get("text", part.get("json", ""))) for part in content))
@@ -190,6 +204,7 @@ def bedrock_request(body: bytes) -> tuple[SimRequest, str | None]:
         tool_choice="required" if "any" in choice else "auto" if "auto" in choice else None,
         tool_result=tool_result,
         max_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
+        image_megapixels=largest_megapixels(images),
     )
     forced_tool = next((tool for tool in tools if tool.name == forced), None)
     if forced_tool is None:

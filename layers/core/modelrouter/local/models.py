@@ -89,6 +89,9 @@ class ModelProfile:
     """Suggested price in USD per million input tokens, for the policy (the server charges nothing)."""
     output_price_per_mtok: float
     """Suggested price in USD per million output tokens, for the policy."""
+    scan_megapixels: float = 0.0
+    """The largest image it reads well, in megapixels: a bigger scan (a phone photo of a form) makes its
+    answer a bad one, whatever the topic."""
 
     def latency_s(self, output_tokens: int, scale: float = 1.0) -> float:
         """Seconds to produce ``output_tokens``, times ``scale``."""
@@ -103,9 +106,9 @@ class ModelProfile:
 PROFILES: dict[str, ModelProfile] = {
     profile.name: profile
     for profile in (
-        ModelProfile("local-small", SKILLS["local-small"], 15.0, 1.0, 8_192, 2_048, 0.1, 0.4),
-        ModelProfile("local-medium", SKILLS["local-medium"], 45.0, 3.0, 32_768, 4_096, 0.8, 3.2),
-        ModelProfile("local-large", SKILLS["local-large"], 100.0, 8.0, 131_072, 8_192, 5.0, 20.0),
+        ModelProfile("local-small", SKILLS["local-small"], 15.0, 1.0, 8_192, 2_048, 0.1, 0.4, 1.0),
+        ModelProfile("local-medium", SKILLS["local-medium"], 45.0, 3.0, 32_768, 4_096, 0.8, 3.2, 4.0),
+        ModelProfile("local-large", SKILLS["local-large"], 100.0, 8.0, 131_072, 8_192, 5.0, 20.0, 50.0),
     )
 }
 """The simulated models by name: about 40, 120 and 300 ms for a 25-token answer."""
@@ -163,6 +166,8 @@ class SimRequest:
     """The client asked for a streamed answer."""
     stream_usage: bool = False
     """A streamed answer ends with token counts (OpenAI's ``stream_options.include_usage``)."""
+    image_megapixels: float | None = None
+    """Width × height of the largest inline image, in millions of pixels (None: no image, or unknown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +198,8 @@ def count_tokens(chars: int) -> int:
 def simulate(profile: ModelProfile, request: SimRequest, *, garbled: bool = False) -> SimAnswer:
     """The answer ``profile`` gives to ``request``; ``garbled`` makes a JSON answer unreadable."""
     good = answer_quality(profile, request.last_user_text) >= GOOD_QUALITY
+    if request.image_megapixels is not None and request.image_megapixels > profile.scan_megapixels:
+        good = False  # a scan too large and noisy for this model's vision
     seed = _digest(profile.name, request.last_user_text, str(request.schema), request.tool_result)
     topic = _topic(request.last_user_text)
     limit = min(request.max_tokens or profile.max_output_tokens, profile.max_output_tokens)
