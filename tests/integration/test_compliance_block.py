@@ -12,7 +12,7 @@ import pytest
 
 from modelrouter.local.model_server import ModelServer
 from modelrouter.policy import DataClassification
-from modelrouter.policy.common import DeploymentMode
+from modelrouter.policy.common import DeploymentMode, ProviderKind
 from modelrouter.policy.loader import parse_policy
 from modelrouter.providers.bedrock import BedrockProvider
 from modelrouter.providers.errors import ProviderServerError
@@ -262,7 +262,11 @@ def test_the_local_policys_restricted_model_is_answered_by_the_simulator(
     # Given local.yaml's model cleared for restricted data, and the simulated model server
     fake_aws_environment(monkeypatch)
     policy = parse_policy((ROOT / "policies" / "local.yaml").read_bytes(), "local.yaml").policy
-    restricted = [m for m in policy.models if m.max_classification is DataClassification.RESTRICTED]
+    restricted = [
+        m
+        for m in policy.models
+        if m.max_classification is DataClassification.RESTRICTED and m.provider is ProviderKind.BEDROCK
+    ]
     assert [(m.id, m.deployment_mode) for m in restricted] == [
         ("local-large-restricted", DeploymentMode.ZERO_RETENTION)
     ]

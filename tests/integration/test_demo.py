@@ -5,8 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from modelrouter.local.demo import SCENARIOS
+from modelrouter.local.demo import ALL_SCENARIOS
 from modelrouter.local.demo_learned import LEARNED_QUESTIONS
+from modelrouter.local.demo_scenarios import SCENARIOS, USE_CASES
 from tests.helpers import ROOT
 
 
@@ -21,7 +22,7 @@ def test_the_demo_shows_routing_checks_fallback_learned_routing_and_budgets() ->
     # Then it succeeds and each scenario is there, with what it demonstrates
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    for number, scenario in enumerate(SCENARIOS, 1):
+    for number, scenario in enumerate(ALL_SCENARIOS, 1):
         assert f"[{number}] {scenario.title}" in output
     assert "tier easy" in output
     assert "tier hard" in output
@@ -52,4 +53,17 @@ def test_the_demo_shows_routing_checks_fallback_learned_routing_and_budgets() ->
     assert "local-small" not in pii
     # and no card number is echoed anywhere
     assert "4111" not in output
+    # and each use case shows what it is there to show (the demo itself exits non-zero otherwise)
+    use_cases = output.split("--- Use cases")[1].split("Learned routing")[0]
+    blocks = dict(
+        zip((s.request for s in USE_CASES), use_cases.split("\n[")[1 : 1 + len(USE_CASES)], strict=True)
+    )
+    assert "local-medium-claude check_failed → local-large success" in blocks["kyc-scan"]
+    assert "route      coding-large-change" in blocks["coding-large-diff"]
+    assert "rules      clear" in blocks["fraud-clear"]
+    assert "model in us, on_prem" in blocks["fraud-clear"]
+    assert "local-small-onprem check_failed → local-large-restricted success" in blocks["fraud-borderline"]
+    assert "rules      borderline" in blocks["fraud-borderline"]
+    assert "restricted (tenant_default); model in us, zero_retention" in blocks["fraud-borderline"]
+    assert len(SCENARIOS) + len(USE_CASES) == len(ALL_SCENARIOS)
     assert "every server stopped" in output

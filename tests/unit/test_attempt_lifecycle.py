@@ -352,10 +352,18 @@ def test_every_tenant_of_the_shipped_policies_can_afford_its_first_plain_request
     from modelrouter.selection import RequestContext, decide
 
     shipped = load_policy_file(policy_file).policy
-    request = parse_chat_request({"messages": [{"role": "user", "content": "How do I reset my password?"}]})
+    question = {"messages": [{"role": "user", "content": "How do I reset my password?"}]}
+    schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
+    structured = {
+        **question,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "a", "schema": schema}},
+    }
     for tenant in shipped.tenants:
-        # When it is decided and sized
+        # When it is decided and sized (as JSON for tenants whose routes answer only JSON)
         context = RequestContext.from_metadata("first", tenant.id, None)
+        default = shipped.route_by_name.get(tenant.default_route or "")
+        answers_json = default is not None and default.limits.output_format is not None
+        request = parse_chat_request(structured if answers_json else question)
         decision = decide(shipped, request, context, features=extract_features(request))
         # Then what it reserves fits the tenant's smallest limit (the default max_tokens applies)
         limits = [v for v in (tenant.budget.daily_usd, tenant.budget.monthly_usd) if v is not None]

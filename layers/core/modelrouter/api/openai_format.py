@@ -14,10 +14,11 @@ model's provider did not take (:func:`modelrouter.providers.fields.ignored_field
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modelrouter.execution.records import ExecutionResult
+from modelrouter.execution.records import CheckRecord, ExecutionResult
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.provenance import learned_fields
 from modelrouter.providers.types import ResultToolCall, ToolKind
@@ -80,7 +81,13 @@ def router_summary(
         "model_version": final.reported_model,
         "fallbacks": result.fallbacks,
         "attempts": [
-            {"model": a.model, "outcome": a.outcome, "error_code": a.error_code, "duration_ms": a.duration_ms}
+            {
+                "model": a.model,
+                "outcome": a.outcome,
+                "error_code": a.error_code,
+                "duration_ms": a.duration_ms,
+                **_failed_check(a.checks),
+            }
             for a in result.attempts
         ],
         "checks": [
@@ -102,6 +109,14 @@ def router_summary(
     if overage_usd > 0:
         summary["overage_usd"] = round(overage_usd, 9)
     return summary
+
+
+def _failed_check(checks: Sequence[CheckRecord]) -> dict[str, str]:
+    """The check that failed an attempt (and the rule that fired), for ``check_failed`` attempts."""
+    failed = next((check for check in checks if not check.passed), None)
+    if failed is None:
+        return {}
+    return {"failed_check": failed.name, **({"rule": failed.rule} if failed.rule else {})}
 
 
 def usage_of(result: ExecutionResult) -> dict[str, Any]:

@@ -10,70 +10,29 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from modelrouter.cli.render import table
 from modelrouter.local.demo_learned import LEARNED_TENANT, show_learned
+from modelrouter.local.demo_scenarios import (
+    SCENARIOS,
+    USE_CASES,
+    Scenario,
+    attempts_line,
+    rules_fired,
+    unmet,
+)
 from modelrouter.local.demo_stream import show_stream
 from modelrouter.local.functions import project_root
 from modelrouter.local.stack import LocalStack, StackOptions
 
-__all__ = ["SCENARIOS", "Scenario", "run"]
+__all__ = ["ALL_SCENARIOS", "run"]
+
+ALL_SCENARIOS = (*SCENARIOS, *USE_CASES)
+"""Every scripted request, in the order the demo sends them."""
 
 
-@dataclass(frozen=True)
-class Scenario:
-    """One scripted request."""
-
-    title: str
-    tenant: str
-    request: str
-    """File in ``events/requests/`` (without ``.json``)."""
-    overrides: dict[str, Any] = field(default_factory=dict)
-    fault: tuple[str, str] | None = None
-    """``(model, fault)`` injected into the model server for this request."""
-
-
-SCENARIOS = (
-    Scenario("Easy support question", "acme-support", "support-easy"),
-    Scenario("Hard billing dispute", "acme-support", "support-hard"),
-    Scenario("JSON extraction with a schema (cascade: cheapest first)", "acme-support", "extract-invoice"),
-    Scenario(
-        "Hard JSON extraction: the cheap model fails the schema, the cascade escalates",
-        "acme-support",
-        "support-hard",
-        {
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {
-                    "name": "dispute",
-                    "strict": True,
-                    "schema": {
-                        "type": "object",
-                        "additionalProperties": False,
-                        "required": ["invoices", "issue", "requested_action"],
-                        "properties": {
-                            "invoices": {"type": "array", "items": {"type": "string"}},
-                            "issue": {"type": "string"},
-                            "requested_action": {"enum": ["refund", "credit", "explanation"]},
-                        },
-                    },
-                },
-            }
-        },
-    ),
-    Scenario("Tool call", "devtools", "coding-tool-call"),
-    Scenario("Personal data: only models cleared for confidential data", "acme-support", "support-pii"),
-    Scenario(
-        "local-small is rate limited: fallback",
-        "acme-support",
-        "support-easy",
-        {"messages": [{"role": "user", "content": "Where can I download my invoices?"}]},
-        fault=("local-small", "rate_limit"),
-    ),
-)
 BUDGET_TENANT = "trial"
 BUDGET_REQUEST = {
     "model": "local-large",
@@ -104,11 +63,6 @@ def _show(number: int, scenario: Scenario, outcome: dict[str, Any]) -> None:
         print(_pairs(rows))
         return
     router = outcome["router"]
-    attempts = router["attempts"]
-    tried = [
-        f"{a['model']} {a['outcome']}" + (f" ({a['error_code']})" if a["error_code"] else "")
-        for a in attempts
-    ]
     checks = ", ".join(f"{c['name']} {'ok' if c['passed'] else 'FAILED'}" for c in router["checks"]) or "none"
     usage = outcome["usage"]
     rows = [
@@ -117,7 +71,7 @@ def _show(number: int, scenario: Scenario, outcome: dict[str, Any]) -> None:
             f"{router['route']} ({router['strategy']}{', tier ' + router['tier'] if router['tier'] else ''})",
         ),
         ("model", f"{router['model']}  [{router['model_version']}]"),
-        ("attempts", " → ".join(tried)),
+        ("attempts", attempts_line(router)),
         ("fallbacks", str(router["fallbacks"])),
         ("checks", checks),
         ("tokens", f"{usage['prompt_tokens']} in / {usage['completion_tokens']} out"),
@@ -125,6 +79,18 @@ def _show(number: int, scenario: Scenario, outcome: dict[str, Any]) -> None:
         ("latency", f"{router['latency_ms']:.0f} ms"),
         ("answer", (outcome["answer"] or "")[:90].replace("\n", " ")),
     ]
+    if fired := rules_fired(router):
+        rows.insert(5, ("rules", ", ".join(fired)))
+    compliance = router.get("compliance") or {}
+    if compliance:
+        rows.insert(
+            -1,
+            (
+                "compliance",
+                f"{compliance.get('classification')} ({compliance.get('classification_source')}); "
+                f"model in {compliance.get('residency')}, {compliance.get('deployment_mode')}",
+            ),
+        )
     print(_pairs(rows))
 
 
@@ -155,7 +121,7 @@ def _call(client: Any, body: dict[str, Any]) -> dict[str, Any]:
 
 def _budget_run(stack: LocalStack, client: Any) -> bool:
     """Spend until refused; whether the refusal came (as the budget says it must)."""
-    print(f"\n[{len(SCENARIOS) + 3}] Tenant '{BUDGET_TENANT}' spends until its daily budget is exhausted")
+    print(f"\n[{len(ALL_SCENARIOS) + 3}] Tenant '{BUDGET_TENANT}' spends until its daily budget is exhausted")
     rows = []
     for number in range(1, MAX_BUDGET_REQUESTS + 1):
         outcome = _call(client, BUDGET_REQUEST)
@@ -259,7 +225,9 @@ def run(policy: Path | None = None, latency_scale: float = 1.0) -> int:
             return openai.OpenAI(base_url=f"{stack.url}/v1", api_key=stack.api_keys[tenant], max_retries=0)
 
         failed = []
-        for number, scenario in enumerate(SCENARIOS, 1):
+        for number, scenario in enumerate(ALL_SCENARIOS, 1):
+            if number == len(SCENARIOS) + 1:
+                print("\n--- Use cases: support, KYC documents, coding, fraud triage ---")
             if scenario.fault and stack.models is not None:
                 stack.models.inject(scenario.fault[0], scenario.fault[1])
             try:
@@ -268,15 +236,15 @@ def run(policy: Path | None = None, latency_scale: float = 1.0) -> int:
                 if scenario.fault and stack.models is not None:
                     stack.models.clear(scenario.fault[0])
             _show(number, scenario, outcome)
-            if "error" in outcome:
-                failed.append(f"[{number}] {scenario.title}")
-        if not show_learned(len(SCENARIOS) + 1, client(LEARNED_TENANT), _call):
+            if problems := unmet(scenario, outcome):
+                failed.append(f"[{number}] {scenario.title}: {'; '.join(problems)}")
+        if not show_learned(len(ALL_SCENARIOS) + 1, client(LEARNED_TENANT), _call):
             failed.append("the learned route did not send the two questions to two models")
-        if not show_stream(len(SCENARIOS) + 2, client("devtools")):
+        if not show_stream(len(ALL_SCENARIOS) + 2, client("devtools")):
             failed.append("the stream did not end cleanly")
         if not _budget_run(stack, client(BUDGET_TENANT)):
             failed.append(f"tenant {BUDGET_TENANT} was never refused")
-        _budgets(stack, ["acme-support", "devtools", LEARNED_TENANT, BUDGET_TENANT])
+        _budgets(stack, ["acme-support", "devtools", "onboarding", "riskops", LEARNED_TENANT, BUDGET_TENANT])
         _provenance(stack)
     print(f"\ndone in {time.perf_counter() - started:.1f} s; every server stopped.")
     if failed:
