@@ -32,6 +32,12 @@ class PiiKind(StrEnum):
     PAYMENT_CARD = "payment_card"
     IBAN = "iban"
     US_SSN = "us_ssn"
+    PERSON_NAME = "person_name"
+    """A name next to a personal label (``Name:``, ``Surname:``, ``Customer:``, ``my name is``)."""
+    DATE_OF_BIRTH = "date_of_birth"
+    """A date next to a birth label (``DOB``, ``date of birth``, ``born on``, ``Geburtsdatum``)."""
+    POSTAL_ADDRESS = "postal_address"
+    """A street address, a postcode with its town, or a labelled address line."""
 
 
 class _Frozen(BaseModel):

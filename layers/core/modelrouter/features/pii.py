@@ -1,4 +1,5 @@
-"""Find personal data in a request: e-mail addresses, phone numbers, payment cards, IBANs and US SSNs.
+"""Find personal data in a request: e-mail addresses, phone numbers, payment cards, IBANs, US SSNs, and
+the personal data of KYC forms: names next to personal labels, dates of birth and postal addresses.
 
 Findings are a kind and a place, never the value, so they are safe to log. Every string a model reads
 is scanned: each message's text and tool call arguments, and the rest of the request that reaches a
@@ -11,6 +12,10 @@ e-mails are found from their ``@`` (:mod:`~modelrouter.features.pii_email`), and
 by regular expressions that ``re`` runs from digit to digit in C over the zeroed bytes
 (:mod:`~modelrouter.features.pii_numbers`, :mod:`~modelrouter.features.pii_accounts`). Checksums
 (Luhn, ISO 7064 mod 97) and validity rules weed out digit runs that only look like personal data.
+Names, dates of birth and addresses are found from their labels and digits
+(:mod:`~modelrouter.features.pii_labels`, :mod:`~modelrouter.features.pii_names`,
+:mod:`~modelrouter.features.pii_dates`, :mod:`~modelrouter.features.pii_addresses`): labels backwards
+from their ``:`` or ``=``, dates and street numbers from their digits, so prose costs a few scans in C.
 
 Known gaps, traded for speed and few false alarms (the red-team corpus in ``tests/data`` keeps two):
 e-mail addresses with non-ASCII characters, disguised ones under an uncommon top-level domain, and
@@ -29,7 +34,11 @@ from itertools import accumulate
 
 from modelrouter.features.model import PiiFinding, PiiKind
 from modelrouter.features.pii_accounts import find_accounts
+from modelrouter.features.pii_addresses import find_addresses
+from modelrouter.features.pii_dates import find_dates_of_birth
 from modelrouter.features.pii_email import find_emails
+from modelrouter.features.pii_labels import KycText, find_labels
+from modelrouter.features.pii_names import find_names
 from modelrouter.features.pii_numbers import find_numbers
 from modelrouter.features.pii_sources import Piece, place_name, request_pieces
 from modelrouter.features.pii_text import Prepared, normalize
@@ -40,18 +49,47 @@ __all__ = ["find_pii", "scan_text", "scanned_text"]
 Span = tuple[PiiKind, int, int]
 
 # Where two findings overlap, the more specific kind wins.
-_PRIORITY = {PiiKind.EMAIL: 0, PiiKind.IBAN: 1, PiiKind.PAYMENT_CARD: 2, PiiKind.US_SSN: 3, PiiKind.PHONE: 4}
+_PRIORITY = {
+    PiiKind.EMAIL: 0,
+    PiiKind.IBAN: 1,
+    PiiKind.PAYMENT_CARD: 2,
+    PiiKind.US_SSN: 3,
+    PiiKind.PHONE: 4,
+    PiiKind.DATE_OF_BIRTH: 5,
+    PiiKind.POSTAL_ADDRESS: 6,
+    PiiKind.PERSON_NAME: 7,
+}
+_READ_ON = frozenset({PiiKind.POSTAL_ADDRESS, PiiKind.PERSON_NAME})
+"""Kinds read on over the words after a label or street: cut short, not dropped, by a more specific
+finding inside them (``12 Main St, 555-123-4567``)."""
+_CUT_CHARS = " ,;:-"
 
 
-def _without_overlaps(spans: list[Span]) -> list[Span]:
+def _without_overlaps(text: str, spans: list[Span]) -> list[Span]:
     kept: list[Span] = []
     for span in sorted(spans, key=lambda item: (item[1], _PRIORITY[item[0]])):
         if kept and span[1] < kept[-1][2]:
-            if _PRIORITY[span[0]] < _PRIORITY[kept[-1][0]]:
-                kept[-1] = span
+            kind, start, _ = kept[-1]
+            if _PRIORITY[span[0]] < _PRIORITY[kind]:
+                cut = len(text[start : span[1]].rstrip(_CUT_CHARS)) + start
+                if kind in _READ_ON and cut > start:
+                    kept[-1] = (kind, start, cut)
+                    kept.append(span)
+                else:
+                    kept[-1] = span
             continue
         kept.append(span)
     return kept
+
+
+def _kyc_spans(prepared: Prepared) -> list[Span]:
+    """Names, dates of birth and postal addresses in the prepared text."""
+    scanned = KycText(prepared)
+    labels = find_labels(scanned)
+    spans: list[Span] = [(PiiKind.PERSON_NAME, *span) for span in find_names(scanned, labels)]
+    spans.extend((PiiKind.DATE_OF_BIRTH, *span) for span in find_dates_of_birth(scanned))
+    spans.extend((PiiKind.POSTAL_ADDRESS, *span) for span in find_addresses(scanned, labels))
+    return spans
 
 
 def scan_text(text: str) -> list[tuple[PiiKind, int, int]]:
@@ -68,8 +106,9 @@ def scan_text(text: str) -> list[tuple[PiiKind, int, int]]:
     cards, ibans = find_accounts(prepared)
     spans.extend((PiiKind.PAYMENT_CARD, *span) for span in cards)
     spans.extend((PiiKind.IBAN, *span) for span in ibans)
+    spans.extend(_kyc_spans(prepared))
     if len(spans) > 1:
-        spans = _without_overlaps(spans)
+        spans = _without_overlaps(prepared.text, spans)
     return [(kind, *normalized.span(start, end)) for kind, start, end in spans]
 
 
