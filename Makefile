@@ -25,7 +25,7 @@ SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
 SAM_ENV   := SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 PATH="$(abspath $(SAM_VENV))/bin:$$PATH"
 
 .DEFAULT_GOAL := help
-.PHONY: help setup test test-browser unit lint format bench chaos demo serve schema local-router sam-validate sam-build clean
+.PHONY: help setup test test-browser unit lint format bench chaos demo serve schema local-router topics sam-validate sam-build clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -99,6 +99,9 @@ serve: $(STAMP) ## the router on http://127.0.0.1:8080/api/v1 until Ctrl-C (PORT
 
 local-router: $(STAMP) ## outcomes of the simulated models and the learned router fitted on them (policies/routers/)
 	$(PY) benchmarks/local_outcomes.py
+
+topics: $(STAMP) ## refit the topic classifier on policies/topics/ (policies/routers/support-topics.json) and repin it
+	$(PY) benchmarks/fit_topics.py
 
 schema: $(STAMP) ## regenerate policies/policy.schema.json and docs/policy-reference.md
 	$(VENV)/bin/modelrouter policy schema > policies/policy.schema.json

@@ -258,10 +258,11 @@ def router_bytes(document: dict[str, Any]) -> bytes:
     return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def repin(policy: Path, key: str, digest_hex: str) -> bool:
-    """Set the ``sha256`` pin that follows ``router: <key>`` in ``policy`` to ``digest_hex``; whether the
-    pin was found (the rest of the file is left as it is)."""
-    pattern = re.compile(rf"(router:\s*{re.escape(key)}\s*\n\s*sha256:\s*)[0-9a-f]{{64}}")
+def repin(policy: Path, key: str, digest_hex: str, *, field: str = "router") -> bool:
+    """Set the ``sha256`` pin that follows ``<field>: <key>`` (``router:``, or a topic section's
+    ``classifier:``) in ``policy`` to ``digest_hex``; whether the pin was found (the rest of the file is
+    left as it is)."""
+    pattern = re.compile(rf"({re.escape(field)}:\s*{re.escape(key)}\s*\n\s*sha256:\s*)[0-9a-f]{{64}}")
     text = policy.read_text(encoding="utf-8")
     updated, found = pattern.subn(lambda match: match.group(1) + digest_hex, text)
     if found and updated != text:

@@ -20,6 +20,8 @@ _POLICY = "policies/example.yaml"
 _LOCAL_POLICY = "policies/local.yaml"
 _ROUTER = "policies/routers/local-router.json"
 _OUTCOMES = "benchmarks/out/data/local-outcomes.jsonl"
+_TOPIC_EXAMPLES = "policies/topics/examples.jsonl"
+_TOPIC_KEYWORDS = "policies/topics/keywords.yaml"
 
 EXAMPLES: dict[tuple[str, ...], str] = {
     (): f"""\
@@ -66,7 +68,8 @@ EXAMPLES: dict[tuple[str, ...], str] = {
     ("learn",): f"""\
   make local-router        # writes {_OUTCOMES} and {_ROUTER}
   modelrouter learn fit {_OUTCOMES} --out router.json
-  modelrouter learn evaluate {_OUTCOMES} --cv 5""",
+  modelrouter learn evaluate {_OUTCOMES} --cv 5
+  modelrouter learn fit-topics {_TOPIC_EXAMPLES} --out topics.json""",
     ("learn", "fit"): f"""\
   make local-router        # writes {_OUTCOMES}
   modelrouter learn fit {_OUTCOMES} --out router.json
@@ -78,6 +81,10 @@ EXAMPLES: dict[tuple[str, ...], str] = {
   make local-router        # writes {_OUTCOMES}
   modelrouter learn evaluate {_OUTCOMES} --cv 5 --plot curve.png
   modelrouter learn evaluate {_OUTCOMES} --router {_ROUTER} --json report.json""",
+    ("learn", "fit-topics"): f"""\
+  modelrouter learn fit-topics {_TOPIC_EXAMPLES} --keywords {_TOPIC_KEYWORDS} --out topics.json
+  modelrouter learn fit-topics {_TOPIC_EXAMPLES} --out topics.json --json report.json --min-confidence 0.6
+  make topics              # refits policies/routers/support-topics.json and repins it in the policies""",
     ("serve",): f"""\
   modelrouter serve                                  # http://127.0.0.1:8080/api/v1
   modelrouter serve --port 9000 --containers 0       # handlers in this process

@@ -1,10 +1,11 @@
-"""``modelrouter learn``: fit a router on outcomes, score requests with it, and evaluate it.
+"""``modelrouter learn``: fit a router on outcomes, score requests with it, and evaluate it; fit a topic
+classifier on labelled examples (``fit-topics``).
 
-``learn score`` needs only the core package (it runs the router's own scoring code); ``fit`` and
-``evaluate`` need the ``learn`` extra (numpy, scikit-learn, scipy, matplotlib), imported only when they
-run, so ``modelrouter --help`` and the other commands never load them. Every error — a bad outcomes line
-(with its line number), a model the router does not know, an artifact of another feature version, a
-missing file, the extra not installed — is one line on stderr and exit code 2.
+``learn score`` needs only the core package (it runs the router's own scoring code); ``fit``,
+``evaluate`` and ``fit-topics`` need the ``learn`` extra (numpy, scikit-learn, scipy, matplotlib), imported
+only when they run, so ``modelrouter --help`` and the other commands never load them. Every error — a bad
+outcomes or examples line (with its line number), a model the router does not know, an artifact of another
+feature version, a missing file, the extra not installed — is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ EXTRA_HINT = "install the learn extra: pip install 'modelrouter[learn]'"
 """What a command that needs the extra says when it is missing."""
 HASH_BITS_RANGE = (8, 20)
 """Accepted ``--hash-bits`` (the artifact reader accepts the same range)."""
+MAX_VOCABULARY = 50_000
+"""Largest ``--max-features`` and ``--max-char-features`` accepted."""
 
 
 def _positive(text: str) -> int:
@@ -46,8 +49,43 @@ def _hash_bits(text: str) -> int:
     return value
 
 
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _vocabulary_bound(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_VOCABULARY:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_VOCABULARY:,}")
+    return value
+
+
+def _add_fit_topics(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    topics = actions.add_parser(
+        "fit-topics", help="fit a topic classifier on labelled examples (JSON Lines) and write its artifact"
+    )
+    topics.add_argument("examples", nargs="+", type=Path, metavar="EXAMPLES.jsonl")
+    topics.add_argument("--out", required=True, type=Path, metavar="TOPICS.json", help="artifact to write")
+    topics.add_argument(
+        "--keywords", type=Path, metavar="KEYWORDS.yaml", help="keyword baseline to compare against"
+    )
+    topics.add_argument("--json", type=Path, metavar="FILE", help="write the cross-validation report as JSON")
+    topics.add_argument("--cv", type=_positive, default=5, metavar="K", help="stratified folds (5)")
+    topics.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the folds (0)")
+    topics.add_argument("--max-features", type=_vocabulary_bound, metavar="N", help="word terms kept (2,000)")
+    topics.add_argument(
+        "--max-char-features", type=_vocabulary_bound, metavar="N", help="character n-grams kept (4,000)"
+    )
+    topics.add_argument(
+        "--min-confidence", type=_probability, metavar="P", help="default threshold of a guess (0.5)"
+    )
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    """Add the ``learn`` command (``fit``, ``score``, ``evaluate``) to ``subparsers``."""
+    """Add the ``learn`` command (``fit``, ``score``, ``evaluate``, ``fit-topics``) to ``subparsers``."""
     learn = subparsers.add_parser("learn", help="fit, score and evaluate learned routers (docs/learning.md)")
     actions = learn.add_subparsers(dest="learn_command", required=True, metavar="ACTION")
 
@@ -72,6 +110,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     evaluate.add_argument("--seed", type=int, default=0, metavar="N", help="seed of the folds (0)")
     evaluate.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the curves")
     evaluate.add_argument("--json", type=Path, metavar="FILE", help="write the whole report as JSON")
+    _add_fit_topics(actions)
     return learn
 
 
@@ -79,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     """Run a ``learn`` action; every expected failure is one line on stderr and exit code 2."""
     from modelrouter.learned import ArtifactError
 
-    actions = {"fit": _fit, "score": _score, "evaluate": _evaluate}
+    actions = {"fit": _fit, "score": _score, "evaluate": _evaluate, "fit-topics": _fit_topics}
     try:
         return actions[args.learn_command](args)
     except ArtifactError as error:
@@ -184,3 +223,31 @@ def _title(args: argparse.Namespace) -> str:
     names = ", ".join(path.stem for path in args.outcomes)
     how = f"router {args.router.name}" if args.router is not None else f"{args.cv}-fold CV"
     return f"{names} ({how})"
+
+
+def _fit_topics(args: argparse.Namespace) -> int:
+    from modelrouter.cli.topics_report import render_topic_fit
+    from modelrouter.learned.topics import load_topic_classifier
+    from modelrouter.training.topic_cv import TopicFitOptions, fit_topics
+    from modelrouter.training.topic_keywords import load_keywords
+    from modelrouter.training.topics import read_examples
+
+    examples = [example for path in args.examples for example in read_examples(path)]
+    keywords = load_keywords(args.keywords) if args.keywords is not None else None
+    defaults = TopicFitOptions()
+    options = TopicFitOptions(
+        folds=args.cv,
+        seed=args.seed,
+        max_features=args.max_features or defaults.max_features,
+        max_char_features=args.max_char_features or defaults.max_char_features,
+        min_confidence=defaults.min_confidence if args.min_confidence is None else args.min_confidence,
+        sources=tuple(path.name for path in args.examples),
+    )
+    fit = fit_topics(examples, keywords, options)
+    classifier = load_topic_classifier(fit.raw, str(args.out))  # what is written must load
+    args.out.write_bytes(fit.raw)
+    print(render_topic_fit(classifier, str(args.out), len(fit.raw)))
+    if args.json is not None:
+        args.json.write_text(json.dumps(fit.report, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
+        print(f"report: {args.json}")
+    return EXIT_OK

@@ -18,8 +18,9 @@ import json
 import math
 import sys
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from modelrouter.errors import ModelRouterError
 from modelrouter.features.model import RequestFeatures
@@ -39,6 +40,7 @@ __all__ = [
     "LearnedRouter",
     "decode_weights",
     "encode_weights",
+    "load_json_artifact",
     "load_router",
 ]
 
@@ -168,19 +170,40 @@ def load_router(raw: bytes, source: str = "router artifact") -> LearnedRouter:
         ArtifactError: too large, not JSON, not a router artifact, fitted on another feature version,
             or a head whose weights do not fit its recipe. The message names ``source``.
     """
-    if len(raw) > MAX_ARTIFACT_BYTES:
-        raise ArtifactError(f"{source}: {len(raw):,} bytes; at most {MAX_ARTIFACT_BYTES:,} are accepted")
+    return load_json_artifact(raw, source, _build, kind="router artifact", max_bytes=MAX_ARTIFACT_BYTES)
+
+
+Built = TypeVar("Built")
+
+
+def load_json_artifact(
+    raw: bytes,
+    source: str,
+    build: Callable[[Any, str, str], Built],
+    *,
+    kind: str,
+    max_bytes: int,
+) -> Built:
+    """``build(document, digest, source)`` of the JSON artifact ``raw`` (a ``kind``: ``router artifact``);
+    a missing key or a value of the wrong type while building is a malformed artifact.
+
+    Raises:
+        ArtifactError: larger than ``max_bytes``, not JSON, or what ``build`` refuses; the message names
+            ``source``.
+    """
+    if len(raw) > max_bytes:
+        raise ArtifactError(f"{source}: {len(raw):,} bytes; at most {max_bytes:,} are accepted")
     try:
         document = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise ArtifactError(f"{source}: not JSON ({str(error)[:120]})") from None
     try:
-        return _build(document, "sha256:" + hashlib.sha256(raw).hexdigest(), source)
+        return build(document, "sha256:" + hashlib.sha256(raw).hexdigest(), source)
     except ArtifactError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         problem = f"{type(error).__name__}: {error}"
-        raise ArtifactError(f"{source}: malformed router artifact ({problem})") from None
+        raise ArtifactError(f"{source}: malformed {kind} ({problem})") from None
 
 
 def _build(document: Any, digest: str, source: str) -> LearnedRouter:

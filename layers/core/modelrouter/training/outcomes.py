@@ -28,6 +28,7 @@ __all__ = [
     "OutcomeTable",
     "OutcomesError",
     "ScoringRequest",
+    "read_json_objects",
     "read_outcomes",
     "read_scoring_requests",
     "tabulate",
@@ -93,7 +94,7 @@ def read_scoring_requests(path: str | Path) -> Iterator[ScoringRequest]:
     Raises:
         OutcomesError: a line that is not such an object.
     """
-    for source, number, data in _objects(path):
+    for source, number, data in read_json_objects(path):
         yield ScoringRequest(_request_id(data, source, number), _chat_request(data, source, number))
 
 
@@ -108,7 +109,7 @@ def read_outcomes(paths: Iterable[str | Path]) -> list[Outcome]:
     outcomes: list[Outcome] = []
     for path in paths:
         before = len(outcomes)
-        for source, number, data in _objects(path):
+        for source, number, data in read_json_objects(path):
             outcomes.append(_outcome(data, source, number))
         if len(outcomes) == before:
             raise OutcomesError(str(path), 0, "no outcomes in the file")
@@ -172,7 +173,14 @@ def _outcome(data: dict[str, Any], source: str, number: int) -> Outcome:
     )
 
 
-def _objects(path: str | Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
+def read_json_objects(path: str | Path) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """``(source, line number, object)`` for each non-blank line of a JSON Lines file (``-``: standard
+    input).
+
+    Raises:
+        OutcomesError: the file cannot be read, or a line is longer than :data:`MAX_LINE_BYTES`, not
+            JSON, or not an object.
+    """
     import sys
 
     source = str(path)
