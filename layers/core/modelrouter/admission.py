@@ -54,6 +54,7 @@ def decide_for(
         features=features,
         policy_version=active.version,
         routers=active.routers,
+        topics=active.topics,
         explain=explain,
     )
     try:

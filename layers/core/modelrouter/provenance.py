@@ -115,6 +115,7 @@ def build_record(
             "language": features.language.code,
             "pii_kinds": sorted(kind.value for kind in features.pii_kinds),
             "difficulty": features.difficulty.score,
+            "topic": features.topic.model_dump(mode="json") if features.topic is not None else None,
         },
         "candidates": [c.model_dump(mode="json") for c in decision.candidates],
         "exclusions": [e.model_dump(mode="json") for e in decision.exclusions],

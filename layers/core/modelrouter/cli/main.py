@@ -104,7 +104,7 @@ def _incomplete(command: argparse.ArgumentParser, args: argparse.Namespace) -> a
 
 
 def _validate(files: Sequence[Path]) -> int:
-    from modelrouter.policy.artifacts import load_local_routers
+    from modelrouter.policy.artifacts import load_local_routers, load_local_topics
     from modelrouter.policy.loader import load_policy_file
 
     status = EXIT_OK
@@ -112,6 +112,7 @@ def _validate(files: Sequence[Path]) -> int:
         try:
             loaded = load_policy_file(file)
             routers = load_local_routers(loaded.policy, file)
+            topics = load_local_topics(loaded.policy, file)
         except PolicyError as error:
             push_cmd.print_invalid(file, error)
             status = EXIT_REJECTED
@@ -128,6 +129,9 @@ def _validate(files: Sequence[Path]) -> int:
                     f"  warning: {ref.key} is pinned by S3 version id: the local file was checked, "
                     "not that version (policy push checks it in the bucket)"
                 )
+        if topics is not None and policy.topics is not None:
+            labels = len(topics.labels)
+            print(f"  topics {policy.topics.classifier}: ok ({labels} topics; {topics.digest[:19]}…)")
         for warning in loaded.warnings:
             print(f"  warning: {warning}")
     return status

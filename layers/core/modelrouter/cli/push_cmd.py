@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"  warning: {warning}", file=sys.stderr)
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from modelrouter.policy.artifacts import load_routers, s3_fetcher
+    from modelrouter.policy.artifacts import load_routers, load_topics, s3_fetcher
 
     client = target.client("s3")
     destination = f"s3://{bucket}"
@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         if args.upload_routers:
             _upload_routers(client, bucket, loaded.policy, file)
         routers = load_routers(loaded.policy, s3_fetcher(client, bucket), source=destination)
+        load_topics(loaded.policy, s3_fetcher(client, bucket), source=destination)
         destination = f"s3://{bucket}/{key}"
         version = _upload(client, bucket, key, body, loaded.digest)
     except PolicyError as error:
@@ -127,9 +128,10 @@ def _upload_routers(client: Any, bucket: str, policy: Policy, file: Path) -> Non
     Raises:
         PolicyError: a file is missing, does not match its pin or is not a valid router for the policy.
     """
-    from modelrouter.policy.artifacts import load_local_routers, local_artifact_files
+    from modelrouter.policy.artifacts import load_local_routers, load_local_topics, local_artifact_files
 
     load_local_routers(policy, file)
+    load_local_topics(policy, file)
     for ref, path in local_artifact_files(policy, file):
         if ref.version_id is not None:
             print(f"router {ref.key}: pinned by version id; not uploaded (that version must exist)")

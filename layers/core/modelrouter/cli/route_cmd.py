@@ -106,13 +106,14 @@ def run(args: argparse.Namespace) -> int:
         ModelRouterError: the request is refused (unknown tenant, a model it may not pin, ...).
     """
     from modelrouter.cli.render import render_decision, table
-    from modelrouter.policy.artifacts import load_local_routers
+    from modelrouter.policy.artifacts import load_local_routers, load_local_topics
     from modelrouter.policy.loader import load_policy_file
     from modelrouter.request import parse_chat_request
     from modelrouter.selection import RequestContext, decide
 
     loaded = load_policy_file(args.policy)
     routers = load_local_routers(loaded.policy, args.policy)
+    topics = load_local_topics(loaded.policy, args.policy)
     try:
         read = read_request_file(args.request.read_bytes())
     except OSError as error:
@@ -134,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             context,
             policy_version=loaded.digest,
             routers=routers,
+            topics=topics,
             explain=args.explain,
         )
     except NoEligibleModelError as error:

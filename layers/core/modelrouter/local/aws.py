@@ -165,14 +165,20 @@ def router_artifacts(policy: Policy, policy_file: Path) -> dict[str, bytes]:
             S3 version id (the embedded bucket starts empty: no version of it exists yet).
     """
     from modelrouter.errors import PolicyError
-    from modelrouter.policy.artifacts import load_local_routers, local_artifact_files, policy_artifacts
+    from modelrouter.policy.artifacts import (
+        artifact_refs,
+        load_local_routers,
+        load_local_topics,
+        local_artifact_files,
+    )
     from modelrouter.problems import Problem, format_path
 
     load_local_routers(policy, policy_file)
+    load_local_topics(policy, policy_file)
     by_version = [
         Problem(format_path((*location, "version_id")), "local mode uploads artifacts afresh: pin by sha256")
-        for location, pin in policy_artifacts(policy)
-        if pin.version_id is not None
+        for location, ref in artifact_refs(policy)
+        if ref.version_id is not None
     ]
     if by_version:
         raise PolicyError(by_version, str(policy_file))

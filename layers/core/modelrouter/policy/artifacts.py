@@ -1,11 +1,13 @@
-"""The router artifacts a policy references, loaded with the policy: fetched, pin-checked, parsed, mapped.
+"""The artifacts a policy references, loaded with the policy: fetched, pin-checked, parsed, mapped.
 
 A policy version goes live only with every artifact it names: fetched (from S3, or from files next to
 the policy in local mode), matching its ``sha256`` pin, parsed by
 :func:`~modelrouter.learned.artifact.load_router` (format, feature version, weights) and knowing every
-model the policy maps or asks about. Any failure is a :class:`~modelrouter.errors.PolicyError` whose
-problems name the route, the artifact and the reason, exactly like an invalid policy. The decision engine
-then reads the loaded routers, never a file or URL: keys come from the policy alone.
+model the policy maps or asks about; and its topic classifier (``topics``), parsed by
+:func:`~modelrouter.learned.topics.load_topic_classifier` and knowing every topic a route's
+``when.topics`` names. Any failure is a :class:`~modelrouter.errors.PolicyError` whose problems name the
+route (or ``topics``), the artifact and the reason, exactly like an invalid policy. The decision engine
+then reads the loaded artifacts, never a file or URL: keys come from the policy alone.
 """
 
 from __future__ import annotations
@@ -13,21 +15,28 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from modelrouter.errors import PolicyError
 from modelrouter.learned.artifact import MAX_ARTIFACT_BYTES, ArtifactError, LearnedRouter, load_router
+from modelrouter.learned.topics import TopicClassifier, load_topic_classifier
 from modelrouter.policy.document import Policy
 from modelrouter.policy.learned import ArtifactRef, LearnedDifficulty, LearnedRouting, RouterPin
 from modelrouter.problems import Problem, format_path
+from modelrouter.suggest import did_you_mean
 
 __all__ = [
+    "ArtifactCache",
     "Fetch",
     "RouterCache",
     "Routers",
+    "TopicCache",
+    "artifact_refs",
     "file_fetcher",
     "load_local_routers",
+    "load_local_topics",
     "load_routers",
+    "load_topics",
     "local_artifact_files",
     "policy_artifacts",
     "s3_fetcher",
@@ -41,30 +50,39 @@ Routers = Mapping[ArtifactRef, LearnedRouter]
 Location = tuple[str | int, ...]
 
 _NOT_FOUND = frozenset({"NoSuchKey", "404", "NotFound"})
+_TOPICS_LOCATION: Location = ("topics", "classifier")
+
+Loaded = TypeVar("Loaded")
 
 
-class RouterCache:
-    """Loaded routers by key and pin, kept per container: an unchanged artifact is not fetched again
+class ArtifactCache(Generic[Loaded]):
+    """Loaded artifacts by key and pin, kept per container: an unchanged artifact is not fetched again
     when the policy object changes. Both pins name immutable bytes, so a hit is always right."""
 
     def __init__(self) -> None:
-        self._routers: dict[ArtifactRef, LearnedRouter] = {}
+        self._loaded: dict[ArtifactRef, Loaded] = {}
 
-    def get(self, ref: ArtifactRef) -> LearnedRouter | None:
-        """The router loaded for ``ref``, if any."""
-        return self._routers.get(ref)
+    def get(self, ref: ArtifactRef) -> Loaded | None:
+        """The artifact loaded for ``ref``, if any."""
+        return self._loaded.get(ref)
 
-    def put(self, ref: ArtifactRef, router: LearnedRouter) -> None:
-        """Remember ``router`` for ``ref``."""
-        self._routers[ref] = router
+    def put(self, ref: ArtifactRef, loaded: Loaded) -> None:
+        """Remember ``loaded`` for ``ref``."""
+        self._loaded[ref] = loaded
 
     def retain(self, refs: Iterable[ArtifactRef]) -> None:
-        """Forget every router but those of ``refs`` (the ones the active policy uses)."""
+        """Forget every artifact but those of ``refs`` (the ones the active policy uses)."""
         keep = set(refs)
-        self._routers = {ref: router for ref, router in self._routers.items() if ref in keep}
+        self._loaded = {ref: loaded for ref, loaded in self._loaded.items() if ref in keep}
 
     def __len__(self) -> int:
-        return len(self._routers)
+        return len(self._loaded)
+
+
+RouterCache = ArtifactCache[LearnedRouter]
+"""Loaded routers by key and pin."""
+TopicCache = ArtifactCache[TopicClassifier]
+"""Loaded topic classifiers by key and pin."""
 
 
 def policy_artifacts(policy: Policy) -> list[tuple[Location, RouterPin]]:
@@ -111,6 +129,11 @@ def load_routers(
 
 
 def _load(ref: ArtifactRef, fetch: Fetch) -> LearnedRouter:
+    return load_router(_fetch_pinned(ref, fetch), ref.key)
+
+
+def _fetch_pinned(ref: ArtifactRef, fetch: Fetch) -> bytes:
+    """The artifact's bytes, checked against a ``sha256`` pin."""
     raw = fetch(ref)
     if ref.sha256 is not None:
         actual = hashlib.sha256(raw).hexdigest()
@@ -118,7 +141,44 @@ def _load(ref: ArtifactRef, fetch: Fetch) -> LearnedRouter:
             raise ArtifactError(
                 f"{ref.key}: pin mismatch: the artifact's SHA-256 is {actual}, the policy pins {ref.sha256}"
             )
-    return load_router(raw, ref.key)
+    return raw
+
+
+def load_topics(
+    policy: Policy, fetch: Fetch, *, source: str, cache: TopicCache | None = None
+) -> TopicClassifier | None:
+    """Fetch, check and parse the policy's topic classifier; None when the policy names none.
+
+    Raises:
+        PolicyError: the artifact is missing, does not match its pin, is not a valid topic artifact
+            (``topics.classifier``), or a route's ``when.topics`` names a topic it does not know (that
+            route's path).
+    """
+    spec = policy.topics
+    if spec is None:
+        return None
+    ref = spec.ref
+    classifier = cache.get(ref) if cache is not None else None
+    if classifier is None:
+        try:
+            classifier = load_topic_classifier(_fetch_pinned(ref, fetch), ref.key)
+        except ArtifactError as error:
+            raise PolicyError([Problem(format_path(_TOPICS_LOCATION), error.message)], source) from None
+        if cache is not None:
+            cache.put(ref, classifier)
+    problems = [
+        Problem(
+            format_path(("routes", index, "when", "topics", position)),
+            f"'{topic}' is not a topic of {spec.classifier}{did_you_mean(topic, classifier.labels)}"
+            f" (it knows: {', '.join(classifier.labels)})",
+        )
+        for index, route in enumerate(policy.routes)
+        for position, topic in enumerate(route.when.topics or ())
+        if topic not in classifier.labels
+    ]
+    if problems:
+        raise PolicyError(problems, source)
+    return classifier
 
 
 def _unknown_models(location: Location, pin: RouterPin, router: LearnedRouter) -> list[Problem]:
@@ -146,9 +206,28 @@ def load_local_routers(policy: Policy, policy_file: Path) -> dict[ArtifactRef, L
     return load_routers(policy, file_fetcher(policy_file.parent), source=str(policy_file))
 
 
+def load_local_topics(policy: Policy, policy_file: Path) -> TopicClassifier | None:
+    """:func:`load_topics` from the file next to ``policy_file`` (``policy validate``, ``route``, local mode).
+
+    Raises:
+        PolicyError: as :func:`load_topics`; a missing file is named with its path.
+    """
+    return load_topics(policy, file_fetcher(policy_file.parent), source=str(policy_file))
+
+
+def artifact_refs(policy: Policy) -> list[tuple[Location, ArtifactRef]]:
+    """Every artifact ``policy`` names (router artifacts, then the topic classifier): ``(location of
+    its block, key and pin)``."""
+    refs = [(location, pin.ref) for location, pin in policy_artifacts(policy)]
+    if policy.topics is not None:
+        refs.append((_TOPICS_LOCATION[:1], policy.topics.ref))
+    return refs
+
+
 def local_artifact_files(policy: Policy, policy_file: Path) -> list[tuple[ArtifactRef, Path]]:
-    """Each distinct artifact ``policy`` names, with its file next to ``policy_file``."""
-    refs = dict.fromkeys(pin.ref for _, pin in policy_artifacts(policy))
+    """Each distinct artifact ``policy`` names (its topic classifier too), with its file next to
+    ``policy_file``."""
+    refs = dict.fromkeys(ref for _, ref in artifact_refs(policy))
     return [(ref, policy_file.parent / ref.key) for ref in refs]
 
 

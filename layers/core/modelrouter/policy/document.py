@@ -16,6 +16,7 @@ from modelrouter.policy.common import (
     classification_rank,
 )
 from modelrouter.policy.execution import Execution
+from modelrouter.policy.learned import Topics
 from modelrouter.policy.routes import Route
 from modelrouter.policy.tenants import Pinning, Tenant
 
@@ -73,6 +74,9 @@ class Policy(StrictModel):
     """Tenants."""
     routes: list[Route] = Field(min_length=1)
     """Routes, in order: the first whose ``when`` matches is used."""
+    topics: Topics | None = None
+    """The topic classifier that gives each request the ``topic`` routes match with ``when.topics``;
+    without it, no request has a topic and ``when.topics`` is an error."""
 
     @cached_property
     def model_by_id(self) -> dict[str, ModelSpec]:

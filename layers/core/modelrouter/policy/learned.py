@@ -1,4 +1,5 @@
-"""Learned routers in a policy: which artifact a route reads, how it is pinned, and what it optimizes.
+"""Learned routers in a policy: which artifact a route reads, how it is pinned, and what it optimizes;
+and the policy's topic classifier (``topics``), pinned the same way.
 
 A route names its router artifact by a key in the policy bucket (in local mode, a path relative to the
 policy file) and pins it, by SHA-256 digest or S3 version id, so that replacing the object never changes
@@ -25,6 +26,7 @@ __all__ = [
     "LearnedRouting",
     "RouterKey",
     "RouterPin",
+    "Topics",
 ]
 
 MAX_ROUTER_KEY_CHARS = 512
@@ -100,14 +102,46 @@ class RouterPin(StrictModel):
 
     @model_validator(mode="after")
     def _one_pin(self) -> Self:
-        if (self.sha256 is None) == (self.version_id is None):
-            raise ValueError("pin the router by exactly one of 'sha256' and 'version_id'")
+        _check_one_pin(self.sha256, self.version_id, "router")
         return self
 
     @property
     def ref(self) -> ArtifactRef:
         """The key and pin, as loaded routers are looked up."""
         return ArtifactRef(self.router, self.sha256, self.version_id)
+
+
+def _check_one_pin(sha256: str | None, version_id: str | None, what: str) -> None:
+    if (sha256 is None) == (version_id is None):
+        raise ValueError(f"pin the {what} by exactly one of 'sha256' and 'version_id'")
+
+
+class Topics(StrictModel):
+    """The policy's topic classifier: every request gets a ``topic`` (the most likely one, or none below
+    ``min_confidence``) that routes match with ``when.topics``. Written by ``modelrouter learn
+    fit-topics``, stored and pinned like a router artifact (exactly one of ``sha256`` and
+    ``version_id``) and loaded with the policy."""
+
+    classifier: RouterKey
+    """Key of the topic artifact in the policy bucket, starting with ``routers/`` (the only prefix the
+    router function may read); in local mode, a path relative to the policy file."""
+    sha256: Annotated[str, Field(pattern=_SHA256_HEX)] | None = None
+    """Hex SHA-256 of the artifact file (64 lowercase hex digits, printed by ``learn fit-topics``)."""
+    version_id: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    """S3 version id of the artifact object: that version is read, whatever the key holds now."""
+    min_confidence: float | None = Field(default=None, ge=0, le=1)
+    """Probability the most likely topic needs for the request to get it; below it the request has no
+    topic and ``when.topics`` does not match. Default: the artifact's own (chosen when it was fitted)."""
+
+    @model_validator(mode="after")
+    def _one_pin(self) -> Self:
+        _check_one_pin(self.sha256, self.version_id, "topic classifier")
+        return self
+
+    @property
+    def ref(self) -> ArtifactRef:
+        """The key and pin, as the loaded classifier is looked up."""
+        return ArtifactRef(self.classifier, self.sha256, self.version_id)
 
 
 class LearnedRouting(RouterPin):

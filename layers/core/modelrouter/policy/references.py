@@ -121,6 +121,8 @@ def check_references(policy: Policy, tolerance: Tolerance | None = None) -> Poli
     _check_model_refs(result, policy, known)
     _check_tenant_refs(result, policy, known)
     _check_route_refs(result, policy, known)
+    if policy.topics is None and "topics" not in tolerance.failed_sections:
+        _check_topics_without_classifier(result, policy)
     for index, route in enumerate(policy.routes):
         _check_route(result, policy, known, index, route)
     if not tolerance.failed_sections & _REACHABILITY_INPUTS:
@@ -175,6 +177,16 @@ def _check_model_refs(result: PolicyCheckResult, policy: Policy, known: _Known) 
 def _check_tenant_refs(result: PolicyCheckResult, policy: Policy, known: _Known) -> None:
     for index, route in enumerate(policy.routes):
         known.check_all(result, ("routes", index, "when", "tenants"), route.when.tenants or (), "tenant")
+
+
+def _check_topics_without_classifier(result: PolicyCheckResult, policy: Policy) -> None:
+    for index, route in enumerate(policy.routes):
+        if route.when.topics is not None:
+            result.error(
+                ("routes", index, "when", "topics"),
+                "no request has a topic: the policy names no topic classifier (add a top-level 'topics'"
+                " section with the artifact written by `modelrouter learn fit-topics`)",
+            )
 
 
 def _check_route_refs(result: PolicyCheckResult, policy: Policy, known: _Known) -> None:

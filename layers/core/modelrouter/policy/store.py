@@ -6,10 +6,10 @@ log in the Lambda). Any exception while loading a version (not only a ``PolicyEr
 that version: a policy document can never turn every request into a 500. The S3 version id (or
 ETag) identifies the policy in every provenance record.
 
-The router artifacts a policy names load with it (:mod:`modelrouter.policy.artifacts`): a version whose
-artifact is missing, does not match its pin or does not parse is rejected like an invalid one. Loaded
-artifacts are cached by key and pin for the container's life, so a new policy version that keeps an
-artifact does not download it again.
+The router artifacts and the topic classifier a policy names load with it
+(:mod:`modelrouter.policy.artifacts`): a version whose artifact is missing, does not match its pin or does
+not parse is rejected like an invalid one. Loaded artifacts are cached by key and pin for the container's
+life, so a new policy version that keeps an artifact does not download it again.
 """
 
 from __future__ import annotations
@@ -22,7 +22,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from modelrouter.errors import ModelRouterError, PolicyError
-from modelrouter.policy.artifacts import RouterCache, Routers, load_routers, s3_fetcher
+from modelrouter.learned.topics import TopicClassifier
+from modelrouter.policy.artifacts import (
+    RouterCache,
+    Routers,
+    TopicCache,
+    load_routers,
+    load_topics,
+    s3_fetcher,
+)
 from modelrouter.policy.document import Policy
 from modelrouter.policy.loader import parse_policy
 
@@ -72,6 +80,8 @@ class ActivePolicy:
     """``sha256:`` of the policy text."""
     routers: Routers = field(default_factory=dict)
     """The learned routers the policy names, loaded with it (by key and pin)."""
+    topics: TopicClassifier | None = None
+    """The policy's topic classifier, loaded with it; None when it names none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +120,7 @@ class PolicyStore:
         self._on_event = on_event or (lambda kind, detail: None)
         self._active: ActivePolicy | None = None
         self._routers = RouterCache()
+        self._topics = TopicCache()
         self._checked_at = 0.0
         self._lock = threading.Lock()
 
@@ -178,6 +189,7 @@ class PolicyStore:
             loaded = parse_policy(body, source)
             fetch = s3_fetcher(self._client(), self._bucket)
             routers = load_routers(loaded.policy, fetch, source=source, cache=self._routers)
+            topics = load_topics(loaded.policy, fetch, source=source, cache=self._topics)
         except PolicyError as error:
             first = error.problems[0] if error.problems else error.message
             self._on_event("rejected", f"version {version}: {len(error.problems)} problems; first: {first}")
@@ -186,8 +198,10 @@ class PolicyStore:
             self._on_event("rejected", f"version {version}: could not be loaded: {type(error).__name__}")
             return "rejected"
         self._routers.retain(routers)
-        self._active = ActivePolicy(loaded.policy, version, etag, loaded.digest, routers)
+        self._topics.retain([loaded.policy.topics.ref] if loaded.policy.topics is not None else [])
+        self._active = ActivePolicy(loaded.policy, version, etag, loaded.digest, routers, topics)
         self._loaded_at = self._wall_clock()
         learned = f"; {len(routers)} learned router{'s' if len(routers) != 1 else ''}" if routers else ""
+        learned += f"; topic classifier ({len(topics.labels)} topics)" if topics is not None else ""
         self._on_event("loaded", f"version {version} ({loaded.digest[:19]}){learned}")
         return "loaded"

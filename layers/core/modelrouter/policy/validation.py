@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.document import Defaults, Policy
 from modelrouter.policy.execution import Execution
+from modelrouter.policy.learned import Topics
 from modelrouter.policy.references import NAME_KINDS, Tolerance, check_references
 from modelrouter.policy.routes import Route
 from modelrouter.policy.tenants import Pinning, Tenant
@@ -127,6 +128,8 @@ def _partial_policy(data: Mapping[str, Any], error: ValidationError) -> tuple[Po
                 failed_names[kind] = _with(failed_names[kind], [raw.get(name_key)])
                 if section == "models" and isinstance(raw.get("tags"), list):
                     failed_names["tag"] = _with(failed_names["tag"], raw["tags"])
+    if isinstance(data.get("topics"), dict):  # optional: kept when it passes, so routes can use it
+        fields["topics"] = _kept(Topics, data["topics"], errored.get(("topics", None), _NO_ERRORS))
     name = data.get("name")
     policy = Policy.model_construct(
         version=1, name=name if isinstance(name, str) else _PLACEHOLDER_NAME, description=None, **fields

@@ -11,6 +11,7 @@ from modelrouter.errors import NoEligibleModelError, RequestDeniedError
 from modelrouter.features import extract_features
 from modelrouter.features.model import RequestFeatures
 from modelrouter.learned.artifact import LearnedRouter
+from modelrouter.learned.topics import TopicClassifier
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.common import AnswerFormat, Capability
 from modelrouter.policy.document import Policy
@@ -37,6 +38,7 @@ from modelrouter.selection.learned import difficulty_for_tier, order_by_predicti
 from modelrouter.selection.matching import RequestView, explain_when, when_matches
 from modelrouter.selection.naming import AUTO, model_refusal, route_refusal
 from modelrouter.selection.strategies import order_candidates
+from modelrouter.selection.topics import with_topic
 
 __all__ = ["AUTO", "decide"]
 
@@ -57,13 +59,16 @@ def decide(
     features: RequestFeatures | None = None,
     policy_version: str = "",
     routers: Mapping[ArtifactRef, LearnedRouter] | None = None,
+    topics: TopicClassifier | None = None,
     explain: bool = False,
 ) -> Decision:
     """Choose the route and the ordered candidate models for ``request``.
 
     ``routers`` are the learned routers loaded with the policy (by key and pin); a learned route or
     learned difficulty whose router is not there falls back to the listed order (the hand-made
-    difficulty), with a note. ``explain`` adds the trace of the routes tried and their conditions.
+    difficulty), with a note. ``topics`` is the policy's topic classifier, loaded with it: it gives the
+    request its ``topic`` before any route is matched (without it, no topic, with a note). ``explain``
+    adds the trace of the routes tried and their conditions.
 
     Raises:
         RequestDeniedError: unknown tenant, classification above the tenant's clearance, a pin the
@@ -75,8 +80,9 @@ def decide(
     if tenant is None:
         raise RequestDeniedError("unknown_tenant", f"tenant '{context.tenant_id}' is not in the policy")
     features = features if features is not None else extract_features(request)
+    features, topic_notes = with_topic(policy, request, features, topics)
     classified = classify(policy.defaults, tenant, context, features)
-    classification, notes = classified.level, list(classified.notes)
+    classification, notes = classified.level, [*classified.notes, *topic_notes]
     clearance = Clearance.of(policy.defaults, tenant, classification, context.region)
     view = RequestView(request, features, context, classification)
     route, matched_by, pinned_model = _choose_route(policy, tenant, request.model, view)

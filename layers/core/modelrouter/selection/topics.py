@@ -1,0 +1,36 @@
+"""The request's topic at decision time: the policy's topic classifier reads the latest user message.
+
+Pure: the classifier was loaded with the policy; nothing here reads a file or the network. A classifier
+that is not loaded, or fails on a request (anything raised), never fails the request: the request has no
+topic, so every ``when.topics`` does not match, and a note says why.
+"""
+
+from __future__ import annotations
+
+from modelrouter.features.model import RequestFeatures
+from modelrouter.learned.topics import TopicClassifier
+from modelrouter.policy.document import Policy
+from modelrouter.request import ChatRequest
+
+__all__ = ["with_topic"]
+
+
+def with_topic(
+    policy: Policy, request: ChatRequest, features: RequestFeatures, classifier: TopicClassifier | None
+) -> tuple[RequestFeatures, list[str]]:
+    """``features`` with the request's ``topic`` when the policy has a topic classifier, and notes on why
+    there is none when it could not be had."""
+    spec = policy.topics
+    if spec is None:
+        return features, []
+    consequence = "the request has no topic and when.topics does not match"
+    if classifier is None:
+        return features, [f"topic classifier {spec.classifier} is not loaded: {consequence}"]
+    try:
+        topic = classifier.guess(
+            request.last_user_text(), classifier=spec.classifier, min_confidence=spec.min_confidence
+        )
+    except Exception as error:  # a broken classifier must never fail the request
+        reason = f"could not score the request ({type(error).__name__})"
+        return features, [f"topic classifier {spec.classifier} {reason}: {consequence}"]
+    return features.model_copy(update={"topic": topic}), []
