@@ -30,10 +30,12 @@ from modelrouter.policy import ProviderKind
 from modelrouter.settings import Settings
 from tests.aws import create_tables
 from tests.fakes import EchoProvider
-from tests.helpers import EXAMPLE_POLICY, fake_aws_environment
+from tests.helpers import EXAMPLE_POLICY, ROOT, fake_aws_environment
 
 BUCKET = "modelrouter-policies-test"
 POLICY_KEY = "policies/active.yaml"
+SHIPPED_ARTIFACTS = ROOT / "policies" / "routers"
+"""The artifacts the shipped policies pin, uploaded where the policy store looks for them."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +183,8 @@ def running_router(
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         text = policy.read_bytes() if isinstance(policy, Path) else policy
+        for artifact in SHIPPED_ARTIFACTS.glob("*.json"):  # what the shipped policies pin (topics, routers)
+            s3.put_object(Bucket=BUCKET, Key=f"routers/{artifact.name}", Body=artifact.read_bytes())
         s3.put_object(Bucket=BUCKET, Key=POLICY_KEY, Body=text)
         settings = Settings(
             policy_bucket=BUCKET,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+import yaml
 from moto import mock_aws
 
 from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
@@ -15,7 +16,7 @@ from modelrouter.keys import KeyStore
 from modelrouter.local.local_env import LOCAL_ENV_OVERRIDE, NOT_RUNNING, write_local_env
 from modelrouter.policy import load_policy_file
 from tests.aws import create_tables, serial_moto_server
-from tests.helpers import EXAMPLE_POLICY, fake_aws_environment, run_cli
+from tests.helpers import EXAMPLE_POLICY, fake_aws_environment, minimal_policy, run_cli
 
 TOKEN = re.compile(r"^token:\s+(mr_\S{56})$", re.MULTILINE)
 KEY_ID = re.compile(r"^key id:\s+([a-z2-7]{12})$", re.MULTILINE)
@@ -150,7 +151,7 @@ def test_endpoint_url_is_used(capsys: pytest.CaptureFixture[str], aws_env: None)
 def test_push_uploads_a_valid_policy(capsys: pytest.CaptureFixture[str], s3: object) -> None:
     client = boto3.client("s3", region_name="us-east-1")
     # When the example policy is pushed
-    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--bucket", BUCKET)
+    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--bucket", BUCKET, "--upload-routers")
     # Then it is the active policy object, byte for byte, and the new version id is printed
     assert code == EXIT_OK
     head = client.head_object(Bucket=BUCKET, Key="policies/active.yaml")
@@ -160,7 +161,17 @@ def test_push_uploads_a_valid_policy(capsys: pytest.CaptureFixture[str], s3: obj
     assert body == EXAMPLE_POLICY.read_bytes()
 
     # When pushed to another key with --key, Then that object's version is printed
-    code, out2, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--bucket", BUCKET, "--key", "p.yaml")
+    code, out2, _ = run(
+        capsys,
+        "policy",
+        "push",
+        str(EXAMPLE_POLICY),
+        "--bucket",
+        BUCKET,
+        "--key",
+        "p.yaml",
+        "--upload-routers",
+    )
     assert code == EXIT_OK
     assert client.head_object(Bucket=BUCKET, Key="p.yaml")["VersionId"] in out2
 
@@ -171,7 +182,7 @@ def test_push_uses_environment(
     # Given POLICY_BUCKET and POLICY_KEY, When pushing without options, Then they are used
     monkeypatch.setenv("POLICY_BUCKET", BUCKET)
     monkeypatch.setenv("POLICY_KEY", "custom/policy.yaml")
-    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY))
+    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--upload-routers")
     assert code == EXIT_OK
     version = boto3.client("s3", region_name="us-east-1").head_object(Bucket=BUCKET, Key="custom/policy.yaml")
     assert version["VersionId"] in out
@@ -206,9 +217,12 @@ def test_push_missing_file_is_one_line(
     assert "cannot read policy file" in err
 
 
-def test_push_aws_error_is_one_line(capsys: pytest.CaptureFixture[str], s3: object) -> None:
-    # Given a bucket that does not exist, When pushing, Then one line naming the AWS error, exit 1
-    code, _, err = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--bucket", "no-such-bucket")
+def test_push_aws_error_is_one_line(capsys: pytest.CaptureFixture[str], s3: object, tmp_path: Path) -> None:
+    # Given a bucket that does not exist, When pushing a policy without artifacts, Then one line naming
+    # the AWS error, exit 1
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump(minimal_policy()))
+    code, _, err = run(capsys, "policy", "push", str(policy), "--bucket", "no-such-bucket")
     assert code == EXIT_REJECTED
     assert err.strip().startswith(
         "error: cannot upload to s3://no-such-bucket/policies/active.yaml: NoSuchBucket"
@@ -323,7 +337,7 @@ def test_push_local_uploads_to_the_stacks_bucket(
     capsys: pytest.CaptureFixture[str], local_stack: dict[str, str]
 ) -> None:
     # When the local policy is pushed with --local
-    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--local")
+    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--local", "--upload-routers")
     # Then it lands in the stack's bucket under the stack's key, as a new version
     session = boto3.session.Session(
         aws_access_key_id="local", aws_secret_access_key="local", region_name="eu-west-1"

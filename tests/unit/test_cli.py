@@ -24,7 +24,7 @@ def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     # Given the example policy, When validated, Then exit 0 and a summary line
     code, out, _ = run(capsys, "policy", "validate", str(EXAMPLE_POLICY))
     assert code == EXIT_OK
-    assert "ok (15 models, 4 tenants, 8 routes" in out
+    assert "ok (15 models, 5 tenants, 18 routes" in out
 
 
 def test_validate_reports_every_problem_and_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_validate_reports_every_problem_and_fails(capsys: pytest.CaptureFixture[
     # Then the exit code is non-zero and the problem names path and line
     assert code == EXIT_REJECTED
     assert "ok" in out
-    assert "routes[1].models[0] (line " in err
+    assert "routes[7].models[0] (line " in err
     assert "unknown model 'nova-lyte'" in err
 
 

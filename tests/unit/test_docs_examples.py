@@ -9,6 +9,9 @@ says (blank lines may come between):
 ``<!-- example: policy-fragment KEY -->``   the value of the policy's top-level ``KEY`` (alone, or as
                                             ``KEY: …``), validated as the loader validates that part
                                             (types, required fields, one-of rules; no cross-references)
+``<!-- example: policy-route FILE -->``     routes (a YAML list), each exactly the route of that name in the
+                                            policy FILE (a path from the repository root), so an excerpt
+                                            cannot drift from the policy it quotes
 ``<!-- example: chat-request -->``          a Chat Completions body; what an unmarked ``json`` block must be
 ``<!-- example: anthropic-request -->``     an Anthropic Messages body (``POST /v1/messages``)
 ``<!-- example: outcomes -->``              outcomes JSON Lines (``learn fit``'s input); what an unmarked
@@ -105,6 +108,20 @@ def _policy_fragment(example: Example, tmp_path: Path) -> None:
     TypeAdapter(Policy.model_fields[key].annotation).validate_python(value)
 
 
+def _policy_route(example: Example, tmp_path: Path) -> None:
+    source = ROOT / example.argument.strip()
+    assert source.is_file(), f"policy-route needs a policy file, not {example.argument!r}"
+    quoted = yaml.safe_load(example.text)
+    assert isinstance(quoted, list), "policy-route quotes a list of routes"
+    assert quoted, "policy-route quotes at least one route"
+    document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    routes = {route["name"]: route for route in document["routes"]}
+    parse_policy(source.read_bytes(), str(source))
+    for route in quoted:
+        name = route.get("name")
+        assert route == routes.get(name), f"route {name!r} differs from its {example.argument}"
+
+
 def _chat_request(example: Example, tmp_path: Path) -> None:
     parse_chat_request(example.text)
 
@@ -130,6 +147,7 @@ def _not_validated(example: Example, tmp_path: Path) -> None:
 VALIDATORS = {
     "policy": _policy,
     "policy-fragment": _policy_fragment,
+    "policy-route": _policy_route,
     "chat-request": _chat_request,
     "anthropic-request": _anthropic_request,
     "outcomes": _outcomes,
@@ -210,10 +228,28 @@ def test_blocks_inside_list_items_are_dedented_and_other_languages_skipped(tmp_p
 # --- The request metadata table ----------------------------------------------------------------------
 
 
-def _documented_metadata_keys() -> list[str]:
+def _documented_metadata_keys(heading: str = "## Keys the router reads") -> list[str]:
+    """The first column of the table under ``heading`` in docs/request-metadata.md."""
     text = METADATA_DOC.read_text(encoding="utf-8")
-    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    section = text.split(heading + "\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
     return [row.split("|")[1].strip().strip("`") for row in rows]
+
+
+def _metadata_keys_tested(policy_file: Path) -> set[str]:
+    """Every metadata key a route of ``policy_file`` compares with ``when.metadata``."""
+    policy = parse_policy(policy_file.read_bytes(), str(policy_file)).policy
+    return {key for route in policy.routes for key in (route.when.metadata or {})}
+
+
+def test_every_signal_key_the_example_policies_test_has_a_row() -> None:
+    # Given the metadata keys the example policies' routes compare
+    tested = _metadata_keys_tested(ROOT / "policies" / "example.yaml")
+    tested |= _metadata_keys_tested(ROOT / "policies" / "local.yaml")
+    # Then each has one row in the signal table, and the table lists no key they do not test
+    documented = _documented_metadata_keys("## Signal keys of the example policies")
+    assert len(documented) == len(set(documented))
+    assert set(documented) == tested
 
 
 class _Reads(Mapping[str, str]):

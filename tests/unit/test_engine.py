@@ -394,8 +394,14 @@ def test_example_policy_routes_restricted_fraud_data_only_to_cleared_models() ->
 
     policy = load_policy_file(EXAMPLE_POLICY).policy
     context = RequestContext.from_metadata("r", "fincorp-fraud", {"data_classification": "restricted"})
+    schema = {"type": "object", "properties": {"risk_score": {"type": "number"}}}
+    request = chat(
+        "Is this transaction suspicious?",
+        response_format={"type": "json_schema", "json_schema": {"name": "triage", "schema": schema}},
+    )
     # When decided
-    decision = decide(policy, chat("Is this transaction suspicious?"), context, features=features())
-    # Then only the self-hosted model (cleared for restricted) remains
-    assert [c.model for c in decision.candidates] == ["llama-8b-vpc"]
-    assert reasons(decision)["nova-lite"] is ExclusionReason.CLASSIFICATION_NOT_CLEARED
+    decision = decide(policy, request, context, features=features(response_format="json_schema"))
+    # Then the first pass is the self-hosted model in the VPC, and the escalation Claude Sonnet 4 (zero
+    # retention), both cleared for restricted data
+    assert decision.route == "fraud-triage"
+    assert [c.model for c in decision.candidates] == ["llama-8b-vpc", "claude-sonnet-4-bedrock"]

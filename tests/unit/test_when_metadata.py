@@ -106,6 +106,8 @@ def test_shorthand_scalars_and_lists(shorthand: Any, value: str, expected: bool)
         ({"gte": 400}, "1e999", "is not a number"),
         ({"gte": 400}, "1_000", "is not a number"),
         ({"gte": 400}, "0x400", "is not a number"),
+        ({"gte": 400}, "\u0661\u0660\u0660\u0660", "is not a number"),  # Arabic-Indic digits
+        ({"gte": 400}, "\uff11\uff10\uff10\uff10", "is not a number"),  # fullwidth digits
         ({"between": [0.3, 0.7]}, "0.5; drop table", "is not a number"),
         ({"is": True}, "maybe", "is not a boolean"),
         ({"gte": 400}, None, "absent"),

@@ -76,6 +76,22 @@ SCENARIOS = (
 
 USE_CASES = (
     Scenario(
+        "Support: a how-to question no keyword names takes the FAQ path by its topic",
+        "acme-support",
+        "support-easy",
+        {"messages": [{"role": "user", "content": "How do I change the language of the app?"}]},
+        route="support-faq",
+        model="local-small",
+    ),
+    Scenario(
+        "Support: an enterprise customer's ticket (metadata.customer_tier) goes to the strongest model",
+        "acme-support",
+        "support-hard",
+        {"metadata": {"customer_tier": "enterprise"}},
+        route="support-priority",
+        model="local-large",
+    ),
+    Scenario(
         "KYC: a phone photo of a signed form (12 MP); the medium multimodal model fails the schema,"
         " the large one reads it",
         "onboarding",

@@ -26,6 +26,7 @@ simulated container — or a plain handler, run in this process one invocation a
 from __future__ import annotations
 
 import base64
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -93,6 +94,12 @@ class _InProcess:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = BACKLOG
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet about a client that hangs up (a timeout, Ctrl-C); anything else is printed, as before."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class Gateway:

@@ -35,7 +35,7 @@ METADATA_KEY_PATTERN: Final = r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,63}$"
 
 MetadataKey = Annotated[str, Field(pattern=METADATA_KEY_PATTERN)]
 
-_NUMBER: Final = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_NUMBER: Final = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _TRUE: Final = frozenset({"true", "yes", "on", "1"})
 _FALSE: Final = frozenset({"false", "no", "off", "0"})
 
@@ -43,7 +43,8 @@ _FALSE: Final = frozenset({"false", "no", "off", "0"})
 def parse_number(raw: str) -> float | None:
     """``raw`` as a finite number (surrounding spaces ignored), or None: ``12``, ``-0.5``, ``1e3``.
 
-    Stricter than ``float()``: no ``nan``, ``inf``, underscores or hexadecimal, and no overflow.
+    Stricter than ``float()``: ASCII digits only (no other scripts' digits), no ``nan``, ``inf``,
+    underscores or hexadecimal, and no overflow.
     """
     text = raw.strip()
     if not _NUMBER.fullmatch(text):
