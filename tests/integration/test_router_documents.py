@@ -66,3 +66,6 @@ def test_the_model_that_reads_documents_answers_with_the_pdf(rig: RouterRig) -> 
     assert body["router"]["ignored_fields"] == []
     (record,) = rig.provenance_items("acme-support")
     assert "documents" in record["required_capabilities"]
+    # And the record's features count the document and its pages
+    assert (record["features"]["documents"], record["features"]["document_pages"]) == (1, 3)
+    assert (record["features"]["images"], record["features"]["image_max_pixels"]) == (0, None)

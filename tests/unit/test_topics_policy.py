@@ -269,3 +269,33 @@ def test_the_committed_artifact_is_fitted_on_the_committed_examples_and_pinned_b
     report = artifact.document["report"]
     chosen = next(c for c in report["candidates"] if c["model"] == report["selected"])
     assert chosen["macro_f1"]["mean"] > report["keyword_baseline"]["macro_f1"]["mean"]
+
+
+class _CountingClassifier:
+    """Stands in for a topic classifier: counts the requests it scores, always says billing."""
+
+    def __init__(self, real: TopicClassifier) -> None:
+        self.real = real
+        self.calls = 0
+
+    def guess(self, text: str, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self.real.guess(text, **kwargs)
+
+
+def test_the_topic_is_scored_only_when_a_topics_route_is_reached() -> None:
+    # Given a tenants route before the topics route, and a classifier that counts its calls
+    document = topics_policy(RAW)
+    document["tenants"].append({"id": "t2", "budget": {"daily_usd": 1}})
+    document["routes"].insert(0, {"name": "t2-only", "when": {"tenants": ["t2"]}, "models": ["small"]})
+    policy = policy_from(document).policy
+    counting = _CountingClassifier(load_topic_classifier(RAW))
+    classifier: Any = counting
+    # When t2 (matched by the first route) and t1 (reaching the topics route) are decided
+    early = decide(policy, chat("my invoice is wrong"), RequestContext("r1", "t2"), topics=classifier)
+    reached = decide(policy, chat("my invoice is wrong"), RequestContext("r2", "t1"), topics=classifier)
+    # Then only t1's request was scored, and only its decision carries a topic
+    assert counting.calls == 1
+    assert early.route == "t2-only"
+    assert early.features.topic is None
+    assert reached.features.topic is not None

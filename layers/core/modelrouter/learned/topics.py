@@ -15,6 +15,7 @@ that is not a word (or word pair) of the fitted vocabulary.
 from __future__ import annotations
 
 import math
+import operator
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,17 @@ class TopicClassifier:
     """``sha256:`` of the artifact file."""
     document: dict[str, Any] = field(repr=False)
     """The parsed JSON (report, training data hash) for tools that report on it."""
+    columns: tuple[tuple[float, ...], ...] = field(init=False, repr=False)
+    """Per topic: its weight for each vocabulary row (:attr:`weights` transposed, for fast scoring)."""
+    evidence_rows: frozenset[int] = field(init=False, repr=False)
+    """The rows that may be evidence: words and word pairs with at least two letters or digits."""
+
+    def __post_init__(self) -> None:
+        # Derived once per artifact load: scoring then runs in C (map over a column), not per weight.
+        object.__setattr__(self, "columns", tuple(zip(*self.weights, strict=True)) if self.weights else ())
+        words = self.vocabulary.words
+        eligible = frozenset(row for row, word in enumerate(words) if sum(c.isalnum() for c in word) >= 2)
+        object.__setattr__(self, "evidence_rows", eligible)
 
     def features(self, text: str) -> dict[int, float]:
         """The vocabulary rows ``text`` contains, each with its value."""
@@ -71,11 +83,11 @@ class TopicClassifier:
 
     def logits(self, values: dict[int, float]) -> list[float]:
         """Each topic's score for the feature values of :meth:`features`."""
-        scores = list(self.biases)
-        for row, value in values.items():
-            for index, weight in enumerate(self.weights[row]):
-                scores[index] += weight * value
-        return scores
+        rows, amounts = list(values), list(values.values())
+        return [
+            bias + sum(map(operator.mul, map(column.__getitem__, rows), amounts))
+            for bias, column in zip(self.biases, self.columns, strict=True)
+        ]
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Probability of each topic for ``text`` (they sum to 1)."""
@@ -103,9 +115,8 @@ class TopicClassifier:
         explains little."""
         pulls = []
         words = self.vocabulary.words
-        for row, value in values.items():
-            if row >= len(words) or sum(character.isalnum() for character in words[row]) < 2:
-                continue
+        for row in self.evidence_rows.intersection(values):
+            value = values[row]
             weights = self.weights[row]
             rival = max(weight for index, weight in enumerate(weights) if index != label)
             if (pull := value * (weights[label] - rival)) > 0:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from modelrouter.errors import NoEligibleModelError, RequestDeniedError
 from modelrouter.features import extract_features
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.model import RequestFeatures, TopicGuess
 from modelrouter.learned.artifact import LearnedRouter
 from modelrouter.learned.topics import TopicClassifier
 from modelrouter.policy.catalog import ModelSpec
@@ -38,7 +38,7 @@ from modelrouter.selection.learned import difficulty_for_tier, order_by_predicti
 from modelrouter.selection.matching import RequestView, explain_when, when_matches
 from modelrouter.selection.naming import AUTO, model_refusal, route_refusal
 from modelrouter.selection.strategies import order_candidates
-from modelrouter.selection.topics import with_topic
+from modelrouter.selection.topics import guess_topic
 
 __all__ = ["AUTO", "decide"]
 
@@ -67,8 +67,10 @@ def decide(
     ``routers`` are the learned routers loaded with the policy (by key and pin); a learned route or
     learned difficulty whose router is not there falls back to the listed order (the hand-made
     difficulty), with a note. ``topics`` is the policy's topic classifier, loaded with it: it gives the
-    request its ``topic`` before any route is matched (without it, no topic, with a note). ``explain``
-    adds the trace of the routes tried and their conditions.
+    request its ``topic`` when a route's ``when.topics`` is first reached, so a request that matches
+    earlier pays nothing for it (without a classifier, no topic, with a note); the decision's features
+    carry the topic when it was scored. ``explain`` adds the trace of the routes tried and their
+    conditions.
 
     Raises:
         RequestDeniedError: unknown tenant, classification above the tenant's clearance, a pin the
@@ -80,12 +82,22 @@ def decide(
     if tenant is None:
         raise RequestDeniedError("unknown_tenant", f"tenant '{context.tenant_id}' is not in the policy")
     features = features if features is not None else extract_features(request)
-    features, topic_notes = with_topic(policy, request, features, topics)
     classified = classify(policy.defaults, tenant, context, features)
-    classification, notes = classified.level, [*classified.notes, *topic_notes]
+    classification, notes = classified.level, list(classified.notes)
     clearance = Clearance.of(policy.defaults, tenant, classification, context.region)
-    view = RequestView(request, features, context, classification)
+    topic_notes: list[str] = []
+
+    def topic_of() -> TopicGuess | None:
+        topic, why_none = guess_topic(policy, request, topics)
+        topic_notes.extend(why_none)
+        return topic
+
+    view = RequestView(request, features, context, classification, topic_of)
     route, matched_by, pinned_model = _choose_route(policy, tenant, request.model, view)
+    trace = _trace(policy, view) if explain else ()
+    if view.topic_scored and view.topic is not None:
+        features = features.model_copy(update={"topic": view.topic})
+    notes.extend(topic_notes)
     _check_route_limits(route, features)
 
     demand = Demand(
@@ -168,7 +180,7 @@ def decide(
         streaming=route.streaming,
         features=features,
         notes=tuple(notes),
-        when_trace=_trace(policy, view) if explain else (),
+        when_trace=trace,
     )
 
 

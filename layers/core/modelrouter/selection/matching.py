@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.model import RequestFeatures, TopicGuess
 from modelrouter.policy.common import DataClassification
 from modelrouter.policy.conditions import NumberRange
 from modelrouter.policy.routes import Intents, When
@@ -26,11 +26,26 @@ class RequestView:
         features: RequestFeatures,
         context: RequestContext,
         classification: DataClassification,
+        topic_of: Callable[[], TopicGuess | None] | None = None,
     ) -> None:
         self.request = request
         self.features = features
         self.context = context
         self.classification = classification
+        self._topic_of = topic_of
+
+    @cached_property
+    def topic(self) -> TopicGuess | None:
+        """The request's topic: the features' own, else ``topic_of``'s, asked once, when a ``topics``
+        clause is first reached (scoring costs more than every other clause together)."""
+        if self.features.topic is not None or self._topic_of is None:
+            return self.features.topic
+        return self._topic_of()
+
+    @property
+    def topic_scored(self) -> bool:
+        """Whether :attr:`topic` was asked for (so its result belongs in the decision)."""
+        return "topic" in self.__dict__
 
     @cached_property
     def metadata(self) -> Mapping[str, str]:
@@ -168,7 +183,7 @@ def _measure(name: str, condition: NumberRange | None, value: float | None) -> I
 def _topics(when: When, view: RequestView) -> Iterator[ClauseOutcome]:
     if when.topics is None:
         return
-    topic = view.features.topic
+    topic = view.topic
     if topic is None:
         yield ClauseOutcome("topics", False, "no topic classifier is loaded with the policy")
     elif topic.label is None:

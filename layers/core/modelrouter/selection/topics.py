@@ -7,30 +7,32 @@ topic, so every ``when.topics`` does not match, and a note says why.
 
 from __future__ import annotations
 
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.model import TopicGuess
 from modelrouter.learned.topics import TopicClassifier
 from modelrouter.policy.document import Policy
 from modelrouter.request import ChatRequest
 
-__all__ = ["with_topic"]
+__all__ = ["guess_topic"]
 
 
-def with_topic(
-    policy: Policy, request: ChatRequest, features: RequestFeatures, classifier: TopicClassifier | None
-) -> tuple[RequestFeatures, list[str]]:
-    """``features`` with the request's ``topic`` when the policy has a topic classifier, and notes on why
-    there is none when it could not be had."""
+def guess_topic(
+    policy: Policy, request: ChatRequest, classifier: TopicClassifier | None
+) -> tuple[TopicGuess | None, list[str]]:
+    """The request's topic by the policy's classifier, or None and a note on why there is none.
+
+    Called when a route's ``when.topics`` is first reached, so a request no topic route could match
+    never pays for scoring."""
     spec = policy.topics
     if spec is None:
-        return features, []
+        return None, []
     consequence = "the request has no topic and when.topics does not match"
     if classifier is None:
-        return features, [f"topic classifier {spec.classifier} is not loaded: {consequence}"]
+        return None, [f"topic classifier {spec.classifier} is not loaded: {consequence}"]
     try:
         topic = classifier.guess(
             request.last_user_text(), classifier=spec.classifier, min_confidence=spec.min_confidence
         )
     except Exception as error:  # a broken classifier must never fail the request
         reason = f"could not score the request ({type(error).__name__})"
-        return features, [f"topic classifier {spec.classifier} {reason}: {consequence}"]
-    return features.model_copy(update={"topic": topic}), []
+        return None, [f"topic classifier {spec.classifier} {reason}: {consequence}"]
+    return topic, []
