@@ -435,3 +435,32 @@ def test_router_sends_retry_after_when_every_model_cools_down(
     assert status == 503
     assert headers["retry-after"] == "8"
     assert body["error"]["code"] == "models_cooling_down"
+
+
+def test_a_failed_request_names_the_check_and_rule_that_failed_each_attempt() -> None:
+    # Given every candidate's answer failed a check: the first a rule, the second the JSON schema
+    from modelrouter.api.errors import http_error
+    from modelrouter.execution.records import AllCandidatesFailedError, Attempt, CheckRecord
+
+    def attempt(number: int, model: str, check: CheckRecord) -> Attempt:
+        return Attempt(
+            number=number,
+            model=model,
+            provider="bedrock",
+            provider_model_id=f"vendor.{model}",
+            started_ms=0.0,
+            duration_ms=5.0,
+            outcome="check_failed",
+            checks=(check,),
+        )
+
+    rule = CheckRecord(name="rules", passed=False, action="escalate", detail="borderline", rule="borderline")
+    schema = CheckRecord(name="json_schema", passed=False, action="escalate", detail="missing risk_score")
+    error = AllCandidatesFailedError("all failed", [attempt(1, "small", rule), attempt(2, "large", schema)])
+    # When it is rendered for the client
+    body = http_error(error).body
+    # Then each attempt says which check failed it, and the rule when a rule did
+    assert [(a["model"], a.get("failed_check"), a.get("rule")) for a in body["router"]["attempts"]] == [
+        ("small", "rules", "borderline"),
+        ("large", "json_schema", None),
+    ]

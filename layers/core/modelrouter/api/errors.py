@@ -77,12 +77,6 @@ def _add_details(error: ModelRouterError, body: dict[str, Any]) -> None:
         )
     attempts = getattr(error, "attempts", None)  # execution errors
     if attempts:
-        body.setdefault("router", {})["attempts"] = [
-            {
-                "model": a.model,
-                "outcome": a.outcome,
-                "error_code": a.error_code,
-                "duration_ms": a.duration_ms,
-            }
-            for a in attempts
-        ]
+        from modelrouter.api.openai_format import attempt_summary  # not at import: it loads the formats
+
+        body.setdefault("router", {})["attempts"] = [attempt_summary(a) for a in attempts]

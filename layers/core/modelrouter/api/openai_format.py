@@ -14,11 +14,10 @@ model's provider did not take (:func:`modelrouter.providers.fields.ignored_field
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modelrouter.execution.records import CheckRecord, ExecutionResult
+from modelrouter.execution.records import Attempt, ExecutionResult
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.provenance import learned_fields
 from modelrouter.providers.types import ResultToolCall, ToolKind
@@ -35,6 +34,7 @@ __all__ = [
     "MODEL_OWNER",
     "STREAM_PIECE_CHARS",
     "ChunkEvents",
+    "attempt_summary",
     "chat_response",
     "completion",
     "model_list",
@@ -80,16 +80,7 @@ def router_summary(
         "model": result.model,
         "model_version": final.reported_model,
         "fallbacks": result.fallbacks,
-        "attempts": [
-            {
-                "model": a.model,
-                "outcome": a.outcome,
-                "error_code": a.error_code,
-                "duration_ms": a.duration_ms,
-                **_failed_check(a.checks),
-            }
-            for a in result.attempts
-        ],
+        "attempts": [attempt_summary(a) for a in result.attempts],
         "checks": [
             {"name": c.name, "passed": c.passed, "action": c.action, **({"rule": c.rule} if c.rule else {})}
             for c in final.checks
@@ -111,12 +102,21 @@ def router_summary(
     return summary
 
 
-def _failed_check(checks: Sequence[CheckRecord]) -> dict[str, str]:
-    """The check that failed an attempt (and the rule that fired), for ``check_failed`` attempts."""
-    failed = next((check for check in checks if not check.passed), None)
-    if failed is None:
-        return {}
-    return {"failed_check": failed.name, **({"rule": failed.rule} if failed.rule else {})}
+def attempt_summary(attempt: Attempt) -> dict[str, Any]:
+    """One attempt as the ``router`` block shows it (answers and errors alike): model, outcome, error
+    code, duration, and for a failed check which check failed and which rule fired."""
+    summary: dict[str, Any] = {
+        "model": attempt.model,
+        "outcome": attempt.outcome,
+        "error_code": attempt.error_code,
+        "duration_ms": attempt.duration_ms,
+    }
+    failed = next((check for check in attempt.checks if not check.passed), None)
+    if failed is not None:
+        summary["failed_check"] = failed.name
+        if failed.rule:
+            summary["rule"] = failed.rule
+    return summary
 
 
 def usage_of(result: ExecutionResult) -> dict[str, Any]:
