@@ -84,9 +84,11 @@ class TopicClassifier:
     def logits(self, values: dict[int, float]) -> list[float]:
         """Each topic's score for the feature values of :meth:`features`."""
         rows, amounts = list(values), list(values.values())
+        pairs = zip(self.biases, self.columns, strict=True)
+        if len(set(amounts)) == 1:  # every term valued alike (binary or l2 scaling): one product per topic
+            return [bias + amounts[0] * sum(map(column.__getitem__, rows)) for bias, column in pairs]
         return [
-            bias + sum(map(operator.mul, map(column.__getitem__, rows), amounts))
-            for bias, column in zip(self.biases, self.columns, strict=True)
+            bias + sum(map(operator.mul, map(column.__getitem__, rows), amounts)) for bias, column in pairs
         ]
 
     def probabilities(self, text: str) -> dict[str, float]:
