@@ -223,3 +223,27 @@ def test_assistant_tool_call_arguments_count() -> None:
 
     # When estimated / Then the arguments are part of the prompt
     assert estimate_request_tokens(request) >= estimate_tokens(arguments)
+
+
+def test_feature_extraction_reads_each_image_header_once(monkeypatch: Any) -> None:
+    # Given a request with images of known and unknown size, at every detail
+    from modelrouter.features import extract_features, tokens
+
+    parts = [
+        image_part(data_uri("image/png", png(3000, 2000, pixels=False)), "high"),
+        image_part(data_uri("image/png", png(64, 64, pixels=False)), "low"),
+        image_part("https://example.com/a.png", "auto"),
+        image_part(data_uri("image/png", png(800, 600, pixels=False)), "auto"),
+    ]
+    request = parse_chat_request(
+        {"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}, *parts]}]}
+    )
+    expected = estimate_request_tokens(request)
+
+    # When the features are extracted with the token estimate unable to read a header itself
+    def no_second_read(part: Any) -> Any:
+        raise AssertionError("the token estimate read an image header the features had read")
+
+    monkeypatch.setattr(tokens, "image_info", no_second_read)
+    # Then the estimate is the same, from the headers read once for the features
+    assert extract_features(request).prompt_tokens == expected

@@ -46,7 +46,7 @@ def extract_features(request: ChatRequest) -> RequestFeatures:
     response_format = request.response_format.type if request.response_format is not None else "text"
     images = request_images(request)
     return RequestFeatures(
-        prompt_tokens=estimate_request_tokens(request),
+        prompt_tokens=estimate_request_tokens(request, images),
         prompt_chars=sum(len(message.text()) for message in request.messages),
         message_count=len(request.messages),
         user_turns=sum(1 for message in request.messages if isinstance(message, UserMessage)),

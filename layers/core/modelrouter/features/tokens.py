@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator, Sequence
 
 from modelrouter.features.media import image_info
+from modelrouter.features.model import ImageInfo
 from modelrouter.request import AssistantMessage, ChatRequest, ImagePart, Message
 from modelrouter.text import non_ascii
 
@@ -111,39 +113,50 @@ def image_tokens(width: int, height: int) -> int:
     return min(IMAGE_TOKENS, max(_BASE_TOKENS + _TILE_TOKENS * tiles, by_pixels))
 
 
-def _part_tokens(part: ImagePart) -> int:
+def _part_tokens(part: ImagePart, known: ImageInfo | None) -> int:
     detail = part.image_url.detail
     if detail == "low":
         return LOW_DETAIL_IMAGE_TOKENS
-    info = image_info(part) if detail != "original" else None
-    if info is None or info.width is None or info.height is None:
+    if detail == "original":
+        return IMAGE_TOKENS
+    info = known if known is not None else image_info(part)
+    if info.width is None or info.height is None:
         return IMAGE_TOKENS
     return image_tokens(info.width, info.height)
 
 
-def _image_tokens(message: Message) -> int:
+def _image_tokens(message: Message, known: Iterator[ImageInfo] | None) -> int:
     content = getattr(message, "content", None)
     if not isinstance(content, list):
         return 0
-    return sum(_part_tokens(part) for part in content if isinstance(part, ImagePart))
+    return sum(
+        _part_tokens(part, next(known, None) if known is not None else None)
+        for part in content
+        if isinstance(part, ImagePart)
+    )
 
 
-def estimate_message_tokens(message: Message) -> int:
-    """Estimate one message: its text, its tool calls, its images and the per-message overhead."""
-    total = MESSAGE_OVERHEAD_TOKENS + estimate_tokens(message.text()) + _image_tokens(message)
+def estimate_message_tokens(message: Message, images: Iterator[ImageInfo] | None = None) -> int:
+    """Estimate one message: its text, its tool calls, its images and the per-message overhead.
+
+    ``images``: what is already known of the request's images, consumed one per image part (so headers
+    are not read again); without it, each image's header is read here."""
+    total = MESSAGE_OVERHEAD_TOKENS + estimate_tokens(message.text()) + _image_tokens(message, images)
     if isinstance(message, AssistantMessage) and message.tool_calls:
         for call in message.tool_calls:
             total += estimate_tokens(call.function.name) + estimate_tokens(call.function.arguments)
     return total
 
 
-def estimate_request_tokens(request: ChatRequest) -> int:
+def estimate_request_tokens(request: ChatRequest, images: Sequence[ImageInfo] | None = None) -> int:
     """Estimate the prompt tokens of a whole request.
 
     Counts every message (:func:`estimate_message_tokens`), the tool definitions as the JSON the
-    provider receives, and the JSON Schema the answer must follow.
+    provider receives, and the JSON Schema the answer must follow. ``images`` are the request's images
+    as :func:`~modelrouter.features.media.request_images` read them, when the caller has them already.
     """
-    total = sum(estimate_message_tokens(message) for message in request.messages)
+    known = iter(images) if images is not None else None
+    total = sum(estimate_message_tokens(message, known) for message in request.messages)
     for tool in request.tools or ():
         total += estimate_tokens(tool.model_dump_json(exclude_none=True))
     schema = request.json_schema
