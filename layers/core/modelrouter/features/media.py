@@ -39,6 +39,7 @@ __all__ = [
     "PDF_MEDIA_TYPE",
     "PDF_SCAN_BYTES",
     "PDF_WINDOW_BYTES",
+    "base64_image_info",
     "document_info",
     "image_info",
     "request_documents",
@@ -110,7 +111,16 @@ def image_info(part: ImagePart) -> ImageInfo:
     prefix = _DATA_URI.match(url)
     if prefix is None:
         return ImageInfo(source="url")
-    data = _Base64.after(url, prefix.end())
+    return _inline_image(_Base64.after(url, prefix.end()))
+
+
+def base64_image_info(encoded: str) -> ImageInfo:
+    """What can be known of an image given as base64 text (an Anthropic or Converse image block's data)
+    without decoding more than its header."""
+    return _inline_image(_Base64.after(encoded, 0))
+
+
+def _inline_image(data: _Base64) -> ImageInfo:
     head = data.head(IMAGE_HEADER_BYTES)
     if head is None:
         return ImageInfo(source="inline")

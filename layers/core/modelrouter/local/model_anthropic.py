@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from modelrouter.features.media import base64_image_info
 from modelrouter.local import model_body as wire
 from modelrouter.local.model_images import largest_megapixels
 from modelrouter.local.model_wire import ANTHROPIC_ERRORS, FailureKind, Reply, tool_use_of
@@ -79,7 +80,7 @@ def anthropic_request(body: bytes) -> tuple[str, SimRequest, str | None]:
         tool_result=tool_result,
         max_tokens=max_tokens,
         stream=data.get("stream") is True,
-        image_megapixels=largest_megapixels(_inline_images(turns)),
+        image_megapixels=largest_megapixels(map(base64_image_info, _inline_images(turns))),
     )
     return str(data.get("model") or ""), request, forced.name if forced else None
 

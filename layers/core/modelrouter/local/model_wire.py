@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 
+from modelrouter.features.media import base64_image_info, request_images
 from modelrouter.local.model_body import (
     WireError,
     dicts,
@@ -30,7 +31,7 @@ from modelrouter.local.model_body import (
 )
 from modelrouter.local.model_images import largest_megapixels
 from modelrouter.local.models import SimAnswer, SimRequest, SimTool
-from modelrouter.request import ChatRequest, ImagePart, ResponseFormatJsonObject, ToolMessage
+from modelrouter.request import ChatRequest, ResponseFormatJsonObject, ToolMessage
 
 __all__ = [
     "ANTHROPIC_ERRORS",
@@ -108,17 +109,8 @@ def openai_request(body: bytes) -> tuple[str, SimRequest]:
         max_tokens=request.answer_token_limit,
         stream=bool(request.stream),
         stream_usage=bool(request.stream_options and request.stream_options.include_usage),
-        image_megapixels=largest_megapixels(_data_uri_images(request)),
+        image_megapixels=largest_megapixels(request_images(request)),
     )
-
-
-def _data_uri_images(request: ChatRequest) -> Iterator[str]:
-    """The base64 text of each image given inline as a data URI."""
-    for message in request.messages:
-        content = getattr(message, "content", None)
-        for part in content if isinstance(content, list) else ():
-            if isinstance(part, ImagePart) and part.image_url.url.startswith("data:"):
-                yield part.image_url.url.partition(",")[2]
 
 
 def openai_completion(model_id: str, answer: SimAnswer, created: int) -> dict[str, Any]:
@@ -204,7 +196,7 @@ def bedrock_request(body: bytes) -> tuple[SimRequest, str | None]:
         tool_choice="required" if "any" in choice else "auto" if "auto" in choice else None,
         tool_result=tool_result,
         max_tokens=max_tokens if isinstance(max_tokens, int) and max_tokens > 0 else None,
-        image_megapixels=largest_megapixels(images),
+        image_megapixels=largest_megapixels(map(base64_image_info, images)),
     )
     forced_tool = next((tool for tool in tools if tool.name == forced), None)
     if forced_tool is None:
