@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from modelrouter.policy import ProviderKind
-from modelrouter.providers.documents import file_parts
-from modelrouter.request import parse_chat_request
+from modelrouter.request import FilePart, parse_chat_request
 from tests.helpers import load_event
 from tests.integration.rig import RouterRig, router_environment, running_router
 
@@ -62,7 +61,7 @@ def test_the_model_that_reads_documents_answers_with_the_pdf(rig: RouterRig) -> 
     assert body["model"] == "gpt-4o-mini"
     (call,) = rig.providers[ProviderKind.OPENAI].calls
     sent = parse_chat_request(json.loads(load_event("chat-document-pdf")["body"]))
-    assert list(file_parts(call.request)) == list(file_parts(sent))
+    assert list(call.request.content_parts(FilePart)) == list(sent.content_parts(FilePart))
     assert body["router"]["ignored_fields"] == []
     (record,) = rig.provenance_items("acme-support")
     assert "documents" in record["required_capabilities"]

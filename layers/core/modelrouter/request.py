@@ -11,7 +11,7 @@ nesting is limited, lone surrogates are refused, and images are only ``https:`` 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_validator
 
@@ -107,6 +107,9 @@ __all__ = [
     "UserMessage",
     "parse_chat_request",
 ]
+
+PartT = TypeVar("PartT")
+"""A content part type, for :meth:`ChatRequest.content_parts`."""
 
 MAX_STOP_SEQUENCES = 4
 """OpenAI's limit on ``stop`` sequences."""
@@ -270,6 +273,14 @@ class ChatRequest(StrictModel):
             text = message.text()
             if text:
                 yield index, text
+
+    def content_parts(self, kind: type[PartT]) -> Iterator[PartT]:
+        """Every content part of type ``kind`` (``ImagePart``, ``FilePart`` …) across the messages, in
+        order."""
+        for message in self.messages:
+            content = getattr(message, "content", None)
+            if isinstance(content, list):
+                yield from (part for part in content if isinstance(part, kind))
 
     def last_user_text(self) -> str:
         """The text of the latest user message: what the current turn asks for."""

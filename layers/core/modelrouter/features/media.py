@@ -20,9 +20,8 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Final
 
 from modelrouter.features.image_headers import (
     IMAGE_HEADER_BYTES,
@@ -58,8 +57,6 @@ _WHITESPACE: Final = re.compile(r"\s")
 _QUANTUM_CHARS: Final = 4  # four base64 characters encode three bytes
 _QUANTUM_BYTES: Final = 3
 _PADDING_MAX: Final = 2  # at most two '=' end the text
-
-Part = TypeVar("Part", ImagePart, FilePart)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,18 +153,11 @@ def _pdf_pages(data: _Base64) -> int | None:
     return pdf_pages(head, tail) if head is not None and tail is not None else None
 
 
-def _parts(request: ChatRequest, kind: type[Part]) -> Iterator[Part]:
-    for message in request.messages:
-        content = getattr(message, "content", None)
-        if isinstance(content, list):
-            yield from (part for part in content if isinstance(part, kind))
-
-
 def request_images(request: ChatRequest) -> tuple[ImageInfo, ...]:
     """Every image part of the request's messages, in order (as many as ``image_count``)."""
-    return tuple(image_info(part) for part in _parts(request, ImagePart))
+    return tuple(image_info(part) for part in request.content_parts(ImagePart))
 
 
 def request_documents(request: ChatRequest) -> tuple[DocumentInfo, ...]:
     """Every file part of the request's messages, in order."""
-    return tuple(document_info(part) for part in _parts(request, FilePart))
+    return tuple(document_info(part) for part in request.content_parts(FilePart))

@@ -18,7 +18,7 @@ from typing import Final
 
 from modelrouter.request import ChatRequest, FilePart
 
-__all__ = ["InlineFile", "document_name", "file_parts", "inline_file", "unreadable_files"]
+__all__ = ["InlineFile", "document_name", "inline_file", "unreadable_files"]
 
 _DATA_URI: Final = re.compile(
     r"^data:(?P<type>[\w.+-]+/[\w.+-]+)(?:;[^,;]*)*;base64,(?P<data>.*)$", re.DOTALL
@@ -54,18 +54,10 @@ def inline_file(part: FilePart) -> InlineFile | None:
     return InlineFile(match["type"].lower(), match["data"], part.file.filename)
 
 
-def file_parts(request: ChatRequest) -> Iterable[FilePart]:
-    """Every file part of the request's messages, in order."""
-    for message in request.messages:
-        content = getattr(message, "content", None)
-        if isinstance(content, list):
-            yield from (part for part in content if isinstance(part, FilePart))
-
-
 def unreadable_files(request: ChatRequest, media_types: Iterable[str]) -> bool:
     """Whether a file part is not an inline file of one of ``media_types`` (it is left out)."""
     readable = frozenset(media_types)
-    for part in file_parts(request):
+    for part in request.content_parts(FilePart):
         inline = inline_file(part)
         if inline is None or inline.media_type not in readable:
             return True
