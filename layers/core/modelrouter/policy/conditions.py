@@ -83,9 +83,13 @@ class NumberRange(StrictModel):
     """Within ``[low, high]``, both ends included."""
 
     @model_validator(mode="after")
-    def _sensible(self) -> Self:
+    def _something_to_compare(self) -> Self:
         if not self.comparisons():
             raise ValueError("give at least one of eq, ne, gt, gte, lt, lte, between")
+        return self
+
+    @model_validator(mode="after")
+    def _between_in_order(self) -> Self:
         if self.between is not None and self.between[0] > self.between[1]:
             raise ValueError(f"between: {self.between[0]:g} is above {self.between[1]:g}")
         return self
@@ -148,7 +152,7 @@ class ValueCondition(NumberRange):
     model_config = StrictModel.model_config | {"populate_by_name": True}
 
     @model_validator(mode="after")
-    def _sensible(self) -> Self:
+    def _something_to_compare(self) -> Self:
         text_given = any(
             value is not None for value in (self.equals, self.in_, self.not_in, self.pattern, self.is_)
         )
@@ -159,8 +163,6 @@ class ValueCondition(NumberRange):
             )
         if self.present is False and (text_given or self.comparisons()):
             raise ValueError("present: false cannot be combined with a comparison of the value")
-        if self.between is not None and self.between[0] > self.between[1]:
-            raise ValueError(f"between: {self.between[0]:g} is above {self.between[1]:g}")
         return self
 
     @cached_property
