@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from modelrouter.api.openai_format import attempt_summary
 from modelrouter.errors import InvalidRequestError, ModelRouterError, NoEligibleModelError
 
 __all__ = ["UPSTREAM_RETRY_AFTER_S", "HttpError", "error_body", "http_error", "retry_after_header"]
@@ -77,6 +78,4 @@ def _add_details(error: ModelRouterError, body: dict[str, Any]) -> None:
         )
     attempts = getattr(error, "attempts", None)  # execution errors
     if attempts:
-        from modelrouter.api.openai_format import attempt_summary  # not at import: it loads the formats
-
         body.setdefault("router", {})["attempts"] = [attempt_summary(a) for a in attempts]
