@@ -160,6 +160,10 @@ def test_lines_that_are_not_json_objects_name_their_line(tmp_path: Path) -> None
     path.write_text("{not json\n")
     with pytest.raises(OutcomesError, match=r":1: not JSON"):
         read_outcomes([path])
+    # And a line nested past the decoder's stack (read by learn fit and learn fit-topics alike)
+    path.write_text(f"{json.dumps(line())}\n" + '{"a":' * 5_000 + "1" + "}" * 5_000 + "\n")
+    with pytest.raises(OutcomesError, match=r":2: JSON nested too deeply to be read"):
+        read_outcomes([path])
 
 
 def test_an_empty_or_missing_file_is_an_error(tmp_path: Path) -> None:

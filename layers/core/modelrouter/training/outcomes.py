@@ -179,7 +179,7 @@ def read_json_objects(path: str | Path) -> Iterator[tuple[str, int, dict[str, An
 
     Raises:
         OutcomesError: the file cannot be read, or a line is longer than :data:`MAX_LINE_BYTES`, not
-            JSON, or not an object.
+            JSON, nested too deeply to be read, or not an object.
     """
     import sys
 
@@ -198,6 +198,8 @@ def read_json_objects(path: str | Path) -> Iterator[tuple[str, int, dict[str, An
                 data = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as error:
                 raise OutcomesError(source, number, f"not JSON: {str(error)[:100]}") from None
+            except RecursionError:
+                raise OutcomesError(source, number, "JSON nested too deeply to be read") from None
             if not isinstance(data, dict):
                 raise OutcomesError(source, number, "each line must be a JSON object")
             yield source, number, data
