@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -177,38 +175,3 @@ def test_a_bad_artifact_is_refused_with_the_reason(raw: bytes, message: str) -> 
     # Then the error names the source and what is wrong
     assert raised.value.message.startswith("topics.json: ")
     assert message in raised.value.message
-
-
-WITHOUT_LEARN_EXTRA = """
-import sys
-for blocked in ("numpy", "sklearn", "scipy", "matplotlib", "threadpoolctl"):
-    sys.modules[blocked] = None  # any import of it now raises ImportError
-from pathlib import Path
-from modelrouter.policy.artifacts import load_local_topics
-from modelrouter.policy.loader import load_policy_file
-from modelrouter.request import parse_chat_request
-from modelrouter.selection import RequestContext, decide
-
-policy_file = Path(sys.argv[1])
-policy = load_policy_file(policy_file).policy
-topics = load_local_topics(policy, policy_file)
-message = {"role": "user", "content": "Where is my parcel? Tracking is stuck."}
-request = parse_chat_request({"messages": [message]})
-decision = decide(policy, request, RequestContext(request_id="r1", tenant_id="acme-support"), topics=topics)
-print(decision.features.topic.label, decision.route)
-"""
-
-
-def test_the_router_scores_topics_without_the_learn_extra() -> None:
-    # Given numpy, scikit-learn, scipy and matplotlib blocked in a fresh interpreter (as in Lambda)
-    # When the local policy's classifier is loaded and a request decided with it
-    result = subprocess.run(
-        [sys.executable, "-c", WITHOUT_LEARN_EXTRA, str(ROOT / "policies" / "local.yaml")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    # Then the request got its topic
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "shipping support-faq"
