@@ -22,6 +22,7 @@ __all__ = [
     "MAX_ROUTER_KEY_CHARS",
     "ROUTER_KEY_PREFIX",
     "ArtifactRef",
+    "CascadeConfidence",
     "LearnedDifficulty",
     "LearnedRouting",
     "RouterKey",
@@ -185,3 +186,20 @@ class LearnedDifficulty(RouterPin):
 
     model: Annotated[str, Field(min_length=1, max_length=256)]
     """The artifact's name for the model whose failure the difficulty predicts (the cheapest tier's)."""
+
+
+class CascadeConfidence(RouterPin):
+    """Confidence before the call, for a ``cascade`` route: a tier (a model, cheapest first) whose
+    predicted quality for the request is below ``skip_below`` is skipped rather than tried and escalated
+    from. The most expensive eligible model is never skipped. The decision lists each skip as an
+    exclusion (``predicted_below_skip``) with the prediction."""
+
+    model_map: dict[Annotated[str, Field(min_length=1, max_length=256)], Identifier] = Field(min_length=1)
+    """The artifact's model names to catalog ids; every model of the route must be a value here."""
+    skip_below: float = Field(ge=0, le=1)
+    """Predicted quality (0–1) under which a cheaper tier is skipped."""
+
+    @cached_property
+    def catalog_to_artifact(self) -> dict[str, str]:
+        """Catalog model id to the artifact's name for it (``model_map`` inverted)."""
+        return {model_id: name for name, model_id in self.model_map.items()}

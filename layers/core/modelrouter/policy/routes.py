@@ -26,7 +26,9 @@ from modelrouter.policy.conditions import (
     MetadataKey,
     MetadataTest,
 )
-from modelrouter.policy.learned import LearnedDifficulty, LearnedRouting, RouterPin
+from modelrouter.policy.bandit import Bandit
+from modelrouter.policy.learned import CascadeConfidence, LearnedDifficulty, LearnedRouting, RouterPin
+from modelrouter.policy.promotion import PromoteWhen
 from modelrouter.text import words_of
 
 __all__ = ["Intents", "Limits", "Route", "Strategy", "TokenRange", "UnitRange", "Variant", "When"]
@@ -45,6 +47,8 @@ class Strategy(StrEnum):
     """A deterministic split by request id between variants (canary, champion–challenger)."""
     LEARNED = "learned"
     """A learned router predicts each eligible candidate's quality; the objective picks the order."""
+    BANDIT = "bandit"
+    """Thompson sampling per segment over the eligible candidates, learning from outcomes and feedback."""
 
 
 class UnitRange(StrictModel):
@@ -112,6 +116,7 @@ class Intents(StrictModel):
 
 
 _METADATA_PREFIX = "metadata."
+_DEFAULT_BANDIT = Bandit()
 
 
 def _dotted_metadata_schema(schema: dict[str, Any]) -> None:
@@ -256,6 +261,12 @@ class Route(StrictModel):
     learned_difficulty: LearnedDifficulty | None = None
     """``threshold`` routes (optional): pick the tier by a learned difficulty instead of the hand-made
     score."""
+    bandit: Bandit | None = None
+    """``bandit`` routes: segments, reward, exploration bounds, priors and memory."""
+    cascade: CascadeConfidence | None = None
+    """``cascade`` routes (optional): skip a cheaper tier whose predicted quality is below ``skip_below``."""
+    promote_when: PromoteWhen | None = None
+    """``weighted`` routes (optional): the evidence that promotes the challenger (``policy promote``)."""
     require_capabilities: list[Capability] = Field(default_factory=list)
     """Capabilities every candidate must have, on top of those the request needs."""
     limits: Limits = Field(default_factory=Limits)
@@ -274,7 +285,10 @@ class Route(StrictModel):
 
     @model_validator(mode="after")
     def _strategy_fields(self) -> Self:
-        fields = ("models", "tiers", "thresholds", "variants", "learned", "learned_difficulty")
+        fields = (
+            "models", "tiers", "thresholds", "variants", "learned", "learned_difficulty", "bandit",
+            "cascade", "promote_when",
+        )  # fmt: skip
         given = {name for name in fields if getattr(self, name) is not None}
         needed = {
             Strategy.FALLBACK: {"models"},
@@ -282,8 +296,14 @@ class Route(StrictModel):
             Strategy.THRESHOLD: {"tiers", "thresholds"},
             Strategy.WEIGHTED: {"variants"},
             Strategy.LEARNED: {"models", "learned"},
+            Strategy.BANDIT: {"models"},
         }[self.strategy]
-        optional = {"learned_difficulty"} if self.strategy is Strategy.THRESHOLD else set()
+        optional = {
+            Strategy.THRESHOLD: {"learned_difficulty"},
+            Strategy.CASCADE: {"cascade"},
+            Strategy.WEIGHTED: {"promote_when"},
+            Strategy.BANDIT: {"bandit"},
+        }.get(self.strategy, set())
         if missing := needed - given:
             raise ValueError(f"a {self.strategy} route needs {', '.join(sorted(missing))}")
         if extra := given - needed - optional:
@@ -298,6 +318,11 @@ class Route(StrictModel):
                 "use streaming: validated or auto"
             )
         return self
+
+    @property
+    def bandit_settings(self) -> Bandit:
+        """A ``bandit`` route's settings (the defaults when it gives no ``bandit`` block)."""
+        return self.bandit if self.bandit is not None else _DEFAULT_BANDIT
 
     def model_lists(self) -> list[tuple[tuple[str | int, ...], list[str]]]:
         """Every list of models the route holds, with its location inside the route."""
@@ -315,6 +340,10 @@ class Route(StrictModel):
             pins.append((("learned",), self.learned))
         if self.learned_difficulty is not None:
             pins.append((("learned_difficulty",), self.learned_difficulty))
+        if self.cascade is not None:
+            pins.append((("cascade",), self.cascade))
+        if self.bandit is not None and self.bandit.learned_prior is not None:
+            pins.append((("bandit", "learned_prior"), self.bandit.learned_prior))
         return pins
 
     def all_model_refs(self) -> list[tuple[tuple[str | int, ...], str]]:

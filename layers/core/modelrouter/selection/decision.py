@@ -13,7 +13,9 @@ from modelrouter.policy.common import Capability, DataClassification, Deployment
 from modelrouter.policy.routes import Strategy, StreamingMode
 
 __all__ = [
+    "BanditChoice",
     "Candidate",
+    "ChoiceDistribution",
     "ComplianceBasis",
     "Decision",
     "Exclusion",
@@ -41,6 +43,7 @@ class ExclusionReason(StrEnum):
     TOO_SLOW = "over_latency_budget"
     OVER_COST_LIMIT = "over_request_cost_limit"
     OTHER_TIER = "not_in_selected_tier"
+    PREDICTED_BELOW_SKIP = "predicted_below_skip"
 
 
 class RouteMatch(StrEnum):
@@ -155,6 +158,45 @@ class RouteTrace(_Frozen):
     """Its conditions in evaluation order; empty for a catch-all."""
 
 
+class ChoiceDistribution(_Frozen):
+    """How likely the route's strategy was to put each model first for this request (stochastic
+    strategies: ``weighted``, ``bandit``), given the request and, for a bandit, the posteriors."""
+
+    probabilities: dict[str, float]
+    """Model id to the probability of being the primary candidate; sums to 1 over eligible models."""
+    method: Literal["exact", "monte_carlo"]
+    """``exact`` (a weighted split's closed form), or ``monte_carlo`` (Thompson sampling's choice
+    distribution estimated with ``draws`` posterior draws; the primary is then drawn from exactly this
+    distribution, so the recorded propensity is the probability it was drawn with)."""
+    draws: int | None = None
+    """Monte Carlo: how many posterior draws estimated the distribution."""
+
+
+class BanditChoice(_Frozen):
+    """What a bandit route knew and did: the segment, its evidence and the state item it learns into."""
+
+    segment: str
+    """The request's segment key (``language=de|difficulty=1``; ``all`` without segments)."""
+    state_key: str
+    """Partition key of the route's learning state (``bandit#<policy>#<route>``)."""
+    window_seconds: int
+    """Width of a window of evidence (the outcome is added to the window of the request's start)."""
+    horizon_seconds: int
+    """How long a window is kept (its items' TTL after the window ends)."""
+    cost_weight: float
+    """λ of the reward (quality − λ · cost)."""
+    evidence: dict[str, float]
+    """Model id to the decayed number of outcomes its posterior holds in this segment."""
+    posterior_mean: dict[str, float]
+    """Model id to its posterior mean quality in this segment (the prior's without evidence)."""
+    estimated_cost_usd: dict[str, float]
+    """Model id to the estimated cost of this request used in the reward."""
+    state_age_s: float | None = None
+    """Age of the container's copy of the posteriors (None: no learning table, priors only)."""
+    prior: Literal["uniform", "learned"] = "uniform"
+    """Where the priors came from."""
+
+
 class ComplianceBasis(_Frozen):
     """Why the request has its data classification, and the deployment modes it may go to."""
 
@@ -192,6 +234,13 @@ class Decision(_Frozen):
     """Threshold routes: the difficulty the tier was picked by, and its source."""
     learned: LearnedChoice | None = None
     """Learned routes: the router and objective that ordered the candidates."""
+    choice: ChoiceDistribution | None = None
+    """Stochastic strategies (``weighted``, ``bandit``): the distribution the primary was drawn from."""
+    propensity: float = Field(default=1.0, ge=0, le=1)
+    """Probability that the strategy put this primary first for this request (1 for deterministic
+    strategies and pinned models): logged for off-policy evaluation."""
+    bandit: BanditChoice | None = None
+    """Bandit routes: segment, evidence, and where the outcome is learned."""
     classification: DataClassification
     """Effective data classification (declared or default, raised when PII is found)."""
     compliance: ComplianceBasis
