@@ -61,7 +61,7 @@ class StateKey:
 
 
 def state_key_for(
-    state_key: str, segment: str, model: str, started: datetime, window_seconds: int, horizon_seconds: int
+    state_key: str, segment: str, model: str, *, started: datetime, window_seconds: int, horizon_seconds: int
 ) -> StateKey:
     """The item a request that started at ``started`` counts into."""
     window = window_of(started, window_seconds)

@@ -79,7 +79,7 @@ class LearnedPrior(RouterPin):
     model_map: dict[Annotated[str, Field(min_length=1, max_length=256)], Identifier] = Field(min_length=1)
     """The artifact's model names to catalog ids; every model of the route must be a value here."""
     strength: float = Field(default=10.0, gt=0, le=10_000)
-    """Pseudo-observations the prediction is worth (α = strength · q, β = strength · (1 - q))."""
+    """Pseudo-observations the prediction is worth (alpha = strength · q, beta = strength · (1 - q))."""
 
 
 class Memory(StrictModel):

@@ -26,11 +26,12 @@ class PromoteWhen(StrictModel):
     min_requests: int = Field(default=1000, ge=1)
     """Fewest logged requests of the route (with propensities) the estimate needs."""
     min_quality_gain: float = Field(default=0.0, ge=-1, le=1)
-    """The lower confidence bound of (challenger − champion) mean quality must reach this."""
+    """The lower confidence bound of (challenger - champion) mean quality must reach this."""
     confidence: float = Field(default=0.95, gt=0.5, lt=1)
     """Two-sided confidence level of the interval of the gain."""
     max_cost_increase_usd: float | None = Field(default=None, ge=0)
-    """Optional: refuse when the challenger's estimated mean cost per request exceeds the champion's by more."""
+    """Optional: refuse when the challenger's estimated mean cost per request exceeds the champion's by
+    more than this (USD)."""
 
     @model_validator(mode="after")
     def _two_variants(self) -> Self:

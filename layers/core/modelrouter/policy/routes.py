@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import Field, model_validator
 
 from modelrouter.features.model import PiiKind
+from modelrouter.policy.bandit import Bandit
 from modelrouter.policy.checks import Checks
 from modelrouter.policy.common import (
     AnswerFormat,
@@ -26,7 +27,6 @@ from modelrouter.policy.conditions import (
     MetadataKey,
     MetadataTest,
 )
-from modelrouter.policy.bandit import Bandit
 from modelrouter.policy.learned import CascadeConfidence, LearnedDifficulty, LearnedRouting, RouterPin
 from modelrouter.policy.promotion import PromoteWhen
 from modelrouter.text import words_of
