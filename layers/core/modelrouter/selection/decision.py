@@ -184,7 +184,7 @@ class BanditChoice(_Frozen):
     horizon_seconds: int
     """How long a window is kept (its items' TTL after the window ends)."""
     cost_weight: float
-    """λ of the reward (quality − λ · cost)."""
+    """λ of the reward (quality - λ · cost)."""
     evidence: dict[str, float]
     """Model id to the decayed number of outcomes its posterior holds in this segment."""
     posterior_mean: dict[str, float]
