@@ -52,11 +52,13 @@ class StateKey:
         if not isinstance(value, dict):
             return None
         pk, sk, expires = value.get("pk"), value.get("sk"), value.get("expires_at")
-        if not isinstance(pk, str) or not isinstance(sk, str):
+        if not isinstance(pk, str) or not isinstance(sk, str) or isinstance(expires, bool):
+            return None
+        if not isinstance(expires, (int, float, str)):
             return None
         try:
             return cls(pk, sk, int(expires))
-        except (TypeError, ValueError):
+        except ValueError:
             return None
 
 
