@@ -36,7 +36,8 @@ __all__ = [
 
 MAX_LINE_BYTES = 1_000_000
 """Longest line accepted (a prompt of about 250,000 tokens)."""
-_OPTIONAL_STRINGS = ("tenant", "route")
+_OPTIONAL_STRINGS = ("tenant", "route", "answered_by", "policy_version", "segment")
+_QUALITY_SOURCES = ("feedback", "implicit")
 
 
 class OutcomesError(ValueError):
@@ -81,6 +82,16 @@ class Outcome:
     """Route of logged traffic."""
     propensity: float | None = None
     """Probability the logging policy chose this model, for off-policy evaluation."""
+    metadata: dict[str, str] | None = None
+    """The request's ``metadata`` (routing signals), so a candidate policy can be replayed on it."""
+    quality_source: str | None = None
+    """Logged traffic: ``feedback`` (the user's rating) or ``implicit`` (the request's own outcome)."""
+    answered_by: str | None = None
+    """Logged traffic: the model whose answer was returned, when not ``model`` (a fallback)."""
+    policy_version: str | None = None
+    """Logged traffic: the policy version that routed the request."""
+    segment: str | None = None
+    """Logged traffic of a bandit route: the request's segment."""
     source: str = ""
     """The file it was read from (for errors found later, such as a request id with two prompts)."""
     line: int = 0
@@ -128,6 +139,11 @@ _FIELDS = {
     "tenant",
     "route",
     "propensity",
+    "metadata",
+    "quality_source",
+    "answered_by",
+    "policy_version",
+    "segment",
 }
 
 
@@ -157,6 +173,14 @@ def _outcome(data: dict[str, Any], source: str, number: int) -> Outcome:
     for name in _OPTIONAL_STRINGS:
         if name in data and not isinstance(data[name], str):
             raise OutcomesError(source, number, f"'{name}' must be a string")
+    metadata = data.get("metadata")
+    if metadata is not None and (
+        not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values())
+    ):
+        raise OutcomesError(source, number, "'metadata' must be an object of strings")
+    quality_source = data.get("quality_source")
+    if quality_source is not None and quality_source not in _QUALITY_SOURCES:
+        raise OutcomesError(source, number, "'quality_source' must be 'feedback' or 'implicit'")
     return Outcome(
         request_id=_request_id(data, source, number),
         request=_chat_request(data, source, number),
@@ -168,6 +192,11 @@ def _outcome(data: dict[str, Any], source: str, number: int) -> Outcome:
         tenant=data.get("tenant"),
         route=data.get("route"),
         propensity=propensity,
+        metadata=dict(metadata) if metadata is not None else None,
+        quality_source=quality_source,
+        answered_by=data.get("answered_by"),
+        policy_version=data.get("policy_version"),
+        segment=data.get("segment"),
         source=source,
         line=number,
     )
