@@ -23,7 +23,7 @@ from modelrouter.provenance import learned_fields
 from modelrouter.providers.types import ResultToolCall, ToolKind
 from modelrouter.request import ChatRequest
 from modelrouter.selection.compliance import compliance_block
-from modelrouter.selection.decision import Decision
+from modelrouter.selection.decision import Decision, ExclusionReason
 from modelrouter.selection.naming import Named
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ def router_summary(
     """The ``router`` object added to responses: what was decided and tried, what it cost, and the
     ``compliance`` of the answer (:func:`~modelrouter.selection.compliance.compliance_block` for the model
     that answered); on learned routes also each candidate's predicted quality and the router's digest
-    and objective, on threshold routes the difficulty the tier was picked by.
+    and objective, on threshold routes the difficulty the tier was picked by, on cascade routes the
+    tiers skipped for a prediction below ``skip_below`` (``skipped``).
 
     ``overage_usd``: shown when above 0; ``stream``: a live stream's figures; ``ignored``: fields dropped
     before the call (the Anthropic request's translation), listed with the answering call's in
@@ -94,6 +95,9 @@ def router_summary(
     predicted = {c.model: c.predicted_quality for c in decision.candidates if c.predicted_quality is not None}
     if predicted:
         summary["predicted_quality"] = predicted
+    skipped = [e for e in decision.exclusions if e.reason is ExclusionReason.PREDICTED_BELOW_SKIP]
+    if skipped:
+        summary["skipped"] = [{"model": e.model, "detail": e.detail} for e in skipped]
     summary.update(learned_fields(decision))
     if stream is not None:
         summary["stream"] = stream

@@ -21,7 +21,13 @@ from modelrouter.errors import PolicyError
 from modelrouter.learned.artifact import MAX_ARTIFACT_BYTES, ArtifactError, LearnedRouter, load_router
 from modelrouter.learned.topics import TopicClassifier, load_topic_classifier
 from modelrouter.policy.document import Policy
-from modelrouter.policy.learned import ArtifactRef, LearnedDifficulty, LearnedRouting, RouterPin
+from modelrouter.policy.learned import (
+    ArtifactRef,
+    CascadeConfidence,
+    LearnedDifficulty,
+    LearnedRouting,
+    RouterPin,
+)
 from modelrouter.problems import Problem, format_path
 from modelrouter.suggest import did_you_mean
 
@@ -185,7 +191,7 @@ def _unknown_models(location: Location, pin: RouterPin, router: LearnedRouter) -
     """Names the policy gives that the artifact does not predict (a ``model_map`` key, the difficulty's
     ``model``)."""
     names: list[tuple[Location, str]] = []
-    if isinstance(pin, LearnedRouting):
+    if isinstance(pin, LearnedRouting | CascadeConfidence):
         names = [((*location, "model_map", name), name) for name in pin.model_map]
     elif isinstance(pin, LearnedDifficulty):
         names = [((*location, "model"), pin.model)]

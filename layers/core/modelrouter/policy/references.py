@@ -214,7 +214,9 @@ def _check_route(result: PolicyCheckResult, policy: Policy, known: _Known, index
     if route.strategy is Strategy.THRESHOLD:
         _check_thresholds(result, base, route)
     if route.learned is not None:
-        _check_model_map(result, policy, known, base, route)
+        _check_model_map(result, known, base, route, block=("learned",), model_map=route.learned.model_map)
+    if route.cascade is not None:
+        _check_model_map(result, known, base, route, block=("cascade",), model_map=route.cascade.model_map)
     if route.strategy is Strategy.WEIGHTED:
         _check_unique(result, (*base, "variants"), [v.name for v in route.variants or ()], "variant")
     required, matched = route.limits.output_format, route.when.response_formats
@@ -229,15 +231,19 @@ def _check_route(result: PolicyCheckResult, policy: Policy, known: _Known, index
 
 
 def _check_model_map(
-    result: PolicyCheckResult, policy: Policy, known: _Known, base: Location, route: Route
+    result: PolicyCheckResult,
+    known: _Known,
+    base: Location,
+    route: Route,
+    *,
+    block: Location,
+    model_map: Mapping[str, str],
 ) -> None:
-    """Every candidate of a learned route has exactly one artifact name, and every name maps to a
-    catalog model."""
-    assert route.learned is not None
-    model_map = route.learned.model_map
+    """Every model of the route has exactly one artifact name in the ``model_map`` of the route's
+    ``block`` (``("learned",)``, ``("cascade",)`` ...), and every name maps to a catalog model."""
     mapped: dict[str, str] = {}
     for name, model_id in model_map.items():
-        where = (*base, "learned", "model_map", name)
+        where = (*base, *block, "model_map", name)
         if known.unknown(result, where, model_id, "model"):
             pass
         elif model_id in mapped:
@@ -249,7 +255,8 @@ def _check_model_map(
         if model_id not in mapped:
             result.error(
                 (*base, "models", position),
-                f"model '{model_id}' has no entry in learned.model_map (map the artifact's name for it)",
+                f"model '{model_id}' has no entry in {format_path(block)}.model_map"
+                " (map the artifact's name for it)",
             )
 
 

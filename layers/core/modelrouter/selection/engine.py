@@ -34,7 +34,7 @@ from modelrouter.selection.decision import (
     WhenClause,
 )
 from modelrouter.selection.eligibility import Demand, Sizing, assess
-from modelrouter.selection.learned import difficulty_for_tier, order_by_prediction
+from modelrouter.selection.learned import difficulty_for_tier, order_by_prediction, skip_unconfident
 from modelrouter.selection.matching import RequestView, explain_when, when_matches
 from modelrouter.selection.naming import AUTO, model_refusal, route_refusal
 from modelrouter.selection.strategies import order_candidates
@@ -70,7 +70,8 @@ def decide(
     request its ``topic`` when a route's ``when.topics`` is first reached, so a request that matches
     earlier pays nothing for it (without a classifier, no topic, with a note); the decision's features
     carry the topic when it was scored. ``explain`` adds the trace of the routes tried and their
-    conditions.
+    conditions. A cascade route with a ``cascade`` block skips the tiers its router predicts below
+    ``skip_below`` (never the last, never a pinned model; without its router, none, with a note).
 
     Raises:
         RequestDeniedError: unknown tenant, classification above the tenant's clearance, a pin the
@@ -156,6 +157,9 @@ def decide(
         by_prediction = order_by_prediction(route.learned, routers, request, features, candidates)
         candidates, learned = by_prediction.candidates, by_prediction.choice
         notes.extend(by_prediction.notes)
+    cascade = skip_unconfident(
+        route.cascade if pinned_model is None else None, routers, request, features, candidates
+    )
     return Decision(
         request_id=context.request_id,
         tenant=tenant.id,
@@ -171,15 +175,15 @@ def decide(
         classification=classification,
         compliance=classified.basis(clearance),
         required_capabilities=tuple(sorted(demand.capabilities)),
-        candidates=tuple(candidates),
-        exclusions=tuple(exclusions),
+        candidates=tuple(cascade.candidates),
+        exclusions=(*exclusions, *cascade.skipped),
         latency_budget_ms=route.limits.latency_budget_ms,
         attempt_timeout_ms=route.limits.attempt_timeout_ms or policy.execution.attempt_timeout_ms,
         first_byte_timeout_ms=route.limits.first_byte_timeout_ms or policy.execution.first_byte_timeout_ms,
         checks=route.checks,
         streaming=route.streaming,
         features=features,
-        notes=tuple(notes),
+        notes=(*notes, *cascade.notes),
         when_trace=trace,
     )
 

@@ -1,25 +1,39 @@
 """Learned routing at decision time: the loaded router scores the request once, and its predicted
-qualities order a learned route's eligible candidates or give a threshold route its difficulty.
+qualities order a learned route's eligible candidates, give a threshold route its difficulty, or skip
+the cascade tiers predicted below ``skip_below``.
 
 Pure: the router was loaded with the policy; nothing here reads a file or the network. A router that
 is missing or fails to score (anything raised, a missing or non-finite score) never fails the request:
-the route falls back to its listed order (or to the hand-made difficulty) with a note saying why.
+the route falls back to its listed order (the hand-made difficulty, every cascade tier) with a note
+saying why.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from modelrouter.features.model import RequestFeatures
 from modelrouter.learned.artifact import LearnedRouter
 from modelrouter.learned.features import request_text
-from modelrouter.policy.learned import ArtifactRef, LearnedDifficulty, LearnedRouting
+from modelrouter.policy.bandit import LearnedPrior
+from modelrouter.policy.learned import (
+    ArtifactRef,
+    CascadeConfidence,
+    LearnedDifficulty,
+    LearnedRouting,
+)
 from modelrouter.request import ChatRequest
-from modelrouter.selection.decision import Candidate, LearnedChoice, TierDifficulty
+from modelrouter.selection.decision import (
+    Candidate,
+    Exclusion,
+    ExclusionReason,
+    LearnedChoice,
+    TierDifficulty,
+)
 
-__all__ = ["LearnedOrder", "difficulty_for_tier", "order_by_prediction"]
+__all__ = ["CascadeSkips", "LearnedOrder", "difficulty_for_tier", "order_by_prediction", "skip_unconfident"]
 
 TARGET = "learned:target"
 """Source of the cheapest candidate predicted to reach the quality target."""
@@ -39,6 +53,57 @@ class LearnedOrder:
     """Router, objective and whether it was applied."""
     notes: list[str]
     """Why the listed order was used, when it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class CascadeSkips:
+    """A cascade route's candidates once the tiers predicted below ``skip_below`` are skipped."""
+
+    candidates: list[Candidate]
+    """The tiers to try, cheapest first, each with its predicted quality (all of them, unscored, when
+    the router could not score)."""
+    skipped: list[Exclusion]
+    """The tiers skipped (``predicted_below_skip``), each with its prediction."""
+    notes: list[str]
+    """Why nothing was skipped, when the router could not score."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Prediction:
+    """A router's predicted quality for the request, or why there is none."""
+
+    router: LearnedRouter | None
+    """The loaded router (None: it is not loaded)."""
+    quality: dict[str, float] | None
+    """Predicted quality per key (None: no router, or it could not score)."""
+    error: Exception | None = None
+    """What scoring raised."""
+
+    def failure(self, router_key: str, fallback: str) -> str:
+        """The note saying why there is no prediction and what was done instead."""
+        return _failure(router_key, self.router, self.error, fallback)
+
+
+def _predicted(
+    pin: LearnedRouting | CascadeConfidence | LearnedDifficulty | LearnedPrior,
+    routers: Mapping[ArtifactRef, LearnedRouter],
+    request: ChatRequest,
+    features: RequestFeatures,
+    candidates: Iterable[Candidate] = (),
+) -> _Prediction:
+    """The predicted quality of each of ``candidates`` (a learned difficulty: of its ``model``) by
+    ``pin``'s router, keyed by catalog id (the difficulty: by the artifact's name); never raises."""
+    router = routers.get(pin.ref)
+    if router is None:
+        return _Prediction(None, None)
+    try:
+        if isinstance(pin, LearnedDifficulty):
+            names = {pin.model: pin.model}
+        else:
+            names = {c.model: pin.catalog_to_artifact[c.model] for c in candidates}
+        return _Prediction(router, _predict(router, request, features, names))
+    except Exception as raised:  # a broken router must never fail the request
+        return _Prediction(router, None, raised)
 
 
 def _predict(
@@ -79,29 +144,56 @@ def order_by_prediction(
     cost. The others follow by predicted utility (quality, then cheaper first; ties keep list order).
     """
     objective, value = spec.objective
-    router = routers.get(spec.ref)
+    prediction = _predicted(spec, routers, request, features, eligible)
     choice = LearnedChoice(
         router=spec.router,
-        digest=router.digest if router is not None else None,
+        digest=prediction.router.digest if prediction.router is not None else None,
         objective="quality_target" if objective == "quality_target" else "cost_weight",
         value=value,
         applied=False,
     )
-    error: Exception | None = None
-    if router is not None:
-        try:
-            names = {c.model: spec.catalog_to_artifact[c.model] for c in eligible}
-            predicted = _predict(router, request, features, names)
-        except Exception as raised:  # a broken router must never fail the request
-            error = raised
+    predicted = prediction.quality
+    if predicted is None:
+        return LearnedOrder(
+            eligible, choice, [prediction.failure(spec.router, "candidates kept in listed order")]
+        )
+    ranked = _rank(spec, eligible, predicted)
+    ordered = [c.model_copy(update={"source": s, "predicted_quality": predicted[c.model]}) for c, s in ranked]
+    return LearnedOrder(ordered, choice.model_copy(update={"applied": True}), [])
+
+
+def skip_unconfident(
+    spec: CascadeConfidence | None,
+    routers: Mapping[ArtifactRef, LearnedRouter],
+    request: ChatRequest,
+    features: RequestFeatures,
+    eligible: list[Candidate],
+) -> CascadeSkips:
+    """Skip each of a cascade route's ``eligible`` tiers (cheapest first) predicted below
+    ``spec.skip_below``, except the last (the most expensive), which is always kept.
+
+    The tiers kept carry their predicted quality; each skip is a ``predicted_below_skip`` exclusion
+    with the prediction. A router that is missing or cannot score skips nothing, with a note. Without
+    ``spec`` (a route with no ``cascade`` block, a pinned model) ``eligible`` is kept as it is.
+    """
+    if spec is None:
+        return CascadeSkips(eligible, [], [])
+    prediction = _predicted(spec, routers, request, features, eligible)
+    predicted = prediction.quality
+    if predicted is None:
+        return CascadeSkips(eligible, [], [prediction.failure(spec.router, "no cascade tier skipped")])
+    kept: list[Candidate] = []
+    skipped: list[Exclusion] = []
+    for position, candidate in enumerate(eligible):
+        quality = predicted[candidate.model]
+        if quality < spec.skip_below and position < len(eligible) - 1:
+            detail = f"predicted quality {quality:.3f} < skip_below {spec.skip_below:.3f} ({spec.router})"
+            skipped.append(
+                Exclusion(model=candidate.model, reason=ExclusionReason.PREDICTED_BELOW_SKIP, detail=detail)
+            )
         else:
-            ranked = _rank(spec, eligible, predicted)
-            ordered = [
-                c.model_copy(update={"source": s, "predicted_quality": predicted[c.model]}) for c, s in ranked
-            ]
-            return LearnedOrder(ordered, choice.model_copy(update={"applied": True}), [])
-    note = _failure(spec.router, router, error, "candidates kept in listed order")
-    return LearnedOrder(eligible, choice, [note])
+            kept.append(candidate.model_copy(update={"predicted_quality": quality}))
+    return CascadeSkips(kept, skipped, [])
 
 
 def _rank(
@@ -143,20 +235,14 @@ def difficulty_for_tier(
     heuristic = TierDifficulty(value=features.difficulty.score, source="features")
     if spec is None:
         return heuristic, []
-    router = routers.get(spec.ref)
-    error: Exception | None = None
-    if router is not None:
-        try:
-            quality = _predict(router, request, features, {spec.model: spec.model})[spec.model]
-        except Exception as raised:  # a broken router must never fail the request
-            error = raised
-        else:
-            learned = TierDifficulty(
-                value=1.0 - quality,
-                source="learned",
-                router=spec.router,
-                digest=router.digest,
-                model=spec.model,
-            )
-            return learned, []
-    return heuristic, [_failure(spec.router, router, error, "the hand-made difficulty picked the tier")]
+    prediction = _predicted(spec, routers, request, features)
+    if prediction.quality is None or prediction.router is None:
+        return heuristic, [prediction.failure(spec.router, "the hand-made difficulty picked the tier")]
+    learned = TierDifficulty(
+        value=1.0 - prediction.quality[spec.model],
+        source="learned",
+        router=spec.router,
+        digest=prediction.router.digest,
+        model=spec.model,
+    )
+    return learned, []
