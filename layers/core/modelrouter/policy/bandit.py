@@ -10,6 +10,7 @@ model and a cost cap, and its probability is recorded as the request's propensit
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
@@ -80,6 +81,11 @@ class LearnedPrior(RouterPin):
     """The artifact's model names to catalog ids; every model of the route must be a value here."""
     strength: float = Field(default=10.0, gt=0, le=10_000)
     """Pseudo-observations the prediction is worth (alpha = strength · q, beta = strength · (1 - q))."""
+
+    @cached_property
+    def catalog_to_artifact(self) -> dict[str, str]:
+        """Catalog model id to the artifact's name for it (``model_map`` inverted)."""
+        return {model_id: name for name, model_id in self.model_map.items()}
 
 
 class Memory(StrictModel):
