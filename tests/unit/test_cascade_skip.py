@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
-from tests.helpers import build_policy, chat, features, model_entry
+from tests.helpers import build_policy, chat, features
 from tests.learned_fixtures import MODEL_MAP, ROUTER_KEY, keyword_router, learned_policy, sha256_hex
 
 from modelrouter.learned.artifact import LearnedRouter
@@ -134,12 +134,7 @@ def test_eligibility_comes_first_so_the_last_eligible_tier_is_kept() -> None:
     # Given the large model's window too small for a 900-token prompt, and every model predicted to fail
     router, raw = keyword_router(EASY, with_keyword={"cheap-7b": 0.1, "mid-34b": 0.2, "frontier": 0.3})
     document = cascade_document(raw)
-    document["models"][2] = model_entry(
-        "large",
-        pricing={"input_per_mtok": 5, "output_per_mtok": 20},
-        context_window=1_000,
-        max_output_tokens=500,
-    )
+    document["models"][2].update(context_window=1_000, max_output_tokens=500)
     policy = build_policy(document)
     assert policy.routes[0].cascade is not None
     # When it is decided

@@ -3,24 +3,15 @@ at the cascade block's paths), and the artifact it loads with."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from tests.helpers import policy_from
 from tests.learned_fixtures import ROUTER_KEY, keyword_router_bytes, sha256_hex
 from tests.unit.test_cascade_skip import cascade_document
+from tests.unit.test_policy_learned import RAW, problems_of
 
 from modelrouter.errors import PolicyError
 from modelrouter.policy import ArtifactRef
 from modelrouter.policy.artifacts import load_routers
-
-RAW = keyword_router_bytes({"cheap-7b": 0.9, "mid-34b": 0.9, "frontier": 0.9})
-
-
-def problems_of(document: dict[str, Any]) -> dict[str, str]:
-    with pytest.raises(PolicyError) as caught:
-        policy_from(document)
-    return {problem.path: problem.message for problem in caught.value.problems}
 
 
 def test_a_cascade_route_with_a_cascade_block_loads_and_pins_its_router() -> None:
