@@ -42,9 +42,11 @@ class FakeLedger:
     ledger: dict[str, Decimal] = field(default_factory=dict)
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
     released: list[str] = field(default_factory=list)
+    extras: dict[str, dict[str, Any]] = field(default_factory=dict)
     fail_settle: bool = False
     fail_reserve: bool = False
     fail_provenance: bool = False
+    fail_extra: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def reserve(self, tenant: Tenant, amount_usd: float, request_id: str) -> Hold:
@@ -70,6 +72,8 @@ class FakeLedger:
         ledger: dict[str, Any],
         provenance_item: dict[str, Any] | None,
         provenance_table: str | None,
+        *,
+        extra: Any = None,
     ) -> Any:
         if self.fail_settle:
             raise BudgetStoreUnavailableError("budget table unavailable: InternalServerError")
@@ -79,11 +83,16 @@ class FakeLedger:
             delta = _usd(actual_usd) - _usd(reservation.amount_usd)
             self.committed[reservation.tenant_id] += delta
             self.ledger[reservation.request_id] = _usd(actual_usd)
+            extra_written = extra is not None and not self.fail_extra
+            if extra_written:
+                self.extras[reservation.request_id] = extra.item
+            elif extra is not None and extra.record_without is not None:
+                provenance_item = extra.record_without
             written = provenance_item is not None and not self.fail_provenance
             if written:
                 assert provenance_item is not None
                 self.records[reservation.request_id] = provenance_item
-        return type("Settled", (), {"provenance_written": written})()
+        return type("Settled", (), {"provenance_written": written, "extra_written": extra_written})()
 
     def release(self, reservation: Hold) -> None:
         with self.lock:
@@ -151,9 +160,13 @@ class ServiceRig:
 
 
 def service_rig(
-    policy: Policy, scripts: dict[str, list[Any]], limits: dict[str, float] | None = None
+    policy: Policy,
+    scripts: dict[str, list[Any]],
+    limits: dict[str, float] | None = None,
+    learning_table: str | None = None,
 ) -> ServiceRig:
-    """A service for ``policy`` whose Bedrock models answer from ``scripts``."""
+    """A service for ``policy`` whose Bedrock models answer from ``scripts`` (bandit routes learn into
+    ``learning_table`` when given: the fake ledger keeps each settlement's extra write)."""
     clock = FakeClock()
     provider = ScriptedProvider(ProviderKind.BEDROCK, clock, scripts)
     breakers = CircuitBreakers(policy.execution.cooldown, clock)
@@ -165,6 +178,6 @@ def service_rig(
 
     service = RouterService(
         StaticPolicies(policy), ledger, make_executor, "provenance", telemetry,  # type: ignore[arg-type]
-        health=breakers, provenance=provenance, clock=clock,
+        health=breakers, provenance=provenance, clock=clock, learning_table=learning_table,
     )  # fmt: skip
     return ServiceRig(service, ledger, provenance, telemetry, provider, clock, breakers)

@@ -5,7 +5,8 @@ first token (all candidates failed, a deadline, a guardrail on a route that fail
 for a buffered request — the client gets an ordinary HTTP error and the request is already closed and
 recorded. After that, :class:`LiveChat` is a generator of items whose end (exhausted, or ``close()``d
 when the client went away) closes the request exactly once: every attempt charged, the hold settled,
-one provenance record with the stream's time to first token, chunk count and ending.
+one provenance record with the stream's time to first token, chunk count and ending. A stream the
+client left before its end has the implicit outcome ``cancelled`` (it teaches a bandit nothing).
 """
 
 from __future__ import annotations
@@ -170,7 +171,7 @@ def _run(
             code = failure.code if failure is not None else "client_disconnected"
             model = finish.model if finish is not None else _answering_model(log)
             close_request(closer, admitted, log, latency_ms=_since(t0), outcome="error", error_code=code,
-                          answered_by=model, stream=stats.record())  # fmt: skip
+                          answered_by=model, stream=stats.record(), cancelled=failure is None)  # fmt: skip
             if failure is not None:
                 report_quietly(telemetry.request_failed, decision, failure, _since(t0))
             report_quietly(telemetry.stream_ended, decision, model, stats.record())

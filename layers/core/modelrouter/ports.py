@@ -5,13 +5,16 @@ Nothing here does I/O: :class:`~modelrouter.service.RouterService` depends on th
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from modelrouter.errors import ModelRouterError
 from modelrouter.execution.records import ExecutionResult
 from modelrouter.policy.store import ActivePolicy
 from modelrouter.policy.tenants import Tenant
 from modelrouter.selection.decision import Decision
+
+if TYPE_CHECKING:
+    from modelrouter.accounting.settlement import ExtraWrite
 
 __all__ = ["BudgetLedger", "ModelHealth", "PolicySource", "ProvenanceSink", "Telemetry"]
 
@@ -46,8 +49,12 @@ class BudgetLedger(Protocol):
         ledger: dict[str, Any],
         provenance_item: dict[str, Any] | None,
         provenance_table: str | None,
+        *,
+        extra: ExtraWrite | None = None,
     ) -> Any:
-        """Charge the real cost, write the ledger and provenance in one transaction."""
+        """Charge the real cost, write the ledger, provenance and ``extra`` in one transaction; the
+        result's ``extra_written`` says whether ``extra`` landed (else ``extra.record_without`` was
+        stored as the record)."""
         ...
 
     def release(self, reservation: Any) -> None:

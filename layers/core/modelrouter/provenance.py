@@ -6,8 +6,14 @@ router block's (:func:`~modelrouter.selection.compliance.compliance_block`): the
 why, the answering model's residency and deployment mode (None without an answer), the models
 excluded for compliance reasons.
 
-Records hold no prompt text (only its SHA-256, unless the tenant's ``store_prompts`` allows more) and
-no PII values: free-text fields that could quote a prompt (provider error messages) are scrubbed.
+Every record carries the feedback loop's fields (:func:`outcome_fields`): the chosen model (the
+decision's primary), its ``propensity`` and the ``choice`` distribution it was drawn from, a bandit
+route's ``bandit`` block, the ``implicit`` outcome, and the ``reward`` (its value, where it came from and
+the learning-state item it was added to, if any).
+
+Records hold no prompt text (only its SHA-256, unless the tenant's ``store_prompts`` allows more: then
+``prompt`` and ``metadata``) and no PII values: free-text fields that could quote a prompt (provider
+error messages) are scrubbed.
 """
 
 from __future__ import annotations
@@ -19,12 +25,24 @@ from typing import Any
 
 from modelrouter.execution.records import Attempt
 from modelrouter.features.pii import scan_text
+from modelrouter.learning.implicit import ImplicitOutcome, refused_outcome
+from modelrouter.learning.state import StateKey
 from modelrouter.policy.tenants import Tenant
 from modelrouter.request import ChatRequest
 from modelrouter.selection.compliance import compliance_block
 from modelrouter.selection.decision import Decision
 
-__all__ = ["build_record", "fallback_record", "learned_fields", "prompt_sha256", "refusal_record", "scrub"]
+__all__ = [
+    "build_record",
+    "fallback_record",
+    "learned_fields",
+    "outcome_fields",
+    "prompt_sha256",
+    "refusal_record",
+    "reward_block",
+    "scrub",
+    "without_applied_reward",
+]
 
 DEFAULT_RETENTION_DAYS = 30
 """Retention of records of requests whose tenant is not in the policy."""
@@ -63,6 +81,41 @@ def learned_fields(decision: Decision) -> dict[str, Any]:
     return fields
 
 
+def reward_block(reward: float | None, applied_to: StateKey | None) -> dict[str, Any]:
+    """A record's ``reward`` before any feedback: the implicit reward, and the learning-state item it was
+    added to (None: counted nowhere)."""
+    return {
+        "value": reward,
+        "source": "implicit" if reward is not None else None,
+        "applied_to": applied_to.as_json() if applied_to is not None else None,
+    }
+
+
+def outcome_fields(
+    decision: Decision | None, implicit: ImplicitOutcome, applied_to: StateKey | None
+) -> dict[str, Any]:
+    """The feedback loop's fields of a record: ``chosen_model``, ``propensity``, ``choice``, ``bandit``
+    (bandit routes only), ``implicit`` and ``reward`` (None where no decision was made)."""
+    fields: dict[str, Any] = {
+        "chosen_model": decision.primary.model if decision is not None else None,
+        "propensity": decision.propensity if decision is not None else None,
+        "choice": decision.choice.model_dump(mode="json") if decision and decision.choice else None,
+        "implicit": implicit.as_json(),
+        "reward": reward_block(implicit.reward, applied_to),
+    }
+    if decision is not None and decision.bandit is not None:
+        fields["bandit"] = decision.bandit.model_dump(mode="json")
+    return fields
+
+
+def without_applied_reward(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` saying its reward was counted nowhere (the learning update did not land)."""
+    reward = record.get("reward")
+    if not isinstance(reward, dict) or reward.get("applied_to") is None:
+        return record
+    return {**record, "reward": {**reward, "applied_to": None}}
+
+
 def _attempt(attempt: Attempt) -> dict[str, Any]:
     record = attempt.model_dump(mode="json")
     record["error_message"] = scrub(record["error_message"])
@@ -84,10 +137,15 @@ def build_record(
     answered_by: str | None,
     reserved_usd: float,
     streamed: bool,
+    implicit: ImplicitOutcome,
+    applied_to: StateKey | None = None,
     overage_usd: float = 0.0,
     stream: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The provenance record of one request, as plain JSON-able values (one DynamoDB item)."""
+    """The provenance record of one request, as plain JSON-able values (one DynamoDB item).
+
+    ``implicit`` is the request's implicit outcome; ``applied_to`` the learning-state item its reward
+    is added to by the settlement (bandit routes with a learning table)."""
     final = next((a for a in reversed(attempts) if a.outcome == "success"), None)
     last_call = final or next((a for a in reversed(attempts) if a.called), None)
     features = decision.features
@@ -124,6 +182,7 @@ def build_record(
         "candidates": [c.model_dump(mode="json") for c in decision.candidates],
         "exclusions": [e.model_dump(mode="json") for e in decision.exclusions],
         **learned_fields(decision),
+        **outcome_fields(decision, implicit, applied_to),
         "notes": list(decision.notes),
         "attempts": [_attempt(a) for a in attempts],
         "outcome": outcome,
@@ -146,6 +205,8 @@ def build_record(
         record["streaming"] = stream
     if tenant.store_prompts:
         record["prompt"] = [m.model_dump(mode="json", exclude_none=True) for m in request.messages]
+        if request.metadata:
+            record["metadata"] = dict(request.metadata)
     return record
 
 
@@ -191,6 +252,7 @@ def refusal_record(
             "candidates": [c.model_dump(mode="json") for c in decision.candidates] if decision else [],
             "exclusions": [e.model_dump(mode="json") for e in decision.exclusions] if decision else [],
             **(learned_fields(decision) if decision else {}),
+            **outcome_fields(decision, refused_outcome(decision.primary.model if decision else None), None),
             "attempts": [],
             "model": None,
             "input_tokens": 0,
@@ -215,8 +277,12 @@ def fallback_record(
     outcome: str,
     error_code: str | None,
     reserved_usd: float,
+    chosen_model: str | None = None,
+    propensity: float | None = None,
+    implicit: ImplicitOutcome | None = None,
 ) -> dict[str, Any]:
-    """A minimal record for when building the full one failed: who, what was called, what it cost."""
+    """A minimal record for when building the full one failed: who, what was called, what it cost, and
+    the chosen model's implicit outcome where it is known (its reward counted nowhere)."""
     record = _envelope(tenant_id, request_id, started, DEFAULT_RETENTION_DAYS, policy)
     record.update(
         {
@@ -229,6 +295,10 @@ def fallback_record(
             ],
             "cost_usd": sum(a.cost_usd for a in attempts),
             "reserved_usd": reserved_usd,
+            "chosen_model": chosen_model,
+            "propensity": propensity,
+            "implicit": implicit.as_json() if implicit is not None else None,
+            "reward": reward_block(implicit.reward if implicit is not None else None, None),
         }
     )
     return record

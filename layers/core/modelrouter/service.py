@@ -80,14 +80,16 @@ class RouterService:
         provenance: ProvenanceSink,
         clock: Clock | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        learning_table: str | None = None,
     ) -> None:
+        """``learning_table``: where bandit routes learn their implicit rewards (None: they do not)."""
         self._policies = policies
         self._budgets = budgets
         self._executor_for = executor
         self._executor: Executor | None = None
         self._health = health
         self._telemetry = telemetry
-        self._closer = Closer(budgets, provenance, provenance_table, telemetry)
+        self._closer = Closer(budgets, provenance, provenance_table, telemetry, learning_table)
         self._clock = clock or SystemClock()
         self._now = wall_clock
 

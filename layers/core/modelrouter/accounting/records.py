@@ -60,6 +60,8 @@ class SettleOutcome:
     """True when an earlier call settled this request; this call changed nothing."""
     overage_usd: float = 0.0
     """Charge beyond what was held: ``max(0, actual - held)``, the whole charge when the hold had expired."""
+    extra_written: bool = False
+    """Whether the settle call's extra write (a bandit route's learning update) landed with the charge."""
 
 
 def usd(amount: float | Decimal | str, *, round_up: bool = False) -> Decimal:

@@ -2,13 +2,19 @@
 
 The transaction (1) adds ``actual - held`` to the month and day totals, (2) deletes the hold item on
 condition it exists (and is of the amount held), (3) puts the ledger item on condition it does not
-exist yet, (4) puts the provenance record. Cancellation reasons decide what happens next:
+exist yet, (4) puts the provenance record, (5) carries the caller's :class:`ExtraWrite` if any (a bandit
+route's learning-state update), so it lands exactly once with the charge. Cancellation reasons decide
+what happens next:
 
 * ledger item present: settled before (a retry or redelivery), nothing is charged; a hold left over
   by a repeated reservation of the same request is given back;
 * hold gone and no ledger item: the hold expired and was returned, so the actual cost is charged in
   full (still guarded by the ledger item's condition) and all of it is overage;
+* only the extra write failed (its table missing, an item it cannot update): retried without it, and
+  with the provenance record the caller gave for that case (:attr:`ExtraWrite.record_without`);
 * only the provenance put failed (too large, invalid, missing table): retried without it;
+* a failure that names no item (``ValidationException``, ``ResourceNotFoundException``): the extra
+  write is dropped first, then the provenance put;
 * conflicts and throttling: retried after a short jittered pause.
 
 The charge is never clamped to the hold: what the provider billed is what the tenant is charged.
@@ -19,6 +25,7 @@ When the transaction cannot be written at all, the hold item is marked with ``ch
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -47,13 +54,27 @@ from modelrouter.accounting.records import Reservation, SettleOutcome, to_dynamo
 if TYPE_CHECKING:
     from modelrouter.accounting.store import BudgetStore
 
-__all__ = ["Settlement"]
+__all__ = ["ExtraWrite", "Settlement"]
 
 _log = logging.getLogger(__name__)
 
-_PROVENANCE_CODES = frozenset({"ValidationException", "ResourceNotFoundException"})
-_PASSTHROUGH = frozenset({CANCELED, CONFLICT, *_PROVENANCE_CODES})
+_OPTIONAL_CODES = frozenset({"ValidationException", "ResourceNotFoundException"})
+"""Failures that name no item: an optional part (the extra write, then the provenance put) is dropped."""
+_PASSTHROUGH = frozenset({CANCELED, CONFLICT, *_OPTIONAL_CODES})
+_HARMLESS = frozenset({"None", *RETRYABLE_REASONS})
 _ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class ExtraWrite:
+    """A write that joins the settlement transaction when it can, and is dropped alone when only it fails
+    (a bandit route's learning-state update: counted exactly once with the charge, or not at all)."""
+
+    item: dict[str, Any]
+    """The ``TransactItems`` entry (an ``Update``)."""
+    record_without: dict[str, Any] | None = None
+    """The provenance record to store instead when the write is dropped (one that does not claim it was
+    written); None keeps the record given to settle."""
 
 
 class Settlement:
@@ -72,25 +93,39 @@ class Settlement:
         """Settlement time (UTC)."""
 
     def run(
-        self, ledger: dict[str, Any], provenance_item: dict[str, Any] | None, provenance_table: str | None
+        self,
+        ledger: dict[str, Any],
+        provenance_item: dict[str, Any] | None,
+        provenance_table: str | None,
+        extra: ExtraWrite | None = None,
     ) -> SettleOutcome:
-        """Settle, returning what was charged and whether the provenance record was stored."""
+        """Settle, returning what was charged and whether the provenance record and ``extra`` were stored."""
         try:
-            return self._run(ledger, self._provenance(provenance_item, provenance_table))
+            return self._run(
+                ledger, self._provenance(provenance_item, provenance_table), provenance_table, extra
+            )
         except BudgetStoreError:
             self._mark(ledger)
             raise
 
-    def _run(self, ledger: dict[str, Any], provenance: dict[str, Any] | None) -> SettleOutcome:
+    def _run(
+        self,
+        ledger: dict[str, Any],
+        provenance: dict[str, Any] | None,
+        provenance_table: str | None,
+        extra: ExtraWrite | None,
+    ) -> SettleOutcome:
         for attempt in range(_ATTEMPTS):
             items = self._items(ledger)
-            if provenance is not None:
-                items.append(provenance)
+            provenance_at = _append(items, provenance)
+            extra_at = _append(items, extra.item if extra is not None else None)
             try:
                 self.store.call("transact_write_items", _PASSTHROUGH, TransactItems=items)
                 held = self.held if self.held is not None else Decimal(0)
                 overage = max(Decimal(0), self.actual - held)
-                return SettleOutcome(float(self.actual), provenance is not None, False, float(overage))
+                return SettleOutcome(
+                    float(self.actual), provenance is not None, False, float(overage), extra is not None
+                )
             except Exception as error:
                 code = client_error_code(error)
                 if code is None:
@@ -106,10 +141,17 @@ class Settlement:
             if code == CANCELED and hold_index is not None and codes[hold_index] == CONDITION_FAILED:
                 self.held = self._stored_hold()
                 continue
-            if provenance is not None and (
-                code in _PROVENANCE_CODES
-                or (code == CANCELED and codes[-1] not in {"None", *RETRYABLE_REASONS})
-            ):
+            if extra is not None and _failed(code, codes, extra_at):
+                _log.warning(
+                    "extra write failed (%s); settling request %s without it",
+                    code,
+                    self.reservation.request_id,
+                )
+                if provenance is not None and extra.record_without is not None:
+                    provenance = self._provenance(extra.record_without, provenance_table)
+                extra = None
+                continue
+            if provenance is not None and _failed(code, codes, provenance_at):
                 _log.warning(
                     "provenance put failed (%s); settling request %s without it",
                     code,
@@ -117,7 +159,7 @@ class Settlement:
                 )
                 provenance = None
                 continue
-            if code == CONFLICT or (code == CANCELED and set(codes) <= {"None", *RETRYABLE_REASONS}):
+            if code == CONFLICT or (code == CANCELED and set(codes) <= _HARMLESS):
                 self.store.pause(attempt)
                 continue
             raise store_error(failure, self.store.table_name) or BudgetStoreError(
@@ -182,3 +224,19 @@ class Settlement:
             _log.warning(
                 "settlement of request %s failed; its hold is marked to be charged", reservation.request_id
             )
+
+
+def _append(items: list[dict[str, Any]], item: dict[str, Any] | None) -> int | None:
+    """Append ``item`` (when there is one) to the transaction; its index, or None."""
+    if item is None:
+        return None
+    items.append(item)
+    return len(items) - 1
+
+
+def _failed(code: str, codes: list[str], index: int | None) -> bool:
+    """Whether the optional transaction part at ``index`` is what failed (or may be: a failure that
+    names no item)."""
+    if index is None:
+        return False
+    return code in _OPTIONAL_CODES or (code == CANCELED and codes[index] not in _HARMLESS)

@@ -47,7 +47,7 @@ from modelrouter.accounting.periods import (
     to_utc,
 )
 from modelrouter.accounting.records import Reservation, SettleOutcome, dynamo_number, from_nano, usd
-from modelrouter.accounting.settlement import Settlement
+from modelrouter.accounting.settlement import ExtraWrite, Settlement
 from modelrouter.policy.tenants import Tenant
 
 __all__ = ["BudgetStore"]
@@ -180,20 +180,25 @@ class BudgetStore:
         ledger: dict[str, Any],
         provenance_item: dict[str, Any] | None,
         provenance_table: str | None,
+        *,
+        extra: ExtraWrite | None = None,
     ) -> SettleOutcome:
         """Charge exactly ``actual_usd`` (not clamped to the hold), write the ledger and provenance, once.
 
         A repeated call returns ``already_settled=True`` and charges nothing. After the hold expired and
         was returned, the whole actual cost is charged (and is all overage). If only the provenance
         record cannot be stored, the charge and ledger are written without it (``provenance_written``
-        False). If nothing can be written, the hold is marked with the charge (a sweep charges it
-        later) and :class:`BudgetStoreUnavailableError` or :class:`BudgetStoreError` is raised.
+        False). ``extra`` (a bandit route's learning update) rides in the same transaction, so it lands
+        exactly once with the charge (``extra_written``); when only it fails it is dropped and
+        ``extra.record_without`` is stored as the record. If nothing can be written, the hold is marked
+        with the charge (a sweep charges it later) and :class:`BudgetStoreUnavailableError` or
+        :class:`BudgetStoreError` is raised.
         """
         actual = usd(actual_usd)
         if actual < 0:
             raise ValueError(f"cannot charge a negative amount ({actual_usd})")
         return Settlement(self, reservation, actual, to_utc(self._now())).run(
-            ledger, provenance_item, provenance_table
+            ledger, provenance_item, provenance_table, extra
         )
 
     def release(self, reservation: Reservation) -> None:

@@ -101,6 +101,7 @@ def build_runtime(
         telemetry,
         health=breakers,
         provenance=ProvenanceTable(settings.provenance_table, dynamodb),
+        learning_table=getattr(settings, "learning_table", None),  # bandit routes learn at settlement
     )
     idempotency = Idempotency(settings.idempotency_table, dynamodb) if settings.idempotency_table else None
     return RouterRuntime(settings, service, idempotency, policies)
