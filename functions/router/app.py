@@ -189,6 +189,13 @@ def health(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
     return endpoints.health(runtime())
 
 
+def feedback(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
+    """A score or thumbs for one of the caller's answers, stored with its provenance record."""
+    from modelrouter.api import feedback_endpoint
+
+    return feedback_endpoint.feedback(runtime(), _tenant(event), _body(event), _request_id(event))
+
+
 def messages(event: dict[str, Any], context: LambdaContext) -> HttpResponse | StreamedHttpResponse:
     """Anthropic's Messages API, through the same policy, budgets, checks and provenance."""
     from modelrouter.api import messages_endpoint
@@ -208,6 +215,7 @@ ROUTES: dict[str, dict[str, Endpoint]] = {
     "/v1/messages": {"POST": messages},
     "/v1/messages/count_tokens": {"POST": count_tokens},
     "/v1/route": {"POST": route},
+    "/v1/feedback": {"POST": feedback},
     "/v1/models": {"GET": models},
     "/v1/models/{model}": {"GET": model},
     "/v1/usage": {"GET": usage},

@@ -1,6 +1,7 @@
 """Every event in ``events/`` through ``modelrouter invoke``, with the outcome its name promises.
 
 ``bad-*`` → a 4xx; ``chat-*``, ``messages-*``, ``models-*``, ``route-*``, ``health``, ``usage`` → 200;
+``feedback`` → 404 (the stack is new: the request it rates was never made there);
 authorizer events: ``valid-*`` → Allow, ``revoked-*``, ``unknown-*``, ``malformed-*``, ``missing-*`` → Deny.
 An event whose name promises nothing fails the test, so a new file must be named for what it shows.
 
@@ -24,6 +25,10 @@ OK = range(200, 201)
 ROUTER_PROMISES = {
     "bad-": range(400, 500),
     **dict.fromkeys(("chat-", "messages-", "models-", "route-", "health.", "usage."), OK),
+    # invoke starts a fresh stack: no record has the rated request's id, and the answer is the one
+    # every unknown (or other tenant's) id gets (tests/integration/test_feedback_api.py rates it after
+    # the chat-support event has run)
+    "feedback.": range(404, 405),
 }
 """Router event name prefix → the statuses it promises."""
 AUTHORIZER_PROMISES = {

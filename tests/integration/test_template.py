@@ -30,6 +30,7 @@ ROUTES = {
     ("post", "/v1/messages"),
     ("post", "/v1/messages/count_tokens"),
     ("post", "/v1/route"),
+    ("post", "/v1/feedback"),
     ("get", "/v1/models"),
     ("get", "/v1/models/{model}"),
     ("get", "/v1/usage"),
@@ -336,11 +337,12 @@ def test_router_data_access_is_exactly_what_the_code_calls() -> None:
     idempotency = get_att("IdempotencyTable")
     expected = {
         # reserve (conditional UpdateItem), settle (TransactWriteItems: Update + Put + Put, authorized per
-        # item), usage (Query, GetItem)
-        "dynamodb:GetItem": [budget, idempotency],
+        # item), usage (Query, GetItem); feedback (Query on the request id index, GetItem, and a
+        # TransactWriteItems Update of the record)
+        "dynamodb:GetItem": [budget, idempotency, provenance],
         "dynamodb:PutItem": [budget, provenance, idempotency],
-        "dynamodb:UpdateItem": [budget, idempotency],
-        "dynamodb:Query": [budget],
+        "dynamodb:UpdateItem": [budget, idempotency, provenance],
+        "dynamodb:Query": [budget, {"Sub": "${ProvenanceTable.Arn}/index/by_request_id"}],
         "dynamodb:ConditionCheckItem": [budget],
         "dynamodb:DeleteItem": [idempotency],
         "secretsmanager:GetSecretValue": [ref("ProviderKeysSecret")],
@@ -439,7 +441,7 @@ def test_every_route_but_health_requires_the_request_authorizer() -> None:
     for method, path, operation in operations():
         if (method, path) in PUBLIC_ROUTES:
             expected = []
-        elif path.startswith("/v1/messages"):
+        elif path.startswith("/v1/messages") or path == "/v1/feedback":  # rated from either API's clients
             expected = [{"AnyKeyHeaderAuthorizer": []}]
         else:
             expected = [{"ApiKeyAuthorizer": []}]

@@ -94,6 +94,9 @@ EXPECTED: dict[str, tuple[int, str, bool]] = {
     "modelrouter.execution.records.AnswerRejectedError": (502, "upstream_error", True),
     "modelrouter.execution.records.DeadlineExceededError": (504, "timeout_error", True),
     "modelrouter.execution.records.ExecutionCrashedError": (500, "server_error", False),
+    "modelrouter.feedback.errors.RequestNotFoundError": (404, "not_found_error", True),
+    "modelrouter.feedback.errors.FeedbackConflictError": (503, "service_unavailable", True),
+    "modelrouter.feedback.errors.FeedbackStoreError": (503, "service_unavailable", False),
     # Provider errors stay inside execution; should one escape, it is a 502 with no provider detail.
     **{
         f"modelrouter.providers.errors.{name}": (502, "upstream_error", False)

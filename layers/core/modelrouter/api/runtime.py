@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from modelrouter.api.idempotency import Idempotency
 from modelrouter.aws import aws_client
+from modelrouter.feedback import FeedbackService, FeedbackStore, FeedbackTelemetry
 from modelrouter.policy.execution import Cooldown
 from modelrouter.policy.store import PolicyStore
 from modelrouter.ports import Telemetry
@@ -27,8 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["RouterRuntime", "RuntimeTelemetry", "build_runtime"]
 
 
-class RuntimeTelemetry(Telemetry, Protocol):
-    """Telemetry that also hears about policy loads (the Powertools one does)."""
+class RuntimeTelemetry(Telemetry, FeedbackTelemetry, Protocol):
+    """Telemetry that also hears about policy loads and feedback (the Powertools one does)."""
 
     def policy_event(self, kind: str, detail: str) -> None:
         """A policy was loaded, a new version rejected, or a refresh failed."""
@@ -47,6 +48,8 @@ class RouterRuntime:
     """``Idempotency-Key`` support, when the deployment has a table for it."""
     policies: PolicyStore
     """The S3 policy source (loaded at cold start)."""
+    feedback: FeedbackService
+    """``POST /v1/feedback``: ratings stored with the provenance records (and the learning state)."""
 
 
 def build_runtime(
@@ -104,7 +107,11 @@ def build_runtime(
         learning_table=getattr(settings, "learning_table", None),  # bandit routes learn at settlement
     )
     idempotency = Idempotency(settings.idempotency_table, dynamodb) if settings.idempotency_table else None
-    return RouterRuntime(settings, service, idempotency, policies)
+    learning_table = getattr(settings, "learning_table", None)  # bandit routes' state, where deployed
+    feedback = FeedbackService(
+        FeedbackStore(settings.provenance_table, dynamodb, learning_table), policies, telemetry
+    )
+    return RouterRuntime(settings, service, idempotency, policies, feedback)
 
 
 def _guardrail(settings: Settings) -> Any:

@@ -144,6 +144,15 @@ class PowertoolsTelemetry:
         logged = {key: value for key, value in record.items() if key != "prompt"}
         self._logger.error("request not settled", extra={"reason": reason, "provenance": logged})
 
+    def feedback_received(self, route: str | None, model: str | None, reward: float) -> None:
+        """Count stored feedback (``Feedback``) and its reward (``FeedbackReward``) by route and model."""
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        self._dimensions(route or "none", model or NO_MODEL)
+        self._metrics.add_metric(name="Feedback", unit=MetricUnit.Count, value=1)
+        self._metrics.add_metric(name="FeedbackReward", unit=MetricUnit.NoUnit, value=reward)
+        self._logger.info("feedback received", extra={"route": route, "model": model, "reward": reward})
+
     def policy_event(self, kind: str, detail: str) -> None:
         """A policy load, a rejected new version, or a failed refresh (metric + log)."""
         from aws_lambda_powertools.metrics import MetricUnit

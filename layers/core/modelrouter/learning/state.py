@@ -48,13 +48,13 @@ class StateKey:
 
     @classmethod
     def from_json(cls, value: Any) -> StateKey | None:
-        """The key recorded in provenance, or None when absent or malformed."""
+        """The key recorded in provenance (JSON, or as boto3 reads it), or None when absent or malformed."""
         if not isinstance(value, dict):
             return None
         pk, sk, expires = value.get("pk"), value.get("sk"), value.get("expires_at")
         if not isinstance(pk, str) or not isinstance(sk, str) or isinstance(expires, bool):
             return None
-        if not isinstance(expires, (int, float, str)):
+        if not isinstance(expires, (int, float, str, Decimal)):  # Decimal: as boto3 reads it back
             return None
         try:
             return cls(pk, sk, int(expires))
