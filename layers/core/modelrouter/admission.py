@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Mapping
 from typing import Any
 
 from modelrouter.accounting.errors import BudgetExhaustedError, BudgetStoreUnavailableError
+from modelrouter.bandit.snapshot import BanditSnapshot
 from modelrouter.errors import ModelsCoolingDownError, NoEligibleModelError
 from modelrouter.execution.spending import max_tokens_that_fit, reserve_amount
 from modelrouter.features.model import RequestFeatures
@@ -36,9 +38,10 @@ def decide_for(
     request_id: str,
     over_budget: bool = False,
     explain: bool = False,
+    bandit_states: Mapping[str, BanditSnapshot] | None = None,
 ) -> Decision:
     """The decision for ``request``, skipping models that are cooling down (``explain``: with the trace
-    of the routes' conditions).
+    of the routes' conditions; ``bandit_states``: the bandit routes' learning state, by state key).
 
     Raises:
         ModelsCoolingDownError: only cooling models could serve it (503, retry after the soonest).
@@ -56,6 +59,7 @@ def decide_for(
         routers=active.routers,
         topics=active.topics,
         explain=explain,
+        bandit_states=bandit_states,
     )
     try:
         return decide_in(context)
@@ -82,12 +86,13 @@ def admit(
     budgets: BudgetLedger,
     health: ModelHealth,
     telemetry: Telemetry,
+    bandit_states: Mapping[str, BanditSnapshot] | None = None,
 ) -> tuple[Decision, Any, float]:
     """Reserve the decision's worst case: ``(decision, reservation, amount)``.
 
-    Over budget, the tenant's ``over_budget_route`` (decided with the same inputs) is tried; failing
-    that, the 429 says which ``max_tokens`` would fit. When the store is unavailable and the policy
-    fails open, the reservation is None.
+    Over budget, the tenant's ``over_budget_route`` (decided with the same inputs, ``bandit_states``
+    included) is tried; failing that, the 429 says which ``max_tokens`` would fit. When the store is
+    unavailable and the policy fails open, the reservation is None.
     """
     policy = active.policy
     amount = reserve_amount(decision, policy)
@@ -102,6 +107,7 @@ def admit(
         downgraded = decide_for(
             active, request, features, health,
             tenant_id=tenant.id, request_id=decision.request_id, over_budget=True,
+            bandit_states=bandit_states,
         )  # fmt: skip
         amount = reserve_amount(downgraded, policy)
         try:

@@ -12,7 +12,7 @@ the settlement however execution ends.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 from modelrouter.accounting.errors import BudgetStoreUnavailableError
 from modelrouter.accounting.usage import BudgetReader, TenantUsage, tenant_usage
 from modelrouter.admission import admit, decide_for
+from modelrouter.bandit.snapshot import BanditSnapshot, BanditStateSource
 from modelrouter.checks.json_answer import compile_schema
 from modelrouter.closing import Admitted, Closed, Closer, close_request
 from modelrouter.errors import InvalidRequestError, ModelRouterError, RequestDeniedError
@@ -81,8 +82,10 @@ class RouterService:
         clock: Clock | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         learning_table: str | None = None,
+        bandit_states: BanditStateSource | None = None,
     ) -> None:
-        """``learning_table``: where bandit routes learn their implicit rewards (None: they do not)."""
+        """``learning_table``: where bandit routes learn their implicit rewards (None: they do not);
+        ``bandit_states``: the container's copy of their learning state (None: priors only)."""
         self._policies = policies
         self._budgets = budgets
         self._executor_for = executor
@@ -92,6 +95,7 @@ class RouterService:
         self._closer = Closer(budgets, provenance, provenance_table, telemetry, learning_table)
         self._clock = clock or SystemClock()
         self._now = wall_clock
+        self._bandit_states = bandit_states
 
     def executor(self, policy: Policy) -> Executor:
         """The container's executor (created once), switched to ``policy``."""
@@ -141,8 +145,9 @@ class RouterService:
         request = parse_chat_request(body)
         features = _checked_features(request)
         decision = decide_for(
-            active, request, features, self._health, tenant_id=tenant_id, request_id=request_id, explain=True
-        )
+            active, request, features, self._health, tenant_id=tenant_id, request_id=request_id, explain=True,
+            bandit_states=self._bandits(active),
+        )  # fmt: skip
         # Routes kept for other tenants are no business of this one: they leave the trace.
         own = tuple(
             trace
@@ -260,12 +265,15 @@ class RouterService:
         try:
             tenant = _tenant(active.policy, tenant_id)
             features = _checked_features(request)
+            bandits = self._bandits(active)
             decision = decide_for(
-                active, request, features, self._health, tenant_id=tenant_id, request_id=request_id
-            )
+                active, request, features, self._health, tenant_id=tenant_id, request_id=request_id,
+                bandit_states=bandits,
+            )  # fmt: skip
             decision, reservation, reserved = admit(
                 active, tenant, request, decision,
                 features=features, budgets=self._budgets, health=self._health, telemetry=self._telemetry,
+                bandit_states=bandits,
             )  # fmt: skip
         except ModelRouterError as error:
             latency = _since(t0)
@@ -280,6 +288,10 @@ class RouterService:
             self._telemetry.request_failed(decision, error, latency)
             raise
         return Admitted(tenant, request, decision, reservation, reserved, started)
+
+    def _bandits(self, active: ActivePolicy) -> Mapping[str, BanditSnapshot] | None:
+        """The learning state of the policy's bandit routes (read first where the copy is due)."""
+        return self._bandit_states.snapshots(active.policy) if self._bandit_states is not None else None
 
     def _store_refusal(self, record: dict[str, Any]) -> None:
         try:

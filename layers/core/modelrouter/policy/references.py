@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from modelrouter.policy.bandit_shares import share_problems
 from modelrouter.policy.document import Policy
 from modelrouter.policy.reachability import check_deployment_modes, check_reachability
 from modelrouter.policy.routes import Route, Strategy
@@ -217,6 +218,12 @@ def _check_route(result: PolicyCheckResult, policy: Policy, known: _Known, index
         _check_model_map(result, known, base, route, block=("learned",), model_map=route.learned.model_map)
     if route.cascade is not None:
         _check_model_map(result, known, base, route, block=("cascade",), model_map=route.cascade.model_map)
+    if route.bandit is not None and (prior := route.bandit.learned_prior) is not None:
+        _check_model_map(
+            result, known, base, route, block=("bandit", "learned_prior"), model_map=prior.model_map
+        )
+    for location, message in share_problems(route):
+        result.error((*base, *location), message)
     if route.strategy is Strategy.WEIGHTED:
         _check_unique(result, (*base, "variants"), [v.name for v in route.variants or ()], "variant")
     required, matched = route.limits.output_format, route.when.response_formats

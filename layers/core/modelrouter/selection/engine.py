@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from modelrouter.bandit.snapshot import BanditSnapshot
 from modelrouter.errors import NoEligibleModelError, RequestDeniedError
 from modelrouter.features import extract_features
 from modelrouter.features.model import RequestFeatures, TopicGuess
@@ -20,6 +21,7 @@ from modelrouter.policy.routes import Route, Strategy
 from modelrouter.policy.tenants import Tenant
 from modelrouter.pricing import cost_usd
 from modelrouter.request import ChatRequest
+from modelrouter.selection.bandit import stochastic_order
 from modelrouter.selection.compliance import Clearance, classify
 from modelrouter.selection.context import RequestContext
 from modelrouter.selection.decision import (
@@ -61,6 +63,7 @@ def decide(
     routers: Mapping[ArtifactRef, LearnedRouter] | None = None,
     topics: TopicClassifier | None = None,
     explain: bool = False,
+    bandit_states: Mapping[str, BanditSnapshot] | None = None,
 ) -> Decision:
     """Choose the route and the ordered candidate models for ``request``.
 
@@ -72,6 +75,10 @@ def decide(
     carry the topic when it was scored. ``explain`` adds the trace of the routes tried and their
     conditions. A cascade route with a ``cascade`` block skips the tiers its router predicts below
     ``skip_below`` (never the last, never a pinned model; without its router, none, with a note).
+
+    ``bandit_states``: the learning state of the policy's bandit routes by state key (a route without
+    one decides on its priors, with a note). A bandit or weighted route's decision carries its choice
+    distribution and the propensity of its primary.
 
     Raises:
         RequestDeniedError: unknown tenant, classification above the tenant's clearance, a pin the
@@ -135,15 +142,7 @@ def decide(
             ordering.variant,
         )
 
-    candidates: list[Candidate] = []
-    exclusions: list[Exclusion] = []
-    for model_id, source in ordered:
-        model = catalog[model_id]
-        outcome = assess(model, demand)
-        if isinstance(outcome, Exclusion):
-            exclusions.append(outcome)
-            continue
-        candidates.append(_candidate(model, source, outcome))
+    candidates, exclusions = _assess_all(catalog, ordered, demand)
     if set_aside and tier_difficulty is not None:
         detail = f"difficulty {tier_difficulty.value:.3f} ({tier_difficulty.source}) selected tier '{tier}'"
         exclusions.extend(
@@ -157,6 +156,11 @@ def decide(
         by_prediction = order_by_prediction(route.learned, routers, request, features, candidates)
         candidates, learned = by_prediction.candidates, by_prediction.choice
         notes.extend(by_prediction.notes)
+    drawn = stochastic_order(route, policy.name, candidates, bandit_states, pinned=pinned_model is not None,
+                             routers=routers, request=request, features=features,
+                             context=context)  # fmt: skip
+    candidates = drawn.candidates
+    notes.extend(drawn.notes)
     cascade = skip_unconfident(
         route.cascade if pinned_model is None else None, routers, request, features, candidates
     )
@@ -172,6 +176,9 @@ def decide(
         variant=variant,
         tier_difficulty=tier_difficulty,
         learned=learned,
+        choice=drawn.choice,
+        propensity=drawn.propensity,
+        bandit=drawn.bandit,
         classification=classification,
         compliance=classified.basis(clearance),
         required_capabilities=tuple(sorted(demand.capabilities)),
@@ -278,6 +285,22 @@ def _required_capabilities(route: Route, features: RequestFeatures) -> frozenset
 def _expected_cost(policy: Policy, model: ModelSpec, prompt_tokens: int) -> float:
     output = min(policy.defaults.expected_output_tokens, model.max_output_tokens)
     return cost_usd(model, prompt_tokens, output)
+
+
+def _assess_all(
+    catalog: Mapping[str, ModelSpec], ordered: list[tuple[str, str]], demand: Demand
+) -> tuple[list[Candidate], list[Exclusion]]:
+    """The ordered models that may serve the request as candidates, and the others' exclusions."""
+    candidates: list[Candidate] = []
+    exclusions: list[Exclusion] = []
+    for model_id, source in ordered:
+        model = catalog[model_id]
+        outcome = assess(model, demand)
+        if isinstance(outcome, Exclusion):
+            exclusions.append(outcome)
+            continue
+        candidates.append(_candidate(model, source, outcome))
+    return candidates, exclusions
 
 
 def _candidate(model: ModelSpec, source: str, sizing: Sizing) -> Candidate:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from modelrouter.policy.routes import Route, Strategy, Variant
 
-__all__ = ["Ordering", "bucket", "order_candidates", "pick_tier", "pick_variant"]
+__all__ = ["Ordering", "bucket", "order_candidates", "pick_tier", "pick_variant", "weighted_choice"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +59,11 @@ def order_candidates(
     """Order the route's models by its strategy.
 
     ``estimated_cost`` prices a model for this request; only ``cascade`` uses it (ties keep list order).
-    ``difficulty`` picks a ``threshold`` route's tier. ``learned`` routes come back in listed order.
+    ``difficulty`` picks a ``threshold`` route's tier. ``learned`` and ``bandit`` routes come back in
+    listed order.
     """
-    if route.strategy in {Strategy.FALLBACK, Strategy.LEARNED}:
-        # A learned route is ordered by predicted quality after eligibility (selection.learned).
+    if route.strategy in {Strategy.FALLBACK, Strategy.LEARNED, Strategy.BANDIT}:
+        # Learned and bandit routes are ordered after eligibility (selection.learned, selection.bandit).
         return Ordering(_unique((model, "models") for model in route.models or ()), [])
     if route.strategy is Strategy.CASCADE:
         by_cost = sorted(route.models or (), key=estimated_cost)
@@ -87,13 +88,31 @@ def _threshold(route: Route, difficulty: float) -> Ordering:
     return Ordering(unique, list(dict.fromkeys(set_aside)), tier=chosen)
 
 
-def _weighted(route: Route, request_id: str) -> Ordering:
-    chosen = pick_variant(route, request_id)
+def _variant_order(route: Route, chosen: Variant) -> list[tuple[str, str]]:
+    """The models of ``chosen``, then the other variants' by weight (heaviest first), without repeats."""
     ordered = [(model, f"variant:{chosen.name}") for model in chosen.models]
     others = sorted((v for v in route.variants or () if v is not chosen), key=lambda v: -v.weight)
     for variant in others:
         ordered.extend((model, f"fallback:{variant.name}") for model in variant.models)
-    return Ordering(_unique(ordered), [], variant=chosen.name)
+    return _unique(ordered)
+
+
+def _weighted(route: Route, request_id: str) -> Ordering:
+    chosen = pick_variant(route, request_id)
+    return Ordering(_variant_order(route, chosen), [], variant=chosen.name)
+
+
+def weighted_choice(route: Route, eligible: Iterable[str]) -> dict[str, float]:
+    """The exact probability of each ``eligible`` model being a weighted route's primary: each variant's
+    weight share goes to the first eligible model of its order (its own models, then the others')."""
+    probabilities = dict.fromkeys(eligible, 0.0)
+    variants = route.variants or []
+    total = sum(variant.weight for variant in variants)
+    for variant in variants:
+        first = next((model for model, _ in _variant_order(route, variant) if model in probabilities), None)
+        if first is not None:
+            probabilities[first] += variant.weight / total
+    return probabilities
 
 
 def _unique(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
