@@ -1,4 +1,4 @@
-"""Replaying a candidate policy's ``decide`` on logged outcome lines (pi(a|x)), and the estimates built on it."""
+"""Replaying a candidate policy's ``decide`` on logged outcome lines (pi(a|x)), and the estimates on it."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.helpers import ROOT, build_policy, minimal_policy, model_entry
+from tests.ope_logs import logged_lines, write_lines
 
 from modelrouter.learned import load_router
 from modelrouter.policy import load_policy_file
@@ -21,8 +23,6 @@ from modelrouter.training.ope_evaluate import (
 )
 from modelrouter.training.ope_replay import check_logged, replay, variant_policy
 from modelrouter.training.outcomes import Outcome, OutcomesError, read_outcomes
-from tests.helpers import ROOT, build_policy, minimal_policy, model_entry
-from tests.ope_logs import logged_lines, write_lines
 
 SPLIT = {"small": 0.75, "large": 0.25}
 QUALITY = {"small": 0.6, "large": 0.9, "extra": 0.5}

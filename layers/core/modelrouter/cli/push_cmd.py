@@ -25,6 +25,7 @@ from modelrouter.cli.aws_target import (
     BUCKET_ENV,
     DEFAULT_POLICY_KEY,
     KEY_ENV,
+    AwsTarget,
     add_local_option,
     aws_target,
     describe_aws_error,
@@ -34,7 +35,7 @@ from modelrouter.errors import PolicyError
 if TYPE_CHECKING:
     from modelrouter.policy.document import Policy
 
-__all__ = ["BUCKET_ENV", "DEFAULT_KEY", "KEY_ENV", "add_arguments", "print_invalid", "run"]
+__all__ = ["BUCKET_ENV", "DEFAULT_KEY", "KEY_ENV", "add_arguments", "print_invalid", "push_policy", "run"]
 
 DEFAULT_KEY = DEFAULT_POLICY_KEY
 """The object key when neither ``--key`` nor ``POLICY_KEY`` is given (the template's default)."""
@@ -58,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def print_invalid(file: Path, error: PolicyError) -> None:
+def print_invalid(file: Path | str, error: PolicyError) -> None:
     """Print a policy's problems on stderr, as ``policy validate`` does."""
     print(f"{file}: invalid", file=sys.stderr)
     for problem in error.problems:
@@ -71,8 +72,6 @@ def run(args: argparse.Namespace) -> int:
     Raises:
         LocalEnvError: ``--local`` and no local stack is running.
     """
-    from modelrouter.policy.loader import parse_policy
-
     target = aws_target(args)
     location = target.policy_location(args.bucket, args.key)
     if location is None:
@@ -85,6 +84,18 @@ def run(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"error: {file}: cannot read policy file: {error.strerror or error}", file=sys.stderr)
         return _EXIT_REJECTED
+    return push_policy(target, bucket, key, body, file, upload_routers=args.upload_routers)
+
+
+def push_policy(
+    target: AwsTarget, bucket: str, key: str, body: bytes, file: Path | str, *, upload_routers: bool = False
+) -> int:
+    """Validate ``body`` (the bytes of the policy ``file``) and upload it to ``s3://bucket/key`` after
+    checking the artifacts it names in the bucket (uploading ``file``'s neighbours first with
+    ``upload_routers``); prints what it did and returns the exit code. What ``policy push`` and ``policy
+    promote`` run."""
+    from modelrouter.policy.loader import parse_policy
+
     try:
         loaded = parse_policy(body, str(file))
     except PolicyError as error:
@@ -99,8 +110,8 @@ def run(args: argparse.Namespace) -> int:
     client = target.client("s3")
     destination = f"s3://{bucket}"
     try:
-        if args.upload_routers:
-            _upload_routers(client, bucket, loaded.policy, file)
+        if upload_routers:
+            _upload_routers(client, bucket, loaded.policy, Path(file))
         routers = load_routers(loaded.policy, s3_fetcher(client, bucket), source=destination)
         load_topics(loaded.policy, s3_fetcher(client, bucket), source=destination)
         destination = f"s3://{bucket}/{key}"

@@ -22,7 +22,7 @@ from modelrouter.features import extract_features
 from modelrouter.learned.artifact import LearnedRouter
 from modelrouter.learned.features import request_text
 from modelrouter.policy.document import Policy
-from modelrouter.training.ope import Estimate, doubly_robust, sample_mean, snips
+from modelrouter.training.ope import Estimate, EstimatorError, doubly_robust, sample_mean, snips
 from modelrouter.training.ope_replay import Replay, Replayed
 from modelrouter.training.outcomes import Outcome
 
@@ -179,6 +179,9 @@ def estimate_replay(
             model.
     """
     routed = replayed.routed
+    if not routed and replayed.items:
+        reasons = ", ".join(f"{code} {count:,}" for code, count in replayed.refusals().most_common())
+        raise EstimatorError(f"the policy refuses all {len(replayed.items):,} logged requests ({reasons})")
     values = [item.outcome.quality for item in routed]
     spend = [item.outcome.cost_usd for item in routed]
     propensities = [item.outcome.propensity or 1.0 for item in routed]
