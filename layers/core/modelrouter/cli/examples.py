@@ -41,16 +41,6 @@ EXAMPLES: dict[tuple[str, ...], str] = {
   modelrouter policy schema > policy.schema.json            # for editors: yaml-language-server""",
     ("policy", "reference"): """\
   modelrouter policy reference > policy-reference.md""",
-    ("policy", "evaluate"): f"""\
-  modelrouter outcomes export --local --out logged.jsonl      # live traffic, with its propensities
-  modelrouter policy evaluate --policy {_LOCAL_POLICY} --outcomes logged.jsonl --local
-  modelrouter policy evaluate --policy {_LOCAL_POLICY} --outcomes logged.jsonl --router {_ROUTER} \\
-      --json report.json --plot ope.png --confidence 0.9""",
-    ("policy", "promote"): f"""\
-  modelrouter outcomes export --local --route general --out logged.jsonl
-  modelrouter policy promote general --outcomes logged.jsonl --policy {_POLICY} --dry-run
-  modelrouter policy promote general --outcomes logged.jsonl --policy {_POLICY} --out promoted.yaml
-  modelrouter policy promote general --outcomes logged.jsonl --bucket my-policy-bucket   # pushes it""",
     ("policy", "push"): f"""\
   modelrouter policy push {_LOCAL_POLICY} --local                  # to a running `modelrouter serve`
   modelrouter policy push {_POLICY} --bucket my-policy-bucket
@@ -95,6 +85,16 @@ EXAMPLES: dict[tuple[str, ...], str] = {
   modelrouter learn fit-topics {_TOPIC_EXAMPLES} --keywords {_TOPIC_KEYWORDS} --out topics.json
   modelrouter learn fit-topics {_TOPIC_EXAMPLES} --out topics.json --json report.json --min-confidence 0.6
   make topics              # refits policies/routers/support-topics.json and repins it in the policies""",
+    ("outcomes",): """\
+  modelrouter outcomes export --local --out outcomes.jsonl      # every tenant of the running local stack
+  modelrouter learn fit outcomes.jsonl --out router.json        # a router fitted on live traffic""",
+    ("outcomes", "export"): """\
+  modelrouter outcomes export --local --out outcomes.jsonl
+  modelrouter outcomes export --local --tenant acme-support --route support-faq \\
+      --since 2025-06-01 --until 2025-07-01 --out june.jsonl
+  modelrouter outcomes export --table my-provenance-table --tenant acme-support --out acme.jsonl
+  modelrouter outcomes export --export s3://my-exports/provenance/AWSDynamoDB/01700000000000-a1b2c3d4 \\
+      --out all.jsonl                                # a DynamoDB export of the table, at scale""",
     ("serve",): f"""\
   modelrouter serve                                  # http://127.0.0.1:8080/api/v1
   modelrouter serve --port 9000 --containers 0       # handlers in this process
