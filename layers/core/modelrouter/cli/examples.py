@@ -41,6 +41,16 @@ EXAMPLES: dict[tuple[str, ...], str] = {
   modelrouter policy schema > policy.schema.json            # for editors: yaml-language-server""",
     ("policy", "reference"): """\
   modelrouter policy reference > policy-reference.md""",
+    ("policy", "evaluate"): f"""\
+  modelrouter outcomes export --local --out logged.jsonl      # live traffic, with its propensities
+  modelrouter policy evaluate --policy {_LOCAL_POLICY} --outcomes logged.jsonl --local
+  modelrouter policy evaluate --policy {_LOCAL_POLICY} --outcomes logged.jsonl --router {_ROUTER} \\
+      --json report.json --plot ope.png --confidence 0.9""",
+    ("policy", "promote"): f"""\
+  modelrouter outcomes export --local --route general --out logged.jsonl
+  modelrouter policy promote general --outcomes logged.jsonl --policy {_POLICY} --dry-run
+  modelrouter policy promote general --outcomes logged.jsonl --policy {_POLICY} --out promoted.yaml
+  modelrouter policy promote general --outcomes logged.jsonl --bucket my-policy-bucket   # pushes it""",
     ("policy", "push"): f"""\
   modelrouter policy push {_LOCAL_POLICY} --local                  # to a running `modelrouter serve`
   modelrouter policy push {_POLICY} --bucket my-policy-bucket

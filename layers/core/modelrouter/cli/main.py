@@ -16,7 +16,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from modelrouter.cli import keys_cmd, learn_cmd, local_cmd, outcomes_cmd, push_cmd, route_cmd, usage_cmd
+from modelrouter.cli import (
+    keys_cmd,
+    learn_cmd,
+    local_cmd,
+    outcomes_cmd,
+    policy_eval_cmd,
+    push_cmd,
+    route_cmd,
+    usage_cmd,
+)
 from modelrouter.cli.examples import add_examples, command_parsers
 from modelrouter.errors import ModelRouterError, PolicyError
 
@@ -64,7 +73,9 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--version", action=_VersionAction)
     commands = root.add_subparsers(dest="command", metavar="COMMAND")
 
-    policy = commands.add_parser("policy", help="validate, push a policy or print its JSON Schema")
+    policy = commands.add_parser(
+        "policy", help="validate, push a policy or print its JSON Schema; evaluate it on logged traffic"
+    )
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="ACTION")
     validate = policy_commands.add_parser(
         "validate", help="check policy files: every problem of each, in one run; exit 1 on any"
@@ -76,6 +87,7 @@ def parser() -> argparse.ArgumentParser:
         "push", help="validate a policy file and upload it to the policy bucket"
     )
     push_cmd.add_arguments(push)
+    policy_eval_cmd.add_parsers(policy_commands)
 
     route_cmd.add_parser(commands)
     keys_cmd.add_parser(commands)
@@ -168,6 +180,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "policy":
             if args.policy_command == "push":
                 return push_cmd.run(args)
+            if args.policy_command == "evaluate":
+                return policy_eval_cmd.run_evaluate(args)
+            if args.policy_command == "promote":
+                return policy_eval_cmd.run_promote(args)
             if args.policy_command == "reference":
                 return _reference()
             return _validate(args.files) if args.policy_command == "validate" else _schema()

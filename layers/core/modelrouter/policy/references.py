@@ -226,6 +226,7 @@ def _check_route(result: PolicyCheckResult, policy: Policy, known: _Known, index
         result.error((*base, *location), message)
     if route.strategy is Strategy.WEIGHTED:
         _check_unique(result, (*base, "variants"), [v.name for v in route.variants or ()], "variant")
+        _check_promotion(result, base, route)
     required, matched = route.limits.output_format, route.when.response_formats
     if required is not None and matched is not None and required not in matched:
         result.error(
@@ -235,6 +236,20 @@ def _check_route(result: PolicyCheckResult, policy: Policy, known: _Known, index
     catalog = [policy.model_by_id[m] for _, m in route.all_model_refs() if m in policy.model_by_id]
     if catalog and not any(model.enabled for model in catalog):
         result.warn(base, "every model of this route is disabled")
+
+
+def _check_promotion(result: PolicyCheckResult, base: Location, route: Route) -> None:
+    """``promote_when`` names two variants of its route (``policy promote`` swaps their models)."""
+    if route.promote_when is None:
+        return
+    names = [variant.name for variant in route.variants or ()]
+    for role in ("champion", "challenger"):
+        name = getattr(route.promote_when, role)
+        if name not in names:
+            result.error(
+                (*base, "promote_when", role),
+                f"unknown variant '{name}'{did_you_mean(name, names)} (variants: {', '.join(names)})",
+            )
 
 
 def _check_model_map(
