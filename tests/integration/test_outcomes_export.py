@@ -15,9 +15,11 @@ import yaml
 from moto import mock_aws
 
 from modelrouter.accounting import BudgetStore
+from modelrouter.accounting.records import to_dynamo_item as to_item
 from modelrouter.errors import ModelRouterError
 from modelrouter.execution.breaker import CircuitBreakers
 from modelrouter.execution.executor import Executor
+from modelrouter.local.local_env import LOCAL_ENV_OVERRIDE, write_local_env
 from modelrouter.policy import ProviderKind
 from modelrouter.provenance_table import ProvenanceTable
 from modelrouter.providers.errors import ProviderServerError
@@ -27,9 +29,13 @@ from modelrouter.training.outcomes import read_outcomes
 from tests.aws import create_tables
 from tests.fakes import FakeClock, ScriptedProvider, answer
 from tests.helpers import build_policy, fake_aws_environment, minimal_policy, run_cli, three_models
+from tests.integration import test_keys_cli
 from tests.service_fakes import Recorder, StaticPolicies
-from tests.unit.test_outcomes_export import write_export
+from tests.unit.test_outcomes_export import provenance, write_export
 
+aws_env = test_keys_cli.aws_env
+local_stack = test_keys_cli.local_stack
+"""A running local stack's moto server and local.env (the keys CLI tests' fixtures)."""
 BUCKET = "exports"
 DAY_ONE = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 TRAFFIC = [
@@ -216,3 +222,28 @@ def test_usage_errors_say_what_is_missing(
     assert nothing[0] == 1
     assert "no DynamoDB export at" in nothing[2]
     assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_local_reads_the_running_stacks_table_and_policy(
+    local_stack: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a running local stack (its local.env) whose provenance table holds one answer of a tenant of
+    # its active policy, and one of a tenant the policy no longer has
+    session = boto3.session.Session(
+        aws_access_key_id="local", aws_secret_access_key="local", region_name="eu-west-1"
+    )
+    dynamodb = session.client("dynamodb", endpoint_url=local_stack["AWS_ENDPOINT_URL"])
+    [table] = [name for name in dynamodb.list_tables()["TableNames"] if name.endswith("ProvenanceTable")]
+    for tenant in ("acme-support", "gone"):
+        item = to_item({**provenance(f"{tenant}-1"), "tenant_id": tenant})
+        dynamodb.put_item(TableName=table, Item=item)
+    values = {**local_stack, "PROVENANCE_TABLE": table}
+    monkeypatch.setenv(LOCAL_ENV_OVERRIDE, str(write_local_env(values, tmp_path / "local.env")))
+    # When the outcomes are exported with --local alone
+    lines, printed = export(capsys, tmp_path / "out.jsonl", "--local")
+    # Then the stack's table was read for the tenants of the stack's policy
+    assert [line["request_id"] for line in lines] == ["acme-support-1"]
+    assert "wrote 1 outcome lines" in printed
