@@ -193,6 +193,7 @@ def running_router(
             budget_table=tables["BudgetTable"],
             provenance_table=tables["ProvenanceTable"],
             idempotency_table=tables["IdempotencyTable"],
+            learning_table=tables["LearningTable"],
         )
         providers = {kind: EchoProvider(kind) for kind in ProviderKind}
         app = load_function("router")

@@ -45,6 +45,7 @@ STREAM_URI = (
 TABLE_TTL = {
     "BudgetTable": "expires_at",
     "ProvenanceTable": "expires_at",
+    "LearningTable": "expires_at",  # a window's counts expire past the bandit route's horizon
     "IdempotencyTable": "expiration",  # Powertools' DynamoDBPersistenceLayer default
     "ApiKeyTable": None,  # keys are revoked, never expired away: the table is their audit trail
 }
@@ -334,15 +335,16 @@ def test_router_reads_only_the_active_policy_object_and_router_artifacts() -> No
 def test_router_data_access_is_exactly_what_the_code_calls() -> None:
     granted = grants("RouterFunction")
     budget, provenance = get_att("BudgetTable"), get_att("ProvenanceTable")
-    idempotency = get_att("IdempotencyTable")
+    idempotency, learning = get_att("IdempotencyTable"), get_att("LearningTable")
     expected = {
         # reserve (conditional UpdateItem), settle (TransactWriteItems: Update + Put + Put, authorized per
         # item), usage (Query, GetItem); feedback (Query on the request id index, GetItem, and a
         # TransactWriteItems Update of the record)
         "dynamodb:GetItem": [budget, idempotency, provenance],
         "dynamodb:PutItem": [budget, provenance, idempotency],
-        "dynamodb:UpdateItem": [budget, idempotency, provenance],
-        "dynamodb:Query": [budget, {"Sub": "${ProvenanceTable.Arn}/index/by_request_id"}],
+        # bandit routes: the state cache's Query, the settle and feedback transactions' Update (ADD)
+        "dynamodb:UpdateItem": [budget, idempotency, provenance, learning],
+        "dynamodb:Query": [budget, {"Sub": "${ProvenanceTable.Arn}/index/by_request_id"}, learning],
         "dynamodb:ConditionCheckItem": [budget],
         "dynamodb:DeleteItem": [idempotency],
         "secretsmanager:GetSecretValue": [ref("ProviderKeysSecret")],

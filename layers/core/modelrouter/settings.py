@@ -19,6 +19,7 @@ _ENVIRONMENT = {
     "budget_table": "BUDGET_TABLE",
     "provenance_table": "PROVENANCE_TABLE",
     "idempotency_table": "IDEMPOTENCY_TABLE",
+    "learning_table": "LEARNING_TABLE",
     "provider_secret_arn": "PROVIDER_SECRET_ARN",
     "max_body_bytes": "MAX_BODY_BYTES",
     "bedrock_endpoint_url": "BEDROCK_ENDPOINT_URL",
@@ -51,6 +52,9 @@ class Settings(BaseModel):
     """DynamoDB table of provenance records (``PROVENANCE_TABLE``)."""
     idempotency_table: str | None = None
     """DynamoDB table of idempotency records (``IDEMPOTENCY_TABLE``); without it the header is refused."""
+    learning_table: str | None = Field(default=None, min_length=3)
+    """DynamoDB table of the bandit routes' learning state (``LEARNING_TABLE``); without it bandit routes
+    decide on their priors and learn nothing."""
     provider_secret_arn: str | None = None
     """Secrets Manager secret with provider API keys (``PROVIDER_SECRET_ARN``), for reference."""
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)

@@ -67,6 +67,7 @@ def build_runtime(
     Manager (tests, local mode).
     """
     from modelrouter.accounting.store import BudgetStore
+    from modelrouter.bandit.store import LearningStateCache
     from modelrouter.execution.executor import Executor
 
     dynamodb = dynamodb_client or aws_client("dynamodb")
@@ -105,6 +106,7 @@ def build_runtime(
         health=breakers,
         provenance=ProvenanceTable(settings.provenance_table, dynamodb),
         learning_table=getattr(settings, "learning_table", None),  # bandit routes learn at settlement
+        bandit_states=LearningStateCache(settings.learning_table, dynamodb),
     )
     idempotency = Idempotency(settings.idempotency_table, dynamodb) if settings.idempotency_table else None
     learning_table = getattr(settings, "learning_table", None)  # bandit routes' state, where deployed

@@ -25,6 +25,7 @@ def function_environment(
         "BUDGET_TABLE": resources.tables["BudgetTable"],
         "PROVENANCE_TABLE": resources.tables["ProvenanceTable"],
         "IDEMPOTENCY_TABLE": resources.tables["IdempotencyTable"],
+        "LEARNING_TABLE": resources.tables["LearningTable"],
         "API_KEY_TABLE": resources.tables["ApiKeyTable"],
         "PROVIDER_SECRET_ARN": resources.secret_name,
         "POWERTOOLS_SERVICE_NAME": "modelrouter",
