@@ -64,7 +64,9 @@ def router_summary(
     ``compliance`` of the answer (:func:`~modelrouter.selection.compliance.compliance_block` for the model
     that answered); on learned routes also each candidate's predicted quality and the router's digest
     and objective, on threshold routes the difficulty the tier was picked by, on cascade routes the
-    tiers skipped for a prediction below ``skip_below`` (``skipped``).
+    tiers skipped for a prediction below ``skip_below`` (``skipped``), on weighted and bandit routes the
+    ``choice`` distribution the primary was drawn from and its ``propensity``, and on bandit routes the
+    ``bandit`` block (segment, evidence, posterior means, costs, the state's age).
 
     ``overage_usd``: shown when above 0; ``stream``: a live stream's figures; ``ignored``: fields dropped
     before the call (the Anthropic request's translation), listed with the answering call's in
@@ -99,6 +101,11 @@ def router_summary(
     if skipped:
         summary["skipped"] = [{"model": e.model, "detail": e.detail} for e in skipped]
     summary.update(learned_fields(decision))
+    if decision.choice is not None:
+        summary["choice"] = decision.choice.model_dump(mode="json")
+        summary["propensity"] = decision.propensity
+    if decision.bandit is not None:
+        summary["bandit"] = decision.bandit.model_dump(mode="json")
     if stream is not None:
         summary["stream"] = stream
     if overage_usd > 0:
