@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -164,9 +165,11 @@ def _logged_fields(record: dict[str, Any], line: dict[str, Any]) -> dict[str, An
     return line
 
 
-def write_outcomes(records: Any, out: TextIO, record_filter: RecordFilter | None = None) -> ExportSummary:
-    """Write the outcome line of each record of ``records`` (an iterable of dicts) that ``record_filter``
-    keeps to ``out``; what was written and skipped."""
+def write_outcomes(
+    records: Iterable[dict[str, Any]], out: TextIO, record_filter: RecordFilter | None = None
+) -> ExportSummary:
+    """Write the outcome line of each record that ``record_filter`` keeps to ``out``; what was written
+    and skipped."""
     summary = ExportSummary()
     keep = record_filter or RecordFilter()
     for record in records:
