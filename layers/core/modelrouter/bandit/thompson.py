@@ -2,10 +2,10 @@
 
 Pure. For each eligible model (an :class:`Arm`: its Beta posterior and the cost its reward is charged),
 :data:`DRAWS` posterior draws of its quality come from a deterministic RNG seeded by the posterior, the
-route, the segment and the model, so the same posteriors always give the same draws (and they are cached
-per container: a snapshot's posteriors are reused until its next refresh). The share of draws in which a
-model has the highest ``theta - cost_weight · cost`` estimates the probability that Thompson sampling
-picks it. That distribution is then
+route, the segment and the model, so the same posteriors always give the same draws (they are cached per
+container, and so is the estimate for the same arms and costs: a snapshot's posteriors serve until its
+next refresh). The share of draws in which a model has the highest ``theta - cost_weight · cost``
+estimates the probability that Thompson sampling picks it. That distribution is then
 
 1. projected onto the share bounds (``min_share`` <= p <= ``max_share``; water-filling: the Euclidean
    projection ``clip(p - tau)`` with the one ``tau`` that makes the shares sum to 1). When the eligible
@@ -34,6 +34,8 @@ DRAWS = 512
 """Posterior draws per model that estimate the choice distribution (standard error <= 0.022)."""
 _DRAW_CACHE_SIZE = 2048
 """Draw vectors kept per container (4 KiB each)."""
+_CHOICE_CACHE_SIZE = 1024
+"""Estimated distributions kept per container (the same arms and costs between two refreshes)."""
 _BISECTION_STEPS = 64
 _EPSILON = 1e-12
 
@@ -84,11 +86,12 @@ def _draws(where: tuple[str, str, str], alpha: float, beta: float, count: int) -
     return array("d", (rng.betavariate(alpha, beta) for _ in range(count)))
 
 
+@lru_cache(maxsize=_CHOICE_CACHE_SIZE)
 def _sampled(
-    arms: Sequence[Arm], cost_weight: float, route: str, segment: str, draws: int
+    arms: tuple[Arm, ...], cost_weight: float, route: str, segment: str, draws: int
 ) -> dict[str, float]:
     """The share of ``draws`` in which each arm has the highest ``theta - cost_weight · cost`` (ties go to
-    the first arm)."""
+    the first arm). Cached: callers must not change the dict."""
     if len(arms) == 1:
         return {arms[0].model: 1.0}
     columns = [
@@ -193,7 +196,7 @@ def thompson_choice(
 ) -> ThompsonChoice:
     """Thompson sampling over ``arms`` (in the route's order), bounded and capped, and the arm ``point``
     draws from the result (see the module's steps)."""
-    sampled = _sampled(arms, cost_weight, route, segment, draws)
+    sampled = dict(_sampled(tuple(arms), cost_weight, route, segment, draws))
     bounded, notes = project_shares([sampled[arm.model] for arm in arms], arms)
     capped, cap_notes = cap_cost(bounded, arms, max_cost_usd)
     chosen = draw(capped, point)
