@@ -33,8 +33,8 @@ def test_parts_are_joined_in_policy_order() -> None:
         {"feature": "difficulty", "bands": [0.3, 0.6]},
         {"metadata": "channel", "values": ["web", "app"]},
     )
-    # When a German request of difficulty 0.45 from the app is segmented
-    segment = segment_of(by, features(language="de", difficulty=0.45), CONTEXT, {"channel": "app"})
+    # When a German request of difficulty 0.45 from the app is segmented (spaces around the value ignored)
+    segment = segment_of(by, features(language="de", difficulty=0.45), CONTEXT, {"channel": " app "})
     # Then each part reads its value, in the policy's order
     assert segment == "language=de|difficulty=1|metadata.channel=app"
 

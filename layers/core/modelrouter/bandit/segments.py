@@ -54,7 +54,7 @@ def _part(
     part: SegmentKey, features: RequestFeatures, context: RequestContext, metadata: Mapping[str, str]
 ) -> tuple[str, str]:
     if part.metadata is not None:
-        return f"metadata.{part.metadata}", _kept(metadata.get(part.metadata, ""), part)
+        return f"metadata.{part.metadata}", _kept(metadata.get(part.metadata, "").strip(), part)
     feature = part.feature
     if feature == "difficulty":
         return "difficulty", str(difficulty_band(features.difficulty.score, part.bands or []))
