@@ -68,6 +68,8 @@ def moto_environment(refresh_seconds: int = 60) -> Iterator[dict[str, str]]:
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         s3.put_object(Bucket=BUCKET, Key=POLICY_KEY, Body=EXAMPLE_POLICY.read_bytes())
+        for artifact in (ROOT / "policies" / "routers").glob("*.json"):  # what the policy pins (topics)
+            s3.put_object(Bucket=BUCKET, Key=f"routers/{artifact.name}", Body=artifact.read_bytes())
         environment = {
             name: value
             for name, value in os.environ.items()
@@ -84,6 +86,7 @@ def moto_environment(refresh_seconds: int = 60) -> Iterator[dict[str, str]]:
                 "BUDGET_TABLE": tables["BudgetTable"],
                 "PROVENANCE_TABLE": tables["ProvenanceTable"],
                 "IDEMPOTENCY_TABLE": tables["IdempotencyTable"],
+                "LEARNING_TABLE": tables["LearningTable"],
                 "POWERTOOLS_SERVICE_NAME": "modelrouter",
                 "POWERTOOLS_METRICS_NAMESPACE": "ModelRouterBench",
             }

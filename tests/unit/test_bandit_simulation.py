@@ -2,7 +2,7 @@
 stays within its exploration bounds, and follows a change of one segment's best model.
 
 Everything is the real code but the table and the models: each step, one request per segment is decided
-by :func:`modelrouter.selection.decide` with the container cache (:class:`LearningStateCache`, refreshing
+by :func:`modelrouter.admission.decide_for` with the container cache (:class:`LearningStateCache`, refreshing
 every 5 s of a fake clock) over an in-memory learning table, which applies the settlement's own
 ``learning.state.reward_update`` items (atomic ADDs). The simulated models answer well with a probability
 that depends on the segment (their hidden quality); a request's reward is 1 for a good answer, else 0.
@@ -26,11 +26,12 @@ from typing import Any
 import pytest
 from tests.helpers import build_policy, chat, features, minimal_policy, model_entry
 
+from modelrouter.admission import decide_for
 from modelrouter.bandit.store import LearningStateCache
 from modelrouter.bandit.thompson import Arm, project_shares
 from modelrouter.learning.state import reward_update, state_key_for
 from modelrouter.policy import Policy
-from modelrouter.selection import RequestContext, decide
+from modelrouter.policy.store import ActivePolicy
 
 STEPS = 2_000
 """Requests per segment in each phase."""
@@ -93,6 +94,13 @@ class Clock:
 
     def wall(self) -> float:
         return self.now
+
+
+class Healthy:
+    """No model is cooling down."""
+
+    def cooling(self) -> dict[str, float]:
+        return {}
 
 
 @dataclass
@@ -160,12 +168,12 @@ def simulate(
     cache: LearningStateCache = world["cache"]
     rng: random.Random = world["rng"]
     phases = {language: Phase() for language in quality}
+    active = ActivePolicy(policy, "v1", "etag", "digest")
     for step in range(steps):
         for language, truth in quality.items():
             request_id = f"{world['name']}-{language}-{step}"
-            context = RequestContext(request_id=request_id, tenant_id="t1")
-            decision = decide(policy, chat(), context, features=features(language=language),
-                              bandit_states=cache.snapshots(policy))  # fmt: skip
+            decision = decide_for(active, chat(), features(language=language), Healthy(), tenant_id="t1",
+                                  request_id=request_id, bandit_states=cache)  # fmt: skip
             assert decision.bandit is not None
             assert decision.choice is not None
             model = decision.primary.model

@@ -85,11 +85,11 @@ def test_a_fresh_copy_is_served_without_reading_again() -> None:
     client, clock = FakeDynamo([[item("all", "small", 3, 4)]]), FakeClock()
     states = cache(client, clock)
     # When the snapshots are asked for at 0 s, 4.9 s and 5 s
-    first = states.snapshots(policy())[KEY]
+    first = states.snapshots(policy(), read=[KEY])[KEY]
     clock.elapsed = 4.9
-    fresh = states.snapshots(policy())[KEY]
+    fresh = states.snapshots(policy(), read=[KEY])[KEY]
     clock.elapsed = 5.0
-    states.snapshots(policy())
+    states.snapshots(policy(), read=[KEY])
     # Then the table is read at 0 s and 5 s only, and the copy's age grows in between
     assert len(client.queries) == 2
     assert first.evidence[("all", "small")].outcomes == pytest.approx(4.0)
@@ -97,11 +97,30 @@ def test_a_fresh_copy_is_served_without_reading_again() -> None:
     assert fresh.age_s == pytest.approx(4.9)
 
 
+def test_copies_are_read_only_for_the_routes_asked_for_and_when_due() -> None:
+    # Given a cache that never read the route
+    client, clock = FakeDynamo([[item("all", "small", 3, 4)]]), FakeClock()
+    states = cache(client, clock)
+    # When the copies are asked for without naming the route, then naming it
+    held = states.snapshots(policy())[KEY]
+    due_before = states.due(policy(), KEY)
+    states.snapshots(policy(), read=[KEY])
+    due_after = states.due(policy(), KEY)
+    clock.elapsed = 5.0
+    due_later = states.due(policy(), KEY)
+    # Then nothing is read until the route is named; it is due before its first read and again after
+    # refresh_seconds
+    assert dict(held.evidence) == {}
+    assert "not read yet" in held.notes[0]
+    assert (due_before, due_after, due_later) == (True, False, True)
+    assert len(client.queries) == 1
+
+
 def test_the_read_asks_for_the_horizon_of_one_route_only() -> None:
     # Given a cache
     client, clock = FakeDynamo([[]]), FakeClock()
     # When a policy with one bandit route is served
-    cache(client, clock).snapshots(policy())
+    cache(client, clock).snapshots(policy(), read=[KEY])
     # Then one Query reads the route's partition between the horizon's first and last windows
     [request] = client.queries
     last = int(NOW) // WINDOW
@@ -123,8 +142,8 @@ def test_pages_are_all_read_up_to_the_limit() -> None:
     )
     many = FakeDynamo([[item("x", "small", 1, 1)] for _ in range(MAX_PAGES + 2)])
     # When each is read
-    three = cache(client, clock).snapshots(policy())[KEY]
-    capped = cache(many, clock).snapshots(policy())[KEY]
+    three = cache(client, clock).snapshots(policy(), read=[KEY])[KEY]
+    capped = cache(many, clock).snapshots(policy(), read=[KEY])[KEY]
     # Then every page of the first counts; the second stops at MAX_PAGES with a note
     assert set(three.evidence) == {("a", "small"), ("b", "small"), ("c", "large")}
     assert len(many.queries) == MAX_PAGES
@@ -136,13 +155,13 @@ def test_a_failed_read_keeps_the_last_copy_and_says_so() -> None:
     # Given a cache that read once
     client, clock = FakeDynamo([[item("all", "small", 3, 4)]]), FakeClock()
     states = cache(client, clock)
-    states.snapshots(policy())
+    states.snapshots(policy(), read=[KEY])
     # When the next refresh fails, and a request comes right after it
     client.failure = ConnectionError("throttled")
     clock.elapsed = 6.0
-    stale = states.snapshots(policy())[KEY]
+    stale = states.snapshots(policy(), read=[KEY])[KEY]
     clock.elapsed = 7.0
-    states.snapshots(policy())
+    states.snapshots(policy(), read=[KEY])
     # Then the last copy serves with its true age and a note, and the failed read is not retried at once
     assert stale.evidence[("all", "small")].outcomes == pytest.approx(4.0)
     assert stale.age_s == pytest.approx(6.0)
@@ -155,7 +174,7 @@ def test_a_first_read_that_fails_leaves_the_priors() -> None:
     client, clock = FakeDynamo([[]]), FakeClock()
     client.failure = ConnectionError("down")
     # When the snapshots are asked for
-    snapshot = cache(client, clock).snapshots(policy())[KEY]
+    snapshot = cache(client, clock).snapshots(policy(), read=[KEY])[KEY]
     # Then there is no evidence, no age, and a note
     assert (dict(snapshot.evidence), snapshot.age_s) == ({}, None)
     assert any("priors only" in note for note in snapshot.notes)
@@ -165,9 +184,10 @@ def test_without_a_table_nothing_is_read() -> None:
     # Given no learning table
     client, clock = FakeDynamo([[]]), FakeClock()
     # When the snapshots are asked for
-    snapshot = cache(client, clock, table=None).snapshots(policy())[KEY]
-    # Then the priors alone, and no call
+    snapshot = cache(client, clock, table=None).snapshots(policy(), read=[KEY])[KEY]
+    # Then the priors alone, no call, and never due
     assert (dict(snapshot.evidence), snapshot.age_s, client.queries) == ({}, None, [])
+    assert not cache(client, clock, table=None).due(policy(), KEY)
     assert "no learning table" in snapshot.notes[0]
 
 

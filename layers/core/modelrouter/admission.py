@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from modelrouter.accounting.errors import BudgetExhaustedError, BudgetStoreUnavailableError
-from modelrouter.bandit.snapshot import BanditSnapshot
+from modelrouter.bandit.snapshot import BanditSnapshot, BanditStateSource
 from modelrouter.errors import ModelsCoolingDownError, NoEligibleModelError
 from modelrouter.execution.spending import max_tokens_that_fit, reserve_amount
 from modelrouter.features.model import RequestFeatures
@@ -38,10 +38,15 @@ def decide_for(
     request_id: str,
     over_budget: bool = False,
     explain: bool = False,
-    bandit_states: Mapping[str, BanditSnapshot] | None = None,
+    bandit_states: BanditStateSource | None = None,
 ) -> Decision:
     """The decision for ``request``, skipping models that are cooling down (``explain``: with the trace
-    of the routes' conditions; ``bandit_states``: the bandit routes' learning state, by state key).
+    of the routes' conditions).
+
+    ``bandit_states``: the container's copies of the bandit routes' learning state. The request is
+    decided on the copies held; when it lands on a bandit route whose copy is due, that route is read
+    and the request decided again (the engine stays pure, and a request that reaches no bandit route
+    never waits for a read).
 
     Raises:
         ModelsCoolingDownError: only cooling models could serve it (503, retry after the soonest).
@@ -59,17 +64,32 @@ def decide_for(
         routers=active.routers,
         topics=active.topics,
         explain=explain,
-        bandit_states=bandit_states,
     )
+    held = bandit_states.snapshots(active.policy) if bandit_states is not None else None
+    decision = _decide_healthy(decide_in, context, cooling, held)
+    state_key = decision.bandit.state_key if decision.bandit is not None else None
+    if bandit_states is None or state_key is None or not bandit_states.due(active.policy, state_key):
+        return decision
+    fresh = bandit_states.snapshots(active.policy, read=(state_key,))
+    return _decide_healthy(decide_in, context, cooling, fresh)
+
+
+def _decide_healthy(
+    decide_in: Callable[..., Decision],
+    context: RequestContext,
+    cooling: Mapping[str, float],
+    states: Mapping[str, BanditSnapshot] | None,
+) -> Decision:
+    """``decide_in(context)``; when only cooling models could serve, a 503 with the soonest reopening."""
     try:
-        return decide_in(context)
+        return decide_in(context, bandit_states=states)
     except NoEligibleModelError as error:
         waiting = [e.model for e in error.exclusions if e.reason is ExclusionReason.COOLING_DOWN]
         if not waiting:
             raise
         healthy = dataclasses.replace(context, cooling_down=frozenset())
         try:
-            decide_in(healthy)
+            decide_in(healthy, bandit_states=states)
         except NoEligibleModelError:
             raise error from None  # not a health problem: the request cannot be served anyway
         soonest = min(cooling[model] for model in waiting)
@@ -86,7 +106,7 @@ def admit(
     budgets: BudgetLedger,
     health: ModelHealth,
     telemetry: Telemetry,
-    bandit_states: Mapping[str, BanditSnapshot] | None = None,
+    bandit_states: BanditStateSource | None = None,
 ) -> tuple[Decision, Any, float]:
     """Reserve the decision's worst case: ``(decision, reservation, amount)``.
 

@@ -12,7 +12,7 @@ the settlement however execution ends.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from modelrouter.accounting.errors import BudgetStoreUnavailableError
 from modelrouter.accounting.usage import BudgetReader, TenantUsage, tenant_usage
 from modelrouter.admission import admit, decide_for
-from modelrouter.bandit.snapshot import BanditSnapshot, BanditStateSource
+from modelrouter.bandit.snapshot import BanditStateSource
 from modelrouter.checks.json_answer import compile_schema
 from modelrouter.closing import Admitted, Closed, Closer, close_request
 from modelrouter.errors import InvalidRequestError, ModelRouterError, RequestDeniedError
@@ -146,7 +146,7 @@ class RouterService:
         features = _checked_features(request)
         decision = decide_for(
             active, request, features, self._health, tenant_id=tenant_id, request_id=request_id, explain=True,
-            bandit_states=self._bandits(active),
+            bandit_states=self._bandit_states,
         )  # fmt: skip
         # Routes kept for other tenants are no business of this one: they leave the trace.
         own = tuple(
@@ -265,15 +265,14 @@ class RouterService:
         try:
             tenant = _tenant(active.policy, tenant_id)
             features = _checked_features(request)
-            bandits = self._bandits(active)
             decision = decide_for(
                 active, request, features, self._health, tenant_id=tenant_id, request_id=request_id,
-                bandit_states=bandits,
+                bandit_states=self._bandit_states,
             )  # fmt: skip
             decision, reservation, reserved = admit(
                 active, tenant, request, decision,
                 features=features, budgets=self._budgets, health=self._health, telemetry=self._telemetry,
-                bandit_states=bandits,
+                bandit_states=self._bandit_states,
             )  # fmt: skip
         except ModelRouterError as error:
             latency = _since(t0)
@@ -288,10 +287,6 @@ class RouterService:
             self._telemetry.request_failed(decision, error, latency)
             raise
         return Admitted(tenant, request, decision, reservation, reserved, started)
-
-    def _bandits(self, active: ActivePolicy) -> Mapping[str, BanditSnapshot] | None:
-        """The learning state of the policy's bandit routes (read first where the copy is due)."""
-        return self._bandit_states.snapshots(active.policy) if self._bandit_states is not None else None
 
     def _store_refusal(self, record: dict[str, Any]) -> None:
         try:

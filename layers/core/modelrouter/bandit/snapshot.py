@@ -7,7 +7,7 @@ by the route's state key, and decides without I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -40,8 +40,13 @@ class BanditSnapshot:
 
 
 class BanditStateSource(Protocol):
-    """Where the service gets the snapshots of a policy's bandit routes before deciding."""
+    """Where the service gets the snapshots of a policy's bandit routes (reading them when due)."""
 
-    def snapshots(self, policy: Policy) -> Mapping[str, BanditSnapshot]:
-        """One snapshot per bandit route of ``policy``, by state key (reading the table when due)."""
+    def snapshots(self, policy: Policy, *, read: Collection[str] = ()) -> Mapping[str, BanditSnapshot]:
+        """One snapshot per bandit route of ``policy``, by state key; the routes named in ``read`` are
+        read first when their copy is due."""
+        ...
+
+    def due(self, policy: Policy, state_key: str) -> bool:
+        """Whether that route's copy is due for a read."""
         ...

@@ -1,10 +1,13 @@
 """The per-container cache of the bandit routes' learning state: one ``Query`` per route, at most every
-``refresh_seconds``.
+``refresh_seconds``, and only for a route requests reach.
 
 Each bandit route's items live under one partition key (``bandit#<policy>#<route>``); a refresh reads the
 windows of the route's horizon with ``pk = :pk AND sk BETWEEN`` the first and last window (paginated),
 decays them (:func:`modelrouter.bandit.posteriors.decayed_evidence`) and keeps the result until the next
-refresh is due, so a warm request makes no DynamoDB call for it while the copy is fresh. A read that
+refresh is due, so a warm request makes no DynamoDB call for it while the copy is fresh. The caller
+(:func:`modelrouter.admission.decide_for`) decides on the copies it holds and, when the decision's bandit
+route is due, reads that route and decides again: a request that reaches no bandit route never waits for
+a read. A read that
 fails keeps the last copy (or the priors alone, before any read succeeded) and says so in the snapshot's
 notes; the next read is tried ``refresh_seconds`` later, not on every request. Without a learning table
 every bandit route decides on its priors.
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +53,19 @@ class _Copy:
 
 def _number(value: Any) -> float:
     return float(value["N"]) if isinstance(value, dict) and "N" in value else 0.0
+
+
+def _bandit_routes(policy: Policy) -> list[tuple[str, Bandit]]:
+    return [
+        (state_key_of(policy.name, route.name), route.bandit_settings)
+        for route in policy.routes
+        if route.strategy is Strategy.BANDIT
+    ]
+
+
+def _slot(state_key: str, memory: Memory) -> tuple[str, int, int, int]:
+    """A copy is kept per route and memory settings (a policy version that changes them reads anew)."""
+    return state_key, memory.window_seconds, memory.half_life_seconds, memory.horizon_windows
 
 
 def parse_item(item: dict[str, Any]) -> WindowCounts | None:
@@ -94,26 +110,35 @@ class LearningStateCache:
         self._copies: dict[tuple[str, int, int, int], _Copy] = {}
         self._lock = threading.Lock()
 
-    def snapshots(self, policy: Policy) -> dict[str, BanditSnapshot]:
-        """One snapshot per bandit route of ``policy``, by state key; a route whose copy is older than its
-        ``refresh_seconds`` is read first."""
-        bandits = [route for route in policy.routes if route.strategy is Strategy.BANDIT]
-        if not bandits:
-            return {}
+    def snapshots(self, policy: Policy, *, read: Collection[str] = ()) -> dict[str, BanditSnapshot]:
+        """One snapshot per bandit route of ``policy``, by state key: the copies the container holds, the
+        routes named in ``read`` read first when their copy is older than their ``refresh_seconds``."""
         with self._lock:
-            keyed = ((state_key_of(policy.name, route.name), route.bandit_settings) for route in bandits)
-            return {key: self._snapshot(key, settings) for key, settings in keyed}
+            return {
+                key: self._snapshot(key, settings, now=self._clock(), read=key in read)
+                for key, settings in _bandit_routes(policy)
+            }
 
-    def _snapshot(self, state_key: str, settings: Bandit) -> BanditSnapshot:
+    def due(self, policy: Policy, state_key: str) -> bool:
+        """Whether the copy of the route ``state_key`` names is due for a read (never read, or older than
+        its ``refresh_seconds``; never without a table)."""
+        settings = dict(_bandit_routes(policy)).get(state_key)
+        if self._table is None or settings is None:
+            return False
+        with self._lock:
+            copy = self._copies.get(_slot(state_key, settings.memory))
+            return copy is None or self._clock() - copy.tried_at >= settings.refresh_seconds
+
+    def _snapshot(self, state_key: str, settings: Bandit, *, now: float, read: bool) -> BanditSnapshot:
         if self._table is None:
             return BanditSnapshot(state_key, notes=("no learning table (LEARNING_TABLE): priors only",))
-        memory = settings.memory
-        slot = (state_key, memory.window_seconds, memory.half_life_seconds, memory.horizon_windows)
-        now = self._clock()
+        slot = _slot(state_key, settings.memory)
         copy = self._copies.get(slot)
-        if copy is None or now - copy.tried_at >= settings.refresh_seconds:
-            copy = self._refresh(state_key, memory, copy, now)
+        if read and (copy is None or now - copy.tried_at >= settings.refresh_seconds):
+            copy = self._refresh(state_key, settings.memory, copy, now)
             self._copies[slot] = copy
+        if copy is None:
+            return BanditSnapshot(state_key, notes=(f"learning state {state_key} not read yet: priors only",))
         age = None if copy.read_at is None else max(0.0, now - copy.read_at)
         return BanditSnapshot(state_key, copy.evidence, age, copy.notes)
 
