@@ -109,19 +109,23 @@ def test_evidence_moves_the_traffic() -> None:
 
 
 def test_bounds_and_the_observed_cost_apply() -> None:
-    # Given max_share 0.8, min_share 0.05, lambda 100 per USD, and enough outcomes for observed costs
+    # Given max_share 0.8, min_share 0.05, lambda 100 per USD; enough outcomes for an observed cost of
+    # small and large (1 mUSD each), fewer than MIN_COST_EVIDENCE of medium
     policy = bandit_policy(cost_weight=100.0, min_share=0.05, max_share=0.8)
-    snapshot = evidence(small=(45, 50), medium=(46, 50), large=(47, 50))
+    few = MIN_COST_EVIDENCE - 1
+    snapshot = evidence(small=(45, 50), medium=(few, few), large=(47, 50))
     # When decided
     decision = decided(policy, snapshot=snapshot)
-    # Then no model has more than 0.8 or less than 0.05, and each reward used its mean observed cost
+    # Then no model has more than 0.8 or less than 0.05; small and large were charged their mean observed
+    # cost, medium the request's estimate
     assert decision.choice is not None
     assert all(0.05 - 1e-9 <= p <= 0.8 + 1e-9 for p in decision.choice.probabilities.values())
     assert decision.bandit is not None
+    estimate = next(c.estimated_cost_usd for c in decision.candidates if c.model == "medium")
     assert decision.bandit.estimated_cost_usd == pytest.approx(
-        dict.fromkeys(("small", "medium", "large"), 0.001)
+        {"small": 0.001, "medium": estimate, "large": 0.001}
     )
-    assert MIN_COST_EVIDENCE <= 50
+    assert estimate != pytest.approx(0.001)
 
 
 def test_eligibility_comes_first() -> None:
