@@ -54,9 +54,12 @@ def bandit_key(started: datetime, model: str = "m1") -> StateKey:
 def policy(
     route: dict[str, Any] | None = None, budget: float = 10.0, *, store_prompts: bool = False, **defaults: Any
 ) -> Policy:
-    """The lifecycle tests' policy (route ``r`` over m1, m2, m3), its tenant storing prompts or not,
-    with policy ``defaults``."""
-    document = lifecycle_policy(route, budget).model_dump(mode="json", exclude_none=True, by_alias=True)
+    """The lifecycle tests' policy (route ``r`` over m1, m2, m3, with ``route``'s fields; a weighted
+    split's ``variants`` replace the list), its tenant storing prompts or not, with policy ``defaults``."""
+    document = lifecycle_policy(None, budget).model_dump(mode="json", exclude_none=True, by_alias=True)
+    document["routes"][0].update(route or {})
+    if "variants" in document["routes"][0]:
+        del document["routes"][0]["models"]
     document["tenants"][0]["store_prompts"] = store_prompts
     document["defaults"] = {**document.get("defaults", {}), **defaults}
     return build_policy(document)
@@ -197,6 +200,26 @@ def test_a_drawn_primary_records_its_distribution_and_propensity(
     assert record["choice"] == distribution.model_dump(mode="json")
     assert record["propensity"] == propensity
     assert record["chosen_model"] == "m1"
+
+
+def test_a_weighted_route_records_the_exact_propensity_of_each_primary() -> None:
+    # Given a 3:1 split between m1 (champion) and m2 (challenger)
+    weights = {"m1": 3, "m2": 1}
+    variants = [
+        {"name": f"v-{model}", "weight": weight, "models": [model]} for model, weight in weights.items()
+    ]
+    rig = service_rig(
+        policy({"strategy": "weighted", "variants": variants}), {"m1": [answer()], "m2": [answer()]}
+    )
+    # When forty requests are served
+    records = [answer_whole(rig, f"w-{n}") for n in range(40)]
+    # Then each record's propensity is its primary's share of the split, with the exact distribution
+    shares = {model: weight / sum(weights.values()) for model, weight in weights.items()}
+    for record in records:
+        assert record["propensity"] == shares[record["chosen_model"]]
+        assert record["choice"]["method"] == "exact"
+        assert {m: p for m, p in record["choice"]["probabilities"].items() if p} == shares
+    assert {record["chosen_model"] for record in records} == set(weights)
 
 
 def test_a_bandit_decision_records_its_bandit_block(monkeypatch: pytest.MonkeyPatch) -> None:
