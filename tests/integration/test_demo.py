@@ -5,7 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from modelrouter.local.demo import ALL_SCENARIOS
+from modelrouter.local.demo import ALL_SCENARIOS, BANDIT_CHART
+from modelrouter.local.demo_bandit import PER_ROUND, ROUNDS
 from modelrouter.local.demo_learned import LEARNED_QUESTIONS
 from modelrouter.local.demo_scenarios import SCENARIOS, USE_CASES
 from tests.helpers import ROOT
@@ -67,5 +68,12 @@ def test_the_demo_shows_routing_checks_fallback_learned_routing_and_budgets() ->
     assert "local-small-onprem check_failed → local-large-restricted success" in blocks["fraud-borderline"]
     assert "rules      borderline" in blocks["fraud-borderline"]
     assert "restricted (tenant_default); model in us, zero_retention" in blocks["fraud-borderline"]
+    # and a bandit route learning from the users' thumbs: every rating accepted, each task's favourite
+    # model drawn more often at the end than at the start (the demo checks and fails otherwise), a chart
+    bandit = output.split("Learning from feedback")[1].split("\n[")[0]
+    assert f"{2 * ROUNDS * PER_ROUND} thumbs sent, 0 refused; 0 errors" in bandit
+    assert "task = translation" in bandit
+    assert "task = code" in bandit
+    assert (ROOT / BANDIT_CHART).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert len(SCENARIOS) + len(USE_CASES) == len(ALL_SCENARIOS)
     assert "every server stopped" in output

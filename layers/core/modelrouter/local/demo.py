@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelrouter.cli.render import table
+from modelrouter.local.demo_bandit import BANDIT_TENANT, show_bandit
 from modelrouter.local.demo_learned import LEARNED_TENANT, show_learned
 from modelrouter.local.demo_scenarios import (
     SCENARIOS,
@@ -27,12 +28,14 @@ from modelrouter.local.demo_stream import show_stream
 from modelrouter.local.functions import project_root
 from modelrouter.local.stack import LocalStack, StackOptions
 
-__all__ = ["ALL_SCENARIOS", "run"]
+__all__ = ["ALL_SCENARIOS", "BANDIT_CHART", "run"]
 
 ALL_SCENARIOS = (*SCENARIOS, *USE_CASES)
 """Every scripted request, in the order the demo sends them."""
 
 
+BANDIT_CHART = Path(".modelrouter") / "demo" / "bandit-shares.png"
+"""Where the demo draws the bandit route's shares over time (relative to the working directory)."""
 BUDGET_TENANT = "trial"
 BUDGET_REQUEST = {
     "model": "local-large",
@@ -121,7 +124,7 @@ def _call(client: Any, body: dict[str, Any]) -> dict[str, Any]:
 
 def _budget_run(stack: LocalStack, client: Any) -> bool:
     """Spend until refused; whether the refusal came (as the budget says it must)."""
-    print(f"\n[{len(ALL_SCENARIOS) + 3}] Tenant '{BUDGET_TENANT}' spends until its daily budget is exhausted")
+    print(f"\n[{len(ALL_SCENARIOS) + 4}] Tenant '{BUDGET_TENANT}' spends until its daily budget is exhausted")
     rows = []
     for number in range(1, MAX_BUDGET_REQUESTS + 1):
         outcome = _call(client, BUDGET_REQUEST)
@@ -242,9 +245,12 @@ def run(policy: Path | None = None, latency_scale: float = 1.0) -> int:
             failed.append("the learned route did not send the two questions to two models")
         if not show_stream(len(ALL_SCENARIOS) + 2, client("devtools")):
             failed.append("the stream did not end cleanly")
+        if not show_bandit(len(ALL_SCENARIOS) + 3, client(BANDIT_TENANT), _call, BANDIT_CHART.resolve()):
+            failed.append("the bandit route's traffic did not shift with the feedback, or feedback failed")
         if not _budget_run(stack, client(BUDGET_TENANT)):
             failed.append(f"tenant {BUDGET_TENANT} was never refused")
-        _budgets(stack, ["acme-support", "devtools", "onboarding", "riskops", LEARNED_TENANT, BUDGET_TENANT])
+        tenants = ["acme-support", "devtools", "onboarding", "riskops", LEARNED_TENANT, BANDIT_TENANT]
+        _budgets(stack, [*tenants, BUDGET_TENANT])
         _provenance(stack)
     print(f"\ndone in {time.perf_counter() - started:.1f} s; every server stopped.")
     if failed:
