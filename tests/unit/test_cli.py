@@ -24,7 +24,7 @@ def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     # Given the example policy, When validated, Then exit 0 and a summary line
     code, out, _ = run(capsys, "policy", "validate", str(EXAMPLE_POLICY))
     assert code == EXIT_OK
-    assert "ok (15 models, 5 tenants, 18 routes" in out
+    assert "ok (15 models, 6 tenants, 19 routes" in out
 
 
 def test_validate_reports_every_problem_and_fails(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ def test_validate_reports_schema_and_reference_problems_together(
     text = EXAMPLE_POLICY.read_text()
     broken = tmp_path / "broken.yaml"
     broken.write_text(
-        text.replace("models: [nova-lite, gpt-4o-mini,", "models: [nova-lyte, gpt-4o-mini,")
+        text.replace("models: [nova-lite, gpt-4o-mini,", "models: [nova-lyte, gpt-4o-mini,", 1)
         .replace("default_route: ", "default_rout: ", 1)
         .replace("defaults:\n  route: general\n", "defaults:\n  route: generl\n", 1)
     )
