@@ -21,6 +21,7 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any, TextIO
 
+from benchmarks.bench_decision import BANDIT_TENANT
 from benchmarks.harness import Result, percentile
 from benchmarks.router_env import (
     DYNAMODB_CALLS_TARGET,
@@ -96,6 +97,7 @@ def run_warm() -> list[Result]:
             DYNAMODB_CALLS_TARGET,
             f"value is a count, not ms; {operations}",
         ),
+        *_bandit_calls(data["bandit"], data["bandit_refresh_seconds"]),
         Result(
             "warm: S3 calls/request [count]",
             n,
@@ -112,6 +114,34 @@ def run_warm() -> list[Result]:
             PEAK_RSS_TARGET_MB,
             f"value is MB, not ms; VmHWM after {WARM_UP + 2 * n} requests "
             f"({data['rss_after_init_mb']:.1f} MB after init)",
+        ),
+    ]
+
+
+def _bandit_calls(bandit: dict[str, Any], refresh_seconds: float) -> list[Result]:
+    """DynamoDB calls per warm request on the example policy's bandit route besides the reads of its
+    learning state, and those reads per second: one ``Query`` per route per ``refresh_seconds``, never one
+    per request."""
+    n = len(bandit["total_ms"])
+    reads = bandit["operations"].get("dynamodb.Query", 0)
+    operations = ", ".join(f"{name} {count / n:g}" for name, count in sorted(bandit["operations"].items()))
+    return [
+        Result(
+            "warm: DynamoDB calls/request, bandit route [count]",
+            n,
+            (bandit["dynamodb_calls"] - reads) / n,
+            None,
+            DYNAMODB_CALLS_TARGET,
+            f"tenant {BANDIT_TENANT}, besides the learning-state reads below; all calls: {operations}",
+        ),
+        Result(
+            "warm: learning-state reads/s, bandit route [count]",
+            n,
+            reads / bandit["seconds"],
+            None,
+            1 / refresh_seconds,
+            f"{reads} Query in {bandit['seconds']:.1f} s: at most one per refresh_seconds"
+            f" ({refresh_seconds:g} s) per route and container, whatever the request rate",
         ),
     ]
 
@@ -257,18 +287,20 @@ class _WarmRouter:
         runtime.policies.current()  # init, as the handler does in Lambda's init phase
         self.housekeeping = boto3.Session().client("dynamodb", endpoint_url=endpoint)  # not counted
         self.tables = [settings.budget_table, settings.provenance_table]
+        self.tenant: str | None = None
+        """Send as this tenant instead of the event's (the bandit rows: the example's bandit tenant)."""
         self.template: dict[str, Any] = json.loads(EVENT.read_text())
         self.context = LocalLambdaContext(timeout_s=900)  # Lambda's longest timeout: never the limit here
         self.requests = 0
 
     def invoke(self) -> float:
-        """One ``chat-support`` request with a new request id; its duration in ms."""
+        """One ``chat-support`` request with a new request id (as :attr:`tenant`); its duration in ms."""
         self.requests += 1
         number = self.requests
-        event = {
-            **self.template,
-            "requestContext": {**self.template["requestContext"], "requestId": f"bench-{number}"},
-        }
+        context = {**self.template["requestContext"], "requestId": f"bench-{number}"}
+        if self.tenant is not None:
+            context["authorizer"] = {**context.get("authorizer", {}), "tenant_id": self.tenant}
+        event = {**self.template, "requestContext": context}
         self.context.aws_request_id = f"lambda-{number}"
         start = time.perf_counter()
         response = self.app.handler(event, self.context)
@@ -277,6 +309,15 @@ class _WarmRouter:
         if response.status_code != 200:
             raise RuntimeError(f"request {number}: {response.status_code} {body[:300]!r}")
         return elapsed
+
+    def bandit_refresh_seconds(self) -> float:
+        """``refresh_seconds`` of the route :attr:`tenant`'s requests take (the active policy's)."""
+        from modelrouter.policy.routes import Strategy
+
+        policy = self.app.runtime().policies.current().policy
+        routes = [route for route in policy.routes if route.strategy is Strategy.BANDIT]
+        taken = next(route for route in routes if self.tenant in (route.when.tenants or ()))
+        return float(taken.bandit_settings.refresh_seconds)
 
     def measure(self, stream: TextIO | _CountingSink, requests: int) -> dict[str, Any]:
         """Send ``requests`` requests with the logs (and EMF metrics) going to ``stream``."""
@@ -324,10 +365,17 @@ def _warm_child(output: Path) -> None:
     null = router.measure(sink, WARM_REQUESTS)
     null["log_bytes"] = sink.chars
     piped = router.measure(sys.stdout, WARM_REQUESTS)
+    router.tenant = BANDIT_TENANT
+    router.measure(sink, WARM_UP)
+    bandit_started = time.perf_counter()
+    bandit = router.measure(sink, WARM_REQUESTS)
+    bandit["seconds"] = time.perf_counter() - bandit_started
     result = {
         "first_ms": first,
         "null": null,
         "pipe": piped,
+        "bandit": bandit,
+        "bandit_refresh_seconds": router.bandit_refresh_seconds(),
         "peak_rss_mb": _peak_rss_mb(),
         "rss_after_init_mb": rss_after_init,
     }
