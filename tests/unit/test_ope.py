@@ -262,3 +262,13 @@ if __name__ == "__main__":
     for name, logger in (("weighted", weighted_logger), ("bandit-like", bandit_logger)):
         for estimator, (covered, width) in coverage(logger).items():
             print(f"  {name:12} {estimator:6} coverage {covered:5.0%}  mean half-width {width:.4f}")
+
+
+def test_an_interval_is_clipped_to_the_range_its_quantity_can_take() -> None:
+    # Given the SNIPS estimate of a low quality from four requests, whose normal interval reaches below 0
+    estimate = snips([0.0, 0.0, 0.0, 1.0], [0.5] * 4, [1.0] * 4, confidence=0.95)
+    assert estimate.low < 0.0 < estimate.value
+    # When it is clipped to [0, 1]
+    clipped = estimate.within(0.0, 1.0)
+    # Then the bounds stay within the range and the point estimate is unchanged
+    assert (clipped.low, clipped.high, clipped.value) == (0.0, min(estimate.high, 1.0), estimate.value)

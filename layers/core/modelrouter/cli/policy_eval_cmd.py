@@ -116,6 +116,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from modelrouter.learned import load_router
     from modelrouter.policy.artifacts import load_local_routers, load_local_topics
     from modelrouter.policy.loader import load_policy_file
+    from modelrouter.policy.routes import Strategy
     from modelrouter.training.ope_evaluate import (
         MeanQualityModel,
         RouterQualityModel,
@@ -160,6 +161,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         ),
     )
     print(render_evaluation(report))
+    if bandits := sorted({r.name for p in policies for r in p.routes if r.strategy is Strategy.BANDIT}):
+        print(
+            f"note: bandit routes ({', '.join(bandits)}) are replayed on their priors alone (no learning"
+            " state): the estimates are of their first draws, not of what they would learn"
+        )
     if isinstance(quality_model, RouterQualityModel) and quality_model.unknown:
         unknown = ", ".join(sorted(quality_model.unknown))
         print(f"note: the router does not predict {unknown}: their mean logged quality was used")

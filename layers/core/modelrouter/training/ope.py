@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 from typing import Any, Literal
 
@@ -82,6 +82,11 @@ class Estimate:
     def half_width(self) -> float:
         """Half the interval's width."""
         return (self.high - self.low) / 2
+
+    def within(self, lowest: float, highest: float = math.inf) -> Estimate:
+        """The estimate with its interval clipped to the range the quantity can take (a quality lies in
+        [0, 1], a cost is at least 0): a normal interval near a bound can reach past it."""
+        return replace(self, low=max(self.low, lowest), high=min(self.high, highest))
 
     @property
     def interval_method(self) -> str:

@@ -137,8 +137,8 @@ def estimate_logged(outcomes: Sequence[Outcome], *, confidence: float) -> Logged
         EstimatorError: fewer than two lines.
     """
     return LoggedEstimates(
-        sample_mean([o.quality for o in outcomes], confidence=confidence),
-        sample_mean([o.cost_usd for o in outcomes], confidence=confidence),
+        sample_mean([o.quality for o in outcomes], confidence=confidence).within(0.0, 1.0),
+        sample_mean([o.cost_usd for o in outcomes], confidence=confidence).within(0.0),
         dict(Counter(outcome.model for outcome in outcomes).most_common()),
     )
 
@@ -199,10 +199,14 @@ def estimate_replay(
         for model, p in item.choice.items():
             choices[model] += p
     return PolicyEstimates(
-        quality_snips=snips(values, propensities, targets, confidence=confidence),
-        quality_dr=doubly_robust(values, propensities, targets, predicted, direct, confidence=confidence),
-        cost_snips=snips(spend, propensities, targets, confidence=confidence),
-        cost_dr=doubly_robust(spend, propensities, targets, cost_logged, cost_direct, confidence=confidence),
+        quality_snips=snips(values, propensities, targets, confidence=confidence).within(0.0, 1.0),
+        quality_dr=doubly_robust(
+            values, propensities, targets, predicted, direct, confidence=confidence
+        ).within(0.0, 1.0),
+        cost_snips=snips(spend, propensities, targets, confidence=confidence).within(0.0),
+        cost_dr=doubly_robust(
+            spend, propensities, targets, cost_logged, cost_direct, confidence=confidence
+        ).within(0.0),
         requests=len(replayed.items),
         refusals=dict(replayed.refusals().most_common()),
         unlogged_models=dict(replayed.unlogged_models().most_common()),

@@ -86,10 +86,10 @@ def _policy_json(estimates: PolicyEstimates) -> dict[str, Any]:
     }
 
 
-def _row(label: str, method: str, quality: Estimate, cost: Estimate) -> str:
+def _row(label: str, method: str, quality: Estimate, cost: Estimate, width: int) -> str:
     ess = f"{quality.effective_n:,.0f}" if quality.effective_n is not None else f"{quality.n:,}"
     return (
-        f"  {label:<34} {method:<6} {quality.value:7.4f} [{quality.low:.4f}, {quality.high:.4f}]  "
+        f"  {label:<{width}} {method:<6} {quality.value:7.4f} [{quality.low:.4f}, {quality.high:.4f}]  "
         f"{cost.value:10.6f} [{cost.low:.6f}, {cost.high:.6f}]  {ess:>7}"
     )
 
@@ -101,17 +101,18 @@ def _counts(counts: Mapping[str, float], unit: str = "") -> str:
 def render_evaluation(report: EvaluationReport) -> str:
     """The report as text: one table of estimates, then each policy's support problems."""
     logged = report.logged
+    width = max(len("logged (as served)"), *(len(label) for label, _ in report.policies()))
     lines = [
         f"{logged.quality.n:,} logged requests ({report.outcomes}); {report.confidence:.0%} intervals",
         f"DR reward model: {report.quality_model}; cost model: {report.cost_model}",
         "",
-        f"  {'policy':<34} {'method':<6} {'quality':>7} {'interval':<16}  {'USD/request':>10} "
+        f"  {'policy':<{width}} {'method':<6} {'quality':>7} {'interval':<16}  {'USD/request':>10} "
         f"{'interval':<20}  {'ESS':>7}",
-        _row("logged (as served)", "mean", logged.quality, logged.cost),
+        _row("logged (as served)", "mean", logged.quality, logged.cost, width),
     ]
     for label, estimates in report.policies():
-        lines.append(_row(label[:34], "SNIPS", estimates.quality_snips, estimates.cost_snips))
-        lines.append(_row("", "DR", estimates.quality_dr, estimates.cost_dr))
+        lines.append(_row(label, "SNIPS", estimates.quality_snips, estimates.cost_snips, width))
+        lines.append(_row("", "DR", estimates.quality_dr, estimates.cost_dr, width))
     lines.append("")
     for label, estimates in report.policies():
         refused = sum(estimates.refusals.values())
