@@ -82,3 +82,12 @@ def test_every_problem_is_listed_with_its_field() -> None:
         parse_feedback(body)
     # Then both are reported, each at its field
     assert sorted(problem.path for problem in raised.value.problems) == ["extra", "score"]
+
+
+def test_a_score_of_negative_zero_is_zero() -> None:
+    # Given a score written -0.0 (valid JSON, within [0, 1])
+    # When it is parsed
+    parsed = parse_feedback(b'{"request_id": "r-1", "score": -0.0}')
+    # Then it is stored and answered as 0.0, never "-0.0"
+    assert parsed.score == 0.0
+    assert str(parsed.score) == "0.0"

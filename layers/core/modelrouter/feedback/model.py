@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Final, Literal, Self
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from modelrouter.errors import InvalidRequestError
 from modelrouter.jsonlimits import load_request_object
@@ -51,6 +51,11 @@ class FeedbackRequest(StrictModel):
         if (self.score is None) == (self.thumbs is None):
             raise ValueError(_ONE_OF)
         return self
+
+    @field_validator("score")
+    @classmethod
+    def _no_negative_zero(cls, score: float | None) -> float | None:
+        return None if score is None else score + 0.0  # -0.0 is stored and answered as 0.0
 
 
 def parse_feedback(body: bytes) -> FeedbackRequest:
