@@ -30,9 +30,9 @@ BANDIT_TENANT = "helpdesk-lab"
 """The tenant whose requests the local policy's bandit route takes."""
 TASK_KEY = "task"
 """The request ``metadata`` key the bandit route segments by."""
-ROUNDS = 12
+ROUNDS = 10
 """Rounds of requests; each round sends :data:`PER_ROUND` requests per task."""
-PER_ROUND = 12
+PER_ROUND = 10
 """Requests per task and round."""
 PARALLEL = 4
 """Requests in flight at once (the local stack runs several router containers)."""
