@@ -31,10 +31,12 @@ __all__ = [
     "StreamedHttpResponse",
     "UnauthorizedError",
     "chat",
+    "check_size",
     "error_response",
     "get_model",
     "health",
     "list_models",
+    "require_tenant",
     "route",
     "usage",
 ]
@@ -114,13 +116,19 @@ def error_response(error: ModelRouterError | HttpError) -> HttpResponse:
     return _json(mapped.status, mapped.body, mapped.headers)
 
 
-def _require_tenant(tenant_id: str | None) -> str:
+BEARER_HINT = "'Authorization: Bearer <api key>'"
+"""How an OpenAI client sends its key, for the 401 of a request without one."""
+
+
+def require_tenant(tenant_id: str | None, how: str = BEARER_HINT) -> str:
+    """The authorizer's tenant; :class:`UnauthorizedError` (401) saying ``how`` to send a key without one."""
     if not tenant_id:
-        raise UnauthorizedError("no authenticated tenant: send 'Authorization: Bearer <api key>'")
+        raise UnauthorizedError(f"no authenticated tenant: send {how}")
     return tenant_id
 
 
-def _check_size(runtime: RouterRuntime, body: bytes) -> None:
+def check_size(runtime: RouterRuntime, body: bytes) -> None:
+    """:class:`RequestTooLargeError` (413) for a body over the function's ``MAX_BODY_BYTES``."""
     limit = runtime.settings.max_body_bytes
     if len(body) > limit:
         raise RequestTooLargeError(f"request body is {len(body)} bytes; the limit is {limit}")
@@ -142,8 +150,8 @@ def chat(
     whose chunks are written as the model produces them; with ``Idempotency-Key`` a stream is answered
     validated (whole, then as events), so that its replay is the same bytes.
     """
-    tenant = _require_tenant(tenant_id)
-    _check_size(runtime, body)
+    tenant = require_tenant(tenant_id)
+    check_size(runtime, body)
 
     def execute() -> dict[str, Any]:
         text, content_type = chat_response(
@@ -181,8 +189,8 @@ def chat(
 
 def route(runtime: RouterRuntime, tenant_id: str | None, body: bytes, request_id: str) -> HttpResponse:
     """``POST /v1/route``: the decision, without calling a model or charging."""
-    tenant = _require_tenant(tenant_id)
-    _check_size(runtime, body)
+    tenant = require_tenant(tenant_id)
+    check_size(runtime, body)
     decision, policy = runtime.service.route(tenant, body, request_id)
     answer = {"object": "router.decision", "reserve_usd": reserve_amount(decision, policy)}
     answer.update(decision.model_dump(mode="json"))
@@ -192,17 +200,17 @@ def route(runtime: RouterRuntime, tenant_id: str | None, body: bytes, request_id
 
 def list_models(runtime: RouterRuntime, tenant_id: str | None) -> HttpResponse:
     """``GET /v1/models``: exactly what this tenant may name in ``model`` (``auto``, routes, models)."""
-    return _json(200, model_list(runtime.service.models(_require_tenant(tenant_id))))
+    return _json(200, model_list(runtime.service.models(require_tenant(tenant_id))))
 
 
 def get_model(runtime: RouterRuntime, tenant_id: str | None, model_id: str) -> HttpResponse:
     """``GET /v1/models/{model}``: one name this tenant may use; 404 ``model_not_found`` for any other."""
-    return _json(200, model_object(runtime.service.model(_require_tenant(tenant_id), model_id)))
+    return _json(200, model_object(runtime.service.model(require_tenant(tenant_id), model_id)))
 
 
 def usage(runtime: RouterRuntime, tenant_id: str | None) -> HttpResponse:
     """``GET /v1/usage``: the caller's own spend today and this month, open holds, budgets, what remains."""
-    report = runtime.service.usage(_require_tenant(tenant_id))
+    report = runtime.service.usage(require_tenant(tenant_id))
     return _json(200, report.as_json(), {"cache-control": NO_STORE})
 
 

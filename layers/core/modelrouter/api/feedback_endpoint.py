@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from modelrouter.api.endpoints import HttpResponse, RequestTooLargeError, UnauthorizedError
+from modelrouter.api.endpoints import HttpResponse, check_size, require_tenant
 from modelrouter.api.runtime import RouterRuntime
 
 __all__ = ["feedback"]
@@ -23,14 +23,9 @@ def feedback(runtime: RouterRuntime, tenant_id: str | None, body: bytes, request
         InvalidRequestError, RequestNotFoundError, FeedbackConflictError, FeedbackStoreError: from
             :meth:`~modelrouter.feedback.FeedbackService.submit`.
     """
-    if not tenant_id:
-        raise UnauthorizedError(
-            "no authenticated tenant: send your API key ('Authorization: Bearer <key>' or x-api-key)"
-        )
-    limit = runtime.settings.max_body_bytes
-    if len(body) > limit:
-        raise RequestTooLargeError(f"request body is {len(body)} bytes; the limit is {limit}")
-    result = runtime.feedback.submit(tenant_id, body)
+    tenant = require_tenant(tenant_id, "your API key ('Authorization: Bearer <key>' or x-api-key)")
+    check_size(runtime, body)
+    result = runtime.feedback.submit(tenant, body)
     return HttpResponse(
         200, json.dumps(result.as_json(), ensure_ascii=False), headers={"x-request-id": request_id}
     )

@@ -27,9 +27,9 @@ from modelrouter.api.endpoints import (
     IDEMPOTENCY_HEADER,
     REPLAYED_HEADER,
     HttpResponse,
-    RequestTooLargeError,
     StreamedHttpResponse,
-    UnauthorizedError,
+    check_size,
+    require_tenant,
 )
 from modelrouter.api.errors import HttpError, http_error
 from modelrouter.api.idempotency import IdempotencyUnavailableError, check_key
@@ -56,9 +56,7 @@ def error_response(error: ModelRouterError | HttpError) -> HttpResponse:
 
 
 def _tenant(tenant_id: str | None) -> str:
-    if not tenant_id:
-        raise UnauthorizedError("no authenticated tenant: send 'x-api-key: <api key>'")
-    return tenant_id
+    return require_tenant(tenant_id, "'x-api-key: <api key>'")
 
 
 def _header(headers: dict[str, str], wanted: str) -> str | None:
@@ -70,9 +68,7 @@ def _translated(
     runtime: RouterRuntime, body: bytes, model: type[CountTokensRequest], headers: dict[str, str]
 ) -> Translation:
     """The router's chat request for a Messages (or count-tokens) body within the size limit."""
-    limit = runtime.settings.max_body_bytes
-    if len(body) > limit:
-        raise RequestTooLargeError(f"request body is {len(body)} bytes; the limit is {limit}")
+    check_size(runtime, body)
     return to_chat_request(parse_request(body, model), header_metadata(headers))
 
 
