@@ -23,6 +23,7 @@ from typing import Any
 
 from modelrouter.bandit.posteriors import Evidence, WindowCounts, decayed_evidence, horizon_of
 from modelrouter.bandit.snapshot import BanditSnapshot, state_key_of
+from modelrouter.learning.state import parse_sort_key, windows_between
 from modelrouter.policy.bandit import Bandit, Memory
 from modelrouter.policy.document import Policy
 from modelrouter.policy.routes import Strategy
@@ -32,8 +33,6 @@ __all__ = ["MAX_PAGES", "LearningStateCache", "parse_item"]
 MAX_PAGES = 16
 """Most ``Query`` pages one refresh reads (1 MB each); the rest waits for the next refresh, with a note."""
 _PROJECTION = "sk, quality_sum, pulls, cost_sum"
-_AFTER_HASH = "$"
-"""The character after ``#``: ``w<last>$`` sorts after every key of window ``last``."""
 
 ReadFailed = Callable[[str, str], None]
 """``on_read_failed(state_key, detail)``: a refresh failed (the last copy keeps serving)."""
@@ -72,13 +71,13 @@ def parse_item(item: dict[str, Any]) -> WindowCounts | None:
     """A learning-state item in DynamoDB's JSON (``sk`` = ``w<window>#<segment>#<model>``), or None when
     its key is not one."""
     sk = item.get("sk", {}).get("S", "") if isinstance(item.get("sk"), dict) else ""
-    head, _, rest = sk.partition("#")
-    segment, _, model = rest.rpartition("#")
-    if not head.startswith("w") or not head[1:].isdigit() or not segment or not model:
+    key = parse_sort_key(sk)
+    if key is None:
         return None
+    window, segment, model = key
     try:
         return WindowCounts(
-            window=int(head[1:]),
+            window=window,
             segment=segment,
             model=model,
             quality_sum=_number(item.get("quality_sum")),
@@ -159,14 +158,14 @@ class LearningStateCache:
 
     def _read(self, state_key: str, memory: Memory, as_of: float) -> tuple[list[WindowCounts], bool]:
         """The items of the horizon's windows, and whether every page was read."""
-        first, last = horizon_of(as_of, memory)
+        first, last = windows_between(*horizon_of(as_of, memory))
         request: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
             "ExpressionAttributeValues": {
                 ":pk": {"S": state_key},
-                ":first": {"S": f"w{first:010d}"},
-                ":last": {"S": f"w{last:010d}{_AFTER_HASH}"},
+                ":first": {"S": first},
+                ":last": {"S": last},
             },
             "ProjectionExpression": _PROJECTION,
         }

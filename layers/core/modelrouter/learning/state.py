@@ -21,9 +21,19 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["StateKey", "reward_adjustment", "reward_update", "state_key_for", "window_of"]
+__all__ = [
+    "StateKey",
+    "parse_sort_key",
+    "reward_adjustment",
+    "reward_update",
+    "state_key_for",
+    "window_of",
+    "windows_between",
+]
 
 _SK_WINDOW_DIGITS = 10
+_AFTER_SEPARATOR = "$"
+"""The character after ``#``: ``w<last>$`` sorts after every key of window ``last``."""
 
 
 def window_of(moment: datetime, window_seconds: int) -> int:
@@ -67,8 +77,26 @@ def state_key_for(
 ) -> StateKey:
     """The item a request that started at ``started`` counts into."""
     window = window_of(started, window_seconds)
-    sk = f"w{window:0{_SK_WINDOW_DIGITS}d}#{segment}#{model}"
+    sk = f"{_window_prefix(window)}#{segment}#{model}"
     return StateKey(state_key, sk, (window + 1) * window_seconds + horizon_seconds)
+
+
+def _window_prefix(window: int) -> str:
+    return f"w{window:0{_SK_WINDOW_DIGITS}d}"
+
+
+def windows_between(first: int, last: int) -> tuple[str, str]:
+    """The sort-key bounds (for ``sk BETWEEN``) of every item of windows ``first`` to ``last``."""
+    return _window_prefix(first), _window_prefix(last) + _AFTER_SEPARATOR
+
+
+def parse_sort_key(sk: str) -> tuple[int, str, str] | None:
+    """``(window, segment, model)`` of a sort key written by :func:`state_key_for`; None for any other."""
+    head, _, rest = sk.partition("#")
+    segment, _, model = rest.rpartition("#")
+    if not head.startswith("w") or not head[1:].isdigit() or not segment or not model:
+        return None
+    return int(head[1:]), segment, model
 
 
 def _number(value: float) -> dict[str, str]:
