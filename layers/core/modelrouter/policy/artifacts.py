@@ -20,13 +20,11 @@ from typing import Any, Generic, TypeVar
 from modelrouter.errors import PolicyError
 from modelrouter.learned.artifact import MAX_ARTIFACT_BYTES, ArtifactError, LearnedRouter, load_router
 from modelrouter.learned.topics import TopicClassifier, load_topic_classifier
-from modelrouter.policy.bandit import LearnedPrior
 from modelrouter.policy.document import Policy
 from modelrouter.policy.learned import (
     ArtifactRef,
-    CascadeConfidence,
     LearnedDifficulty,
-    LearnedRouting,
+    MappedRouterPin,
     RouterPin,
 )
 from modelrouter.problems import Problem, format_path
@@ -192,7 +190,7 @@ def _unknown_models(location: Location, pin: RouterPin, router: LearnedRouter) -
     """Names the policy gives that the artifact does not predict (a ``model_map`` key, the difficulty's
     ``model``)."""
     names: list[tuple[Location, str]] = []
-    if isinstance(pin, LearnedRouting | CascadeConfidence | LearnedPrior):
+    if isinstance(pin, MappedRouterPin):
         names = [((*location, "model_map", name), name) for name in pin.model_map]
     elif isinstance(pin, LearnedDifficulty):
         names = [((*location, "model"), pin.model)]

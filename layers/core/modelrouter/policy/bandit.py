@@ -10,14 +10,13 @@ model and a cost cap, and its probability is recorded as the request's propensit
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
 from modelrouter.policy.common import Identifier, StrictModel
 from modelrouter.policy.conditions import MetadataKey
-from modelrouter.policy.learned import RouterPin
+from modelrouter.policy.learned import MappedRouterPin
 
 __all__ = ["Bandit", "BanditPrior", "LearnedPrior", "Memory", "SegmentKey", "Segmentation"]
 
@@ -73,19 +72,12 @@ class BanditPrior(StrictModel):
     """Prior failures."""
 
 
-class LearnedPrior(RouterPin):
+class LearnedPrior(MappedRouterPin):
     """Seed the priors from a learned router's predicted quality of each model for the request: the prior
     mean is the prediction and ``strength`` its weight in pseudo-observations."""
 
-    model_map: dict[Annotated[str, Field(min_length=1, max_length=256)], Identifier] = Field(min_length=1)
-    """The artifact's model names to catalog ids; every model of the route must be a value here."""
     strength: float = Field(default=10.0, gt=0, le=10_000)
     """Pseudo-observations the prediction is worth (alpha = strength · q, beta = strength · (1 - q))."""
-
-    @cached_property
-    def catalog_to_artifact(self) -> dict[str, str]:
-        """Catalog model id to the artifact's name for it (``model_map`` inverted)."""
-        return {model_id: name for name, model_id in self.model_map.items()}
 
 
 class Memory(StrictModel):

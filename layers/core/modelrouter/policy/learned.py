@@ -25,6 +25,7 @@ __all__ = [
     "CascadeConfidence",
     "LearnedDifficulty",
     "LearnedRouting",
+    "MappedRouterPin",
     "RouterKey",
     "RouterPin",
     "Topics",
@@ -145,7 +146,20 @@ class Topics(StrictModel):
         return ArtifactRef(self.classifier, self.sha256, self.version_id)
 
 
-class LearnedRouting(RouterPin):
+class MappedRouterPin(RouterPin):
+    """A router artifact, its pin, and how the artifact's model names map to the catalog's."""
+
+    model_map: dict[Annotated[str, Field(min_length=1, max_length=256)], Identifier] = Field(min_length=1)
+    """The artifact's model names (as in the outcomes it was fitted on) to catalog model ids; every
+    model of the route must be a value here."""
+
+    @cached_property
+    def catalog_to_artifact(self) -> dict[str, str]:
+        """Catalog model id to the artifact's name for it (``model_map`` inverted)."""
+        return {model_id: name for name, model_id in self.model_map.items()}
+
+
+class LearnedRouting(MappedRouterPin):
     """How a ``learned`` route orders its eligible candidates by the router's predicted quality.
 
     Give exactly one objective: ``quality_target`` (the cheapest eligible candidate predicted to reach
@@ -157,9 +171,6 @@ class LearnedRouting(RouterPin):
     """Predicted quality (0–1) the primary candidate should reach; the cheapest that does goes first."""
     cost_weight: float | None = Field(default=None, ge=0)
     """λ: predicted quality given up per USD of estimated cost (orders by quality - λ · cost)."""
-    model_map: dict[Annotated[str, Field(min_length=1, max_length=256)], Identifier] = Field(min_length=1)
-    """The artifact's model names (as in the outcomes it was fitted on) to catalog model ids; every
-    model of the route must be a value here."""
 
     @model_validator(mode="after")
     def _one_objective(self) -> Self:
@@ -174,11 +185,6 @@ class LearnedRouting(RouterPin):
             return "quality_target", self.quality_target
         return "cost_weight", float(self.cost_weight or 0.0)
 
-    @cached_property
-    def catalog_to_artifact(self) -> dict[str, str]:
-        """Catalog model id to the artifact's name for it (``model_map`` inverted)."""
-        return {model_id: name for name, model_id in self.model_map.items()}
-
 
 class LearnedDifficulty(RouterPin):
     """A calibrated difficulty for a ``threshold`` route: 1 - the predicted quality of ``model``
@@ -188,18 +194,11 @@ class LearnedDifficulty(RouterPin):
     """The artifact's name for the model whose failure the difficulty predicts (the cheapest tier's)."""
 
 
-class CascadeConfidence(RouterPin):
+class CascadeConfidence(MappedRouterPin):
     """Confidence before the call, for a ``cascade`` route: a tier (a model, cheapest first) whose
     predicted quality for the request is below ``skip_below`` is skipped rather than tried and escalated
     from. The most expensive eligible model is never skipped. The decision lists each skip as an
     exclusion (``predicted_below_skip``) with the prediction."""
 
-    model_map: dict[Annotated[str, Field(min_length=1, max_length=256)], Identifier] = Field(min_length=1)
-    """The artifact's model names to catalog ids; every model of the route must be a value here."""
     skip_below: float = Field(ge=0, le=1)
     """Predicted quality (0–1) under which a cheaper tier is skipped."""
-
-    @cached_property
-    def catalog_to_artifact(self) -> dict[str, str]:
-        """Catalog model id to the artifact's name for it (``model_map`` inverted)."""
-        return {model_id: name for name, model_id in self.model_map.items()}

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from modelrouter.policy.bandit_shares import share_problems
 from modelrouter.policy.document import Policy
+from modelrouter.policy.learned import MappedRouterPin
 from modelrouter.policy.reachability import check_deployment_modes, check_reachability
 from modelrouter.policy.routes import Route, Strategy
 from modelrouter.problems import Problem, format_path
@@ -214,14 +215,9 @@ def _check_route(result: PolicyCheckResult, policy: Policy, known: _Known, index
             seen.add(model_id)
     if route.strategy is Strategy.THRESHOLD:
         _check_thresholds(result, base, route)
-    if route.learned is not None:
-        _check_model_map(result, known, base, route, block=("learned",), model_map=route.learned.model_map)
-    if route.cascade is not None:
-        _check_model_map(result, known, base, route, block=("cascade",), model_map=route.cascade.model_map)
-    if route.bandit is not None and (prior := route.bandit.learned_prior) is not None:
-        _check_model_map(
-            result, known, base, route, block=("bandit", "learned_prior"), model_map=prior.model_map
-        )
+    for block, pin in route.router_pins():
+        if isinstance(pin, MappedRouterPin):
+            _check_model_map(result, known, base, route, block=block, model_map=pin.model_map)
     for location, message in share_problems(route):
         result.error((*base, *location), message)
     if route.strategy is Strategy.WEIGHTED:

@@ -29,7 +29,7 @@ from modelrouter.policy.routes import Route, Strategy
 from modelrouter.request import ChatRequest
 from modelrouter.selection.context import RequestContext
 from modelrouter.selection.decision import BanditChoice, Candidate, ChoiceDistribution
-from modelrouter.selection.learned import _predicted
+from modelrouter.selection.learned import prediction_for
 from modelrouter.selection.strategies import bucket, weighted_choice
 
 __all__ = ["DRAWN", "MIN_COST_EVIDENCE", "RANKED", "StochasticOrder", "order_by_bandit", "stochastic_order"]
@@ -84,7 +84,7 @@ def _priors(
     spec = settings.learned_prior
     if spec is None:
         return _Priors(uniform, None, "uniform", [])
-    prediction = _predicted(spec, routers, request, features, eligible)
+    prediction = prediction_for(spec, routers, request, features, eligible)
     if prediction.quality is None:
         return _Priors(uniform, None, "uniform", [prediction.failure(spec.router, "uniform priors used")])
     low, high = _PREDICTION_RANGE

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from modelrouter.features.model import RequestFeatures
 from modelrouter.learned.artifact import LearnedRouter
 from modelrouter.learned.features import request_text
-from modelrouter.policy.bandit import LearnedPrior
 from modelrouter.policy.learned import (
     ArtifactRef,
     CascadeConfidence,
     LearnedDifficulty,
     LearnedRouting,
+    MappedRouterPin,
 )
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import (
@@ -33,7 +33,15 @@ from modelrouter.selection.decision import (
     TierDifficulty,
 )
 
-__all__ = ["CascadeSkips", "LearnedOrder", "difficulty_for_tier", "order_by_prediction", "skip_unconfident"]
+__all__ = [
+    "CascadeSkips",
+    "LearnedOrder",
+    "Prediction",
+    "difficulty_for_tier",
+    "order_by_prediction",
+    "prediction_for",
+    "skip_unconfident",
+]
 
 TARGET = "learned:target"
 """Source of the cheapest candidate predicted to reach the quality target."""
@@ -69,7 +77,7 @@ class CascadeSkips:
 
 
 @dataclass(frozen=True, slots=True)
-class _Prediction:
+class Prediction:
     """A router's predicted quality for the request, or why there is none."""
 
     router: LearnedRouter | None
@@ -84,26 +92,26 @@ class _Prediction:
         return _failure(router_key, self.router, self.error, fallback)
 
 
-def _predicted(
-    pin: LearnedRouting | CascadeConfidence | LearnedDifficulty | LearnedPrior,
+def prediction_for(
+    pin: MappedRouterPin | LearnedDifficulty,
     routers: Mapping[ArtifactRef, LearnedRouter],
     request: ChatRequest,
     features: RequestFeatures,
     candidates: Iterable[Candidate] = (),
-) -> _Prediction:
+) -> Prediction:
     """The predicted quality of each of ``candidates`` (a learned difficulty: of its ``model``) by
     ``pin``'s router, keyed by catalog id (the difficulty: by the artifact's name); never raises."""
     router = routers.get(pin.ref)
     if router is None:
-        return _Prediction(None, None)
+        return Prediction(None, None)
     try:
         if isinstance(pin, LearnedDifficulty):
             names = {pin.model: pin.model}
         else:
             names = {c.model: pin.catalog_to_artifact[c.model] for c in candidates}
-        return _Prediction(router, _predict(router, request, features, names))
+        return Prediction(router, _predict(router, request, features, names))
     except Exception as raised:  # a broken router must never fail the request
-        return _Prediction(router, None, raised)
+        return Prediction(router, None, raised)
 
 
 def _predict(
@@ -144,7 +152,7 @@ def order_by_prediction(
     cost. The others follow by predicted utility (quality, then cheaper first; ties keep list order).
     """
     objective, value = spec.objective
-    prediction = _predicted(spec, routers, request, features, eligible)
+    prediction = prediction_for(spec, routers, request, features, eligible)
     choice = LearnedChoice(
         router=spec.router,
         digest=prediction.router.digest if prediction.router is not None else None,
@@ -178,7 +186,7 @@ def skip_unconfident(
     """
     if spec is None:
         return CascadeSkips(eligible, [], [])
-    prediction = _predicted(spec, routers, request, features, eligible)
+    prediction = prediction_for(spec, routers, request, features, eligible)
     predicted = prediction.quality
     if predicted is None:
         return CascadeSkips(eligible, [], [prediction.failure(spec.router, "no cascade tier skipped")])
@@ -235,7 +243,7 @@ def difficulty_for_tier(
     heuristic = TierDifficulty(value=features.difficulty.score, source="features")
     if spec is None:
         return heuristic, []
-    prediction = _predicted(spec, routers, request, features)
+    prediction = prediction_for(spec, routers, request, features)
     if prediction.quality is None or prediction.router is None:
         return heuristic, [prediction.failure(spec.router, "the hand-made difficulty picked the tier")]
     learned = TierDifficulty(
