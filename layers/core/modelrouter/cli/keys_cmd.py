@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelrouter.cli.aws_target import add_local_option, aws_target, unknown_tenant_message
+from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 
 if TYPE_CHECKING:
     from modelrouter.keys import KeyStore
@@ -25,10 +26,6 @@ __all__ = ["TABLE_ENV", "add_parser", "run"]
 
 TABLE_ENV = "API_KEY_TABLE"
 """Environment variable naming the key table when ``--table`` is not given."""
-
-_EXIT_OK = 0
-_EXIT_REJECTED = 1
-_EXIT_USAGE = 2
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -78,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     table = args.table or target.setting(TABLE_ENV)
     if not table:
         print(f"error: no key table: pass --table, set {TABLE_ENV} or use --local", file=sys.stderr)
-        return _EXIT_USAGE
+        return EXIT_USAGE
     client = target.client("dynamodb") if target.local is not None else None  # else created on first use
     store = KeyStore(table, client=client, endpoint_url=target.endpoint_url)
     if args.keys_command == "create":
@@ -86,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         refusal = unknown_tenant_message(args.tenant, *active) if active is not None else None
         if refusal is not None:
             print(f"error: {refusal}", file=sys.stderr)
-            return _EXIT_REJECTED
+            return EXIT_REJECTED
         return _create(store, args.tenant, args.description, checked=active is not None)
     if args.keys_command == "revoke":
         return _revoke(store, args.key_id)
@@ -105,15 +102,15 @@ def _create(store: KeyStore, tenant: str, description: str, *, checked: bool) ->
             "POLICY_BUCKET or use --local)",
             file=sys.stderr,
         )
-    return _EXIT_OK
+    return EXIT_OK
 
 
 def _revoke(store: KeyStore, key_id: str) -> int:
     if not store.revoke(key_id):
         print(f"error: no key '{key_id}' in table '{store.table_name}'", file=sys.stderr)
-        return _EXIT_REJECTED
+        return EXIT_REJECTED
     print(f"revoked {key_id}")
-    return _EXIT_OK
+    return EXIT_OK
 
 
 def _list(store: KeyStore, tenant: str | None) -> int:
@@ -122,8 +119,8 @@ def _list(store: KeyStore, tenant: str | None) -> int:
     records = store.list(tenant)
     if not records:
         print("no keys" + (f" for tenant '{tenant}'" if tenant else ""))
-        return _EXIT_OK
+        return EXIT_OK
     columns = ["key_id", "tenant_id", "status", "created_at", "revoked_at", "description"]
     rows = [[record.public()[column] or "-" for column in columns] for record in records]
     print(table(columns, rows, indent=""))
-    return _EXIT_OK
+    return EXIT_OK

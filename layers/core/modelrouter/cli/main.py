@@ -27,13 +27,11 @@ from modelrouter.cli import (
     usage_cmd,
 )
 from modelrouter.cli.examples import add_examples, command_parsers
+from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from modelrouter.errors import ModelRouterError, PolicyError
 
 __all__ = ["EXIT_OK", "EXIT_REJECTED", "EXIT_USAGE", "main", "parser", "version_text"]
 
-EXIT_OK = 0
-EXIT_REJECTED = 1
-EXIT_USAGE = 2
 PACKAGE = "modelrouter"
 """The distribution whose version ``--version`` prints."""
 

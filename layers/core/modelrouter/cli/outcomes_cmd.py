@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelrouter.cli.aws_target import AwsTarget, add_local_option, aws_target, describe_aws_error
+from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,10 +32,6 @@ __all__ = ["TABLE_ENV", "add_parser", "run"]
 
 TABLE_ENV = "PROVENANCE_TABLE"
 """Environment variable naming the provenance table when ``--table`` is not given."""
-
-_EXIT_OK = 0
-_EXIT_REJECTED = 1
-_EXIT_USAGE = 2
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -92,27 +89,27 @@ def run(args: argparse.Namespace) -> int:
 
     if args.since is not None and args.until is not None and args.since >= args.until:
         print("error: --since must be before --until", file=sys.stderr)
-        return _EXIT_USAGE
+        return EXIT_USAGE
     target = aws_target(args)
     record_filter = RecordFilter(args.tenant, args.route, args.since, args.until)
     try:
         source = _records(args, target, record_filter)
         if source is None:
-            return _EXIT_USAGE
+            return EXIT_USAGE
         records, export = source
         summary = _write(args.out, records, record_filter)
     except ExportReadError as error:
         print(f"error: {error}", file=sys.stderr)
-        return _EXIT_REJECTED
+        return EXIT_REJECTED
     except (BotoCoreError, ClientError) as error:
         print(f"error: cannot read the records: {describe_aws_error(error)}", file=sys.stderr)
-        return _EXIT_REJECTED
+        return EXIT_REJECTED
     if export is not None:
         print(f"read {export.items_read} records from {export.files_read} data files of {args.export}")
         for name in export.checksum_mismatches:
             print(f"warning: {name}: its MD5 differs from the manifest's (a changed or partial copy?)")
     print(_summary(summary, args.out))
-    return _EXIT_OK
+    return EXIT_OK
 
 
 def _records(

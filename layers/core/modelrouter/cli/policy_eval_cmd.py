@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelrouter.cli.aws_target import BUCKET_ENV, KEY_ENV, add_local_option, aws_target
+from modelrouter.cli.exits import EXIT_OK
 from modelrouter.cli.learn_cmd import EXTRA_HINT, LEARN_MODULES
 from modelrouter.cli.policy_promote_cmd import read_logged, reject, run_promote
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["add_parsers", "run_evaluate", "run_promote"]
 
-EXIT_OK = 0
 DEFAULT_CONFIDENCE = 0.95
 """``--confidence`` of ``policy evaluate`` when not given."""
 

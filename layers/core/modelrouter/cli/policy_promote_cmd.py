@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelrouter.cli.aws_target import aws_target, describe_aws_error
+from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from modelrouter.cli.push_cmd import push_policy
 
 if TYPE_CHECKING:
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
     from modelrouter.training.outcomes import Outcome
 
 __all__ = ["read_logged", "reject", "run_promote"]
-
-EXIT_OK = 0
-EXIT_REJECTED = 1
-EXIT_USAGE = 2
 
 
 def reject(message: str) -> int:

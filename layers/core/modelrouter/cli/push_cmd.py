@@ -30,6 +30,7 @@ from modelrouter.cli.aws_target import (
     aws_target,
     describe_aws_error,
 )
+from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from modelrouter.errors import PolicyError
 
 if TYPE_CHECKING:
@@ -39,10 +40,6 @@ __all__ = ["BUCKET_ENV", "DEFAULT_KEY", "KEY_ENV", "add_arguments", "print_inval
 
 DEFAULT_KEY = DEFAULT_POLICY_KEY
 """The object key when neither ``--key`` nor ``POLICY_KEY`` is given (the template's default)."""
-
-_EXIT_OK = 0
-_EXIT_REJECTED = 1
-_EXIT_USAGE = 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,14 +73,14 @@ def run(args: argparse.Namespace) -> int:
     location = target.policy_location(args.bucket, args.key)
     if location is None:
         print(f"error: no policy bucket: pass --bucket, set {BUCKET_ENV} or use --local", file=sys.stderr)
-        return _EXIT_USAGE
+        return EXIT_USAGE
     bucket, key = location
     file: Path = args.file
     try:
         body = file.read_bytes()
     except OSError as error:
         print(f"error: {file}: cannot read policy file: {error.strerror or error}", file=sys.stderr)
-        return _EXIT_REJECTED
+        return EXIT_REJECTED
     return push_policy(target, bucket, key, body, file, upload_routers=args.upload_routers)
 
 
@@ -100,7 +97,7 @@ def push_policy(
         loaded = parse_policy(body, str(file))
     except PolicyError as error:
         print_invalid(file, error)
-        return _EXIT_REJECTED
+        return EXIT_REJECTED
     for warning in loaded.warnings:
         print(f"  warning: {warning}", file=sys.stderr)
     from botocore.exceptions import BotoCoreError, ClientError
@@ -118,10 +115,10 @@ def push_policy(
         version = _upload(client, bucket, key, body, loaded.digest)
     except PolicyError as error:
         print_invalid(file, error)
-        return _EXIT_REJECTED
+        return EXIT_REJECTED
     except (BotoCoreError, ClientError) as error:
         print(f"error: cannot upload to {destination}: {describe_aws_error(error)}", file=sys.stderr)
-        return _EXIT_REJECTED
+        return EXIT_REJECTED
     for ref, router in routers.items():
         print(f"router s3://{bucket}/{ref.key}: ok ({len(router.models)} models; {router.digest[:19]}…)")
     print(f"{file}: ok, uploaded to s3://{bucket}/{key} ({loaded.digest[:19]}…)")
@@ -130,7 +127,7 @@ def push_policy(
         print("version: none")
     else:
         print(f"version: {version}")
-    return _EXIT_OK
+    return EXIT_OK
 
 
 def _upload_routers(client: Any, bucket: str, policy: Policy, file: Path) -> None:

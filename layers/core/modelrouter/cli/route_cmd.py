@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED
 from modelrouter.errors import NoEligibleModelError
 
 __all__ = ["EventFileError", "RequestFile", "add_parser", "read_request_file", "run"]
-
-_EXIT_OK = 0
-_EXIT_REJECTED = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,10 +116,10 @@ def run(args: argparse.Namespace) -> int:
         read = read_request_file(args.request.read_bytes())
     except OSError as error:
         print(f"{args.request}: cannot read request: {error.strerror or error}", file=sys.stderr)
-        return _EXIT_REJECTED
+        return EXIT_REJECTED
     except EventFileError as error:
         print(f"error: {args.request}: {error}", file=sys.stderr)
-        return _EXIT_REJECTED
+        return EXIT_REJECTED
     request = parse_chat_request(read.body)
     tenant = args.tenant or read.tenant or loaded.policy.tenants[0].id
     request_id = args.request_id or read.request_id or str(uuid.uuid4())
@@ -145,12 +143,12 @@ def run(args: argparse.Namespace) -> int:
         )
         rows = [(item.model, item.reason, item.detail) for item in error.exclusions]
         print(table(["model", "reason", "detail"], rows), file=sys.stderr)
-        return _EXIT_REJECTED
+        return EXIT_REJECTED
     if args.json:
         print(json.dumps(decision.model_dump(mode="json"), indent=2, ensure_ascii=False))
     else:
         print(render_decision(decision, explain=args.explain))
-    return _EXIT_OK
+    return EXIT_OK
 
 
 def _what_was_read(read: RequestFile, args: argparse.Namespace) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from modelrouter.cli.aws_target import add_local_option, aws_target, unknown_tenant_message
+from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 
 if TYPE_CHECKING:
     from modelrouter.accounting.usage import PeriodUsage, TenantUsage
@@ -33,9 +34,6 @@ EXAMPLES = """examples:
 """
 """Shown at the end of ``modelrouter usage --help``."""
 
-_EXIT_OK = 0
-_EXIT_REJECTED = 1
-_EXIT_USAGE = 2
 _COLUMNS = ["tenant", "period", "spent", "held", "limit", "remaining", "resets (UTC)"]
 
 
@@ -78,24 +76,24 @@ def run(args: argparse.Namespace) -> int:
     table = args.table or target.setting(TABLE_ENV)
     if not table:
         print(f"error: no budget table: pass --table, set {TABLE_ENV} or use --local", file=sys.stderr)
-        return _EXIT_USAGE
+        return EXIT_USAGE
     active = target.policy(args.policy)
     if active is None:
         print("error: no policy for the budgets: pass --policy FILE, set POLICY_BUCKET or use --local",
               file=sys.stderr)  # fmt: skip
-        return _EXIT_USAGE
+        return EXIT_USAGE
     loaded, source = active
     tenants = loaded.policy.tenants
     if args.tenant is not None:
         refusal = unknown_tenant_message(args.tenant, loaded, source)
         if refusal is not None:
             print(f"error: {refusal}", file=sys.stderr)
-            return _EXIT_REJECTED
+            return EXIT_REJECTED
         tenants = [tenant for tenant in tenants if tenant.id == args.tenant]
     store = BudgetStore(table, target.client("dynamodb"))
     reports = [tenant_usage(store, tenant) for tenant in tenants]
     print(json.dumps([report.as_json() for report in reports], indent=2) if args.json else _table(reports))
-    return _EXIT_OK
+    return EXIT_OK
 
 
 def _money(amount: Decimal | None) -> str:
