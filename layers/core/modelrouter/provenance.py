@@ -149,13 +149,9 @@ def build_record(
     final = next((a for a in reversed(attempts) if a.outcome == "success"), None)
     last_call = final or next((a for a in reversed(attempts) if a.called), None)
     features = decision.features
+    policy = {"name": decision.policy, "version": decision.policy_version}
     record: dict[str, Any] = {
-        "tenant_id": tenant.id,
-        "sort_key": f"{started.isoformat(timespec='milliseconds')}#{decision.request_id}",
-        "request_id": decision.request_id,
-        "created_at": started.isoformat(timespec="milliseconds"),
-        "expires_at": int((started + timedelta(days=tenant.retention_days)).timestamp()),
-        "policy": {"name": decision.policy, "version": decision.policy_version},
+        **_envelope(tenant.id, decision.request_id, started, tenant.retention_days, policy),
         "route": decision.route,
         "matched_by": decision.matched_by.value,
         "strategy": decision.strategy.value,
