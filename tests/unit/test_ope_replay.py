@@ -131,12 +131,14 @@ def test_refused_requests_and_unlogged_models_are_reported(tmp_path: Path) -> No
         ),
         ([{k: v for k, v in line("r1").items() if k != "tenant"}], r"logged\.jsonl:1: no 'tenant'"),
         ([line("r1"), line("r1")], r"logged\.jsonl:2: request 'r1' is logged twice"),
+        ([line("r1", propensity=1e-300)], r"logged\.jsonl:1: 'propensity' 1e-300 is below 1e-12"),
     ],
 )
 def test_lines_that_cannot_be_replayed_are_errors_naming_the_line(
     tmp_path: Path, lines: list[dict[str, Any]], message: str
 ) -> None:
-    # When logged lines lack a propensity or a tenant, or repeat a request, Then the error names the line
+    # When logged lines lack a propensity or a tenant, repeat a request, or carry a propensity so small that
+    # its weight would overflow the estimators' sums, Then the error names the line
     with pytest.raises(OutcomesError, match=message):
         check_logged(outcomes_of(tmp_path, lines))
 

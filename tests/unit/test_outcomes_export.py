@@ -322,6 +322,32 @@ def test_a_bad_data_line_names_its_file_and_line(tmp_path: Path) -> None:
         list(DynamoDBExport(str(directory)).records())
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (lambda data: b"not gzip at all", r"not a readable gzip file \(Not a gzipped file"),
+        (lambda data: data[: len(data) // 2], r"not a readable gzip file.*end-of-stream"),
+        (
+            lambda data: gzip.compress(
+                b'{"Item": ' + b'{"M": {"a": ' * 3000 + b'{"S": "x"}' + b"}}" * 3000 + b"}\n"
+            ),
+            r":1: (JSON|an item) nested too deeply to be read",
+        ),
+    ],
+    ids=["not-gzip", "cut-short", "nested"],
+)
+def test_a_data_file_that_cannot_be_read_is_an_error_naming_it(
+    tmp_path: Path, content: Any, message: str
+) -> None:
+    # Given an export whose data file is not gzip, is cut short, or holds an item nested 3,000 deep
+    directory = write_export(tmp_path, [{"tenant_id": {"S": f"t{i}"}} for i in range(50)], files=1)
+    data = next((directory / "data").iterdir())
+    data.write_bytes(content(data.read_bytes()))
+    # When it is read, Then it is an ExportReadError naming the file (never a gzip or recursion traceback)
+    with pytest.raises(ExportReadError, match=rf"{data.name}.*{message}"):
+        list(DynamoDBExport(str(directory)).records())
+
+
 def test_a_place_without_one_export_is_refused(tmp_path: Path) -> None:
     # Given an empty directory and a prefix holding two exports
     write_export(tmp_path / "two", [])

@@ -22,7 +22,8 @@ import gzip
 import hashlib
 import io
 import json
-from collections.abc import Iterator, Sequence
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -325,7 +326,7 @@ class DynamoDBExport:
         with files.open(relative) as raw:
             hashing = _Hashing(raw)
             with gzip.GzipFile(fileobj=hashing, mode="rb") as lines:
-                for number, line in enumerate(lines, start=1):
+                for number, line in _lines(lines, name):
                     if line.strip():
                         count += 1
                         yield _item(line, name, number)
@@ -348,11 +349,25 @@ def _nested(files: _Files, folder: str) -> _Files:
     return _S3Files(files.client, files.bucket, files.prefix + folder)
 
 
+def _lines(lines: Iterable[bytes], name: str) -> Iterator[tuple[int, bytes]]:
+    """The numbered lines of a gzipped data file; a file that is not gzip (or is cut short) is an
+    :class:`ExportReadError` naming it."""
+    number = 0
+    try:
+        for number, line in enumerate(lines, start=1):
+            yield number, line
+    except (OSError, EOFError, zlib.error) as error:
+        where = f" after line {number}" if number else ""
+        raise ExportReadError(f"{name}: not a readable gzip file{where} ({error})") from None
+
+
 def _item(line: bytes, name: str, number: int) -> dict[str, Any]:
     try:
         document = json.loads(line)
     except ValueError as error:
         raise ExportReadError(f"{name}:{number}: not JSON ({error})") from None
+    except RecursionError:  # the decoder recursed out of stack
+        raise ExportReadError(f"{name}:{number}: JSON nested too deeply to be read") from None
     item = document.get("Item") if isinstance(document, dict) else None
     if not isinstance(item, dict):
         raise ExportReadError(f'{name}:{number}: not an {{"Item": ...}} line')
@@ -360,3 +375,5 @@ def _item(line: bytes, name: str, number: int) -> dict[str, Any]:
         return item_to_record(item)
     except ValueError as error:
         raise ExportReadError(f"{name}:{number}: {error}") from None
+    except RecursionError:
+        raise ExportReadError(f"{name}:{number}: an item nested too deeply to be read") from None

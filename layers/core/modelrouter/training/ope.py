@@ -29,6 +29,7 @@ from statistics import NormalDist
 from typing import Any, Literal
 
 __all__ = [
+    "MIN_PROPENSITY",
     "MIN_REQUESTS",
     "Estimate",
     "EstimatorError",
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 MIN_REQUESTS = 2
+MIN_PROPENSITY = 1e-12
+"""Smallest propensity an estimate accepts: its importance weight (up to 1e12) squared and summed stays
+far inside a float's range. No router logs a choice it made with a smaller probability."""
 """Fewest requests an interval can be computed from (a variance needs two)."""
 
 Method = Literal["mean", "snips", "dr", "snips_gain"]
@@ -140,8 +144,8 @@ def _check_lengths(n: int, *columns: Sequence[float]) -> None:
 
 
 def _weights(propensities: Sequence[float], targets: Sequence[float]) -> list[float]:
-    if any(not 0.0 < p <= 1.0 for p in propensities):
-        raise ValueError("propensities must be within (0, 1]")
+    if any(not MIN_PROPENSITY <= p <= 1.0 for p in propensities):
+        raise ValueError(f"propensities must be within (0, 1], and at least {MIN_PROPENSITY:g}")
     return [t / p for t, p in zip(targets, propensities, strict=True)]
 
 

@@ -24,6 +24,7 @@ from modelrouter.policy.learned import ArtifactRef
 from modelrouter.policy.routes import Route, When
 from modelrouter.selection.context import RequestContext
 from modelrouter.selection.engine import decide
+from modelrouter.training.ope import MIN_PROPENSITY
 from modelrouter.training.outcomes import Outcome, OutcomesError
 
 __all__ = ["Replay", "Replayed", "check_logged", "replay", "variant_policy"]
@@ -81,7 +82,8 @@ def check_logged(outcomes: Sequence[Outcome]) -> None:
     """Check that ``outcomes`` are logged traffic a candidate can be replayed on.
 
     Raises:
-        OutcomesError: a line without ``propensity`` or ``tenant``, or a request id logged twice (logged
+        OutcomesError: a line without ``propensity`` (or one below :data:`~modelrouter.training.ope
+            .MIN_PROPENSITY`) or ``tenant``, or a request id logged twice (logged
             traffic has one line per request); the message names the file and line.
     """
     seen: set[str] = set()
@@ -93,6 +95,13 @@ def check_logged(outcomes: Sequence[Outcome]) -> None:
                 outcome.line,
                 "no 'propensity': off-policy evaluation needs the probability the logging policy chose "
                 "this model with (logged traffic written by `modelrouter outcomes export` carries it)",
+            )
+        if outcome.propensity < MIN_PROPENSITY:
+            raise OutcomesError(
+                where,
+                outcome.line,
+                f"'propensity' {outcome.propensity:g} is below {MIN_PROPENSITY:g}: its importance weight is "
+                "too large to estimate with",
             )
         if outcome.tenant is None:
             raise OutcomesError(where, outcome.line, "no 'tenant': the candidate policy cannot be replayed")
