@@ -49,6 +49,9 @@ TABLE_TTL = {
     "IdempotencyTable": "expiration",  # Powertools' DynamoDBPersistenceLayer default
     "ApiKeyTable": None,  # keys are revoked, never expired away: the table is their audit trail
 }
+EPHEMERAL_TABLES = {
+    "HealthTable": "expires_at",  # breakers, cooldowns and leases: minutes of state, rebuilt by traffic
+}
 
 
 def ref(name: str) -> dict[str, str]:
@@ -278,7 +281,37 @@ def test_tables_are_on_demand_recoverable_encrypted_and_kept(table: str) -> None
 
 
 def test_every_table_is_covered() -> None:
-    assert set(resources_of("AWS::DynamoDB::Table")) == set(TABLE_TTL)
+    assert set(resources_of("AWS::DynamoDB::Table")) == set(TABLE_TTL) | set(EPHEMERAL_TABLES)
+
+
+@pytest.mark.parametrize("table", sorted(EPHEMERAL_TABLES))
+def test_ephemeral_tables_expire_everything_and_go_with_the_stack(table: str) -> None:
+    # Given a table whose items live minutes (shared health), When the stack goes, Then so does the table
+    resource = RESOURCES[table]
+    assert resource["DeletionPolicy"] == resource["UpdateReplacePolicy"] == "Delete"
+    properties = resource["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    ttl = {"AttributeName": EPHEMERAL_TABLES[table], "Enabled": True}
+    assert properties["TimeToLiveSpecification"] == ttl
+    assert "TableName" not in properties
+
+
+def test_the_time_index_projects_what_the_module_reads_and_no_prompt() -> None:
+    # Given the provenance table's by_time index, Then it is keyed and projected as provenance_index says
+    from modelrouter.provenance_index import BY_TIME_INDEX, PROJECTED_ATTRIBUTES, TIME_BUCKET_ATTRIBUTE
+
+    properties = RESOURCES["ProvenanceTable"]["Properties"]
+    indexes = {index["IndexName"]: index for index in properties["GlobalSecondaryIndexes"]}
+    index = indexes[BY_TIME_INDEX]
+    assert index["KeySchema"] == [
+        {"AttributeName": TIME_BUCKET_ATTRIBUTE, "KeyType": "HASH"},
+        {"AttributeName": "sort_key", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert tuple(index["Projection"]["NonKeyAttributes"]) == PROJECTED_ATTRIBUTES
+    assert "prompt" not in PROJECTED_ATTRIBUTES
+    assert "metadata" not in PROJECTED_ATTRIBUTES
 
 
 def test_provider_secret_is_per_stack() -> None:
@@ -336,17 +369,19 @@ def test_router_data_access_is_exactly_what_the_code_calls() -> None:
     granted = grants("RouterFunction")
     budget, provenance = get_att("BudgetTable"), get_att("ProvenanceTable")
     idempotency, learning = get_att("IdempotencyTable"), get_att("LearningTable")
+    health = get_att("HealthTable")
     expected = {
         # reserve (conditional UpdateItem), settle (TransactWriteItems: Update + Put + Put, authorized per
         # item), usage (Query, GetItem); feedback (Query on the request id index, GetItem, and a
         # TransactWriteItems Update of the record)
-        "dynamodb:GetItem": [budget, idempotency, provenance],
-        "dynamodb:PutItem": [budget, provenance, idempotency],
+        "dynamodb:GetItem": [budget, idempotency, provenance, health],
+        "dynamodb:PutItem": [budget, provenance, idempotency, health],
         # bandit routes: the state cache's Query, the settle and feedback transactions' Update (ADD)
-        "dynamodb:UpdateItem": [budget, idempotency, provenance, learning],
-        "dynamodb:Query": [budget, {"Sub": "${ProvenanceTable.Arn}/index/by_request_id"}, learning],
+        # shared health: the cache's Query, failure counts (ADD), breaker state and leases
+        "dynamodb:UpdateItem": [budget, idempotency, provenance, learning, health],
+        "dynamodb:Query": [budget, {"Sub": "${ProvenanceTable.Arn}/index/by_request_id"}, learning, health],
         "dynamodb:ConditionCheckItem": [budget],
-        "dynamodb:DeleteItem": [idempotency],
+        "dynamodb:DeleteItem": [idempotency, health],
         "secretsmanager:GetSecretValue": [ref("ProviderKeysSecret")],
     }
     data = {action: sorted(map(str, resources)) for action, resources in granted.items()}

@@ -28,6 +28,7 @@ from modelrouter.features.pii import scan_text
 from modelrouter.learning.implicit import ImplicitOutcome, refused_outcome
 from modelrouter.learning.state import StateKey
 from modelrouter.policy.tenants import Tenant
+from modelrouter.provenance_index import TIME_BUCKET_ATTRIBUTE, time_bucket_for
 from modelrouter.request import ChatRequest
 from modelrouter.selection.compliance import compliance_block
 from modelrouter.selection.decision import Decision
@@ -214,6 +215,7 @@ def _envelope(
         "sort_key": f"{started.isoformat(timespec='milliseconds')}#{request_id}",
         "request_id": request_id,
         "created_at": started.isoformat(timespec="milliseconds"),
+        TIME_BUCKET_ATTRIBUTE: time_bucket_for(started, request_id),
         "expires_at": int((started + timedelta(days=retention_days)).timestamp()),
         "policy": policy,
     }

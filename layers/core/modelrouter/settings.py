@@ -20,6 +20,7 @@ _ENVIRONMENT = {
     "provenance_table": "PROVENANCE_TABLE",
     "idempotency_table": "IDEMPOTENCY_TABLE",
     "learning_table": "LEARNING_TABLE",
+    "health_table": "HEALTH_TABLE",
     "provider_secret_arn": "PROVIDER_SECRET_ARN",
     "max_body_bytes": "MAX_BODY_BYTES",
     "bedrock_endpoint_url": "BEDROCK_ENDPOINT_URL",
@@ -55,6 +56,9 @@ class Settings(BaseModel):
     learning_table: str | None = Field(default=None, min_length=3)
     """DynamoDB table of the bandit routes' learning state (``LEARNING_TABLE``); without it bandit routes
     decide on their priors and learn nothing."""
+    health_table: str | None = Field(default=None, min_length=3)
+    """DynamoDB table of the health shared by every container (``HEALTH_TABLE``): breakers, cooldowns and
+    distributed concurrency leases; without it each container keeps its own breakers."""
     provider_secret_arn: str | None = None
     """Secrets Manager secret with provider API keys (``PROVIDER_SECRET_ARN``), for reference."""
     max_body_bytes: int = Field(default=1_048_576, ge=1_024)

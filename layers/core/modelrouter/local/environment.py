@@ -26,6 +26,7 @@ def function_environment(
         "PROVENANCE_TABLE": resources.tables["ProvenanceTable"],
         "IDEMPOTENCY_TABLE": resources.tables["IdempotencyTable"],
         "LEARNING_TABLE": resources.tables["LearningTable"],
+        "HEALTH_TABLE": resources.tables["HealthTable"],
         "API_KEY_TABLE": resources.tables["ApiKeyTable"],
         "PROVIDER_SECRET_ARN": resources.secret_name,
         "POWERTOOLS_SERVICE_NAME": "modelrouter",
