@@ -15,6 +15,9 @@ body or client headers.
 
 Metrics are EMF lines: the handler's decorator flushes what the request recorded before the body
 streams; a streamed body flushes what it recorded in its ``finally`` (also when the client went away).
+Every error response is counted by its status class where the status is set (:func:`_streaming`):
+``ClientErrors`` (4xx) or ``ServerErrors`` (5xx); a streamed body that raises after its 200 went out
+counts a ``ServerErrors`` too (one that ends with an error event is counted by the telemetry).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from modelrouter.api.telemetry import PowertoolsTelemetry
 from modelrouter.errors import GENERIC_MESSAGE, InvalidRequestError, ModelRouterError
 from modelrouter.lambda_runtime import StreamingResponse
 from modelrouter.problems import Problem
+from modelrouter.telemetry_names import Metric
 
 if TYPE_CHECKING:  # the endpoints and the runtime import the whole router: on first use only
     from modelrouter.api.endpoints import HttpResponse, StreamedHttpResponse
@@ -288,6 +292,7 @@ def _streamed_body(chunks: Iterator[bytes], close: Callable[[], None]) -> Iterat
         yield from chunks
     except Exception:
         logger.exception("the response stream failed")
+        metrics.add_metric(name=Metric.SERVER_ERRORS, unit=MetricUnit.Count, value=1)
         raise
     finally:
         close()  # harmless after the end; stops and settles the request when the client went away
@@ -300,6 +305,8 @@ def _streaming(response: HttpResponse | StreamedHttpResponse) -> StreamingRespon
 
     if response.status >= 400:
         metrics.add_metric(name=f"Http{response.status // 100}xx", unit=MetricUnit.Count, value=1)
+        status_class = Metric.SERVER_ERRORS if response.status >= 500 else Metric.CLIENT_ERRORS
+        metrics.add_metric(name=status_class, unit=MetricUnit.Count, value=1)
     headers = {"Content-Type": response.content_type, **response.headers}
     if isinstance(response, HttpResponse):
         return StreamingResponse(response.status, headers, (response.body.encode("utf-8"),))

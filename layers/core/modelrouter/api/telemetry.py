@@ -1,8 +1,14 @@
 """CloudWatch telemetry through Powertools: structured logs and EMF metrics, never prompt text or PII.
 
 Metric dimensions are low-cardinality on purpose: ``route`` and ``model`` (policy names, a few dozen at
-most), never tenant or request ids. Tenants appear in logs, where they are searchable without costing a
-metric series each.
+most), never request ids. Tenants appear in logs, and in one metric of their own: ``TenantSpendUSD``, with
+the ``tenant`` dimension alone (tenants are the policy's, a bounded set; an unknown tenant is refused
+before it could cost anything).
+
+Every document that sets ``route`` and ``model`` also emits its metrics under ``service`` alone (a second
+EMF dimension set): CloudWatch alarms cannot sum a metric over dimensions, so the alarms in
+``template.yaml`` watch these service-wide series. A document that sets no dimension has ``service``
+alone already.
 """
 
 from __future__ import annotations
@@ -12,14 +18,24 @@ from typing import TYPE_CHECKING, Any
 from modelrouter.errors import ModelRouterError
 from modelrouter.execution.records import ExecutionResult
 from modelrouter.selection.decision import Decision
+from modelrouter.telemetry_names import Metric
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.metrics import EphemeralMetrics
 
-__all__ = ["NO_MODEL", "PowertoolsTelemetry"]
+__all__ = ["NO_MODEL", "SERVICE_DIMENSION", "TENANT_DIMENSION", "PowertoolsTelemetry"]
 
 NO_MODEL = "none"
 """The ``model`` dimension of requests that no model answered."""
+SERVICE_DIMENSION = "service"
+"""The dimension Powertools gives every metric (``POWERTOOLS_SERVICE_NAME``): the alarms' only one."""
+TENANT_DIMENSION = "tenant"
+"""The dimension of ``TenantSpendUSD`` (and of no other metric)."""
+STREAM_ERROR_ENDS = frozenset({"provider_error"})
+"""How a stream ends when an error event follows tokens already sent under a 200 status: counted as a
+server error here (a stream that raises instead is counted by the handler; one that fails before its first
+token is an ordinary error response)."""
 
 
 class PowertoolsTelemetry:
@@ -33,26 +49,55 @@ class PowertoolsTelemetry:
     def __init__(self, logger: Logger, metrics: Metrics) -> None:
         self._logger = logger
         self._metrics = metrics
+        self._tenant_metrics: EphemeralMetrics | None = None
 
     def _dimensions(self, route: str, model: str) -> None:
         # Set directly: add_dimension warns when a request changes its route (a budget downgrade).
         self._metrics.dimension_set.update(route=route or "none", model=model or NO_MODEL)
+        self._service_rollup()
+
+    def _service_rollup(self) -> None:
+        """Emit this document's metrics under ``service`` alone too (once per document), for the alarms."""
+        service = self._metrics.service
+        rollup = {SERVICE_DIMENSION: str(service)}
+        if service and rollup not in self._metrics.provider.dimension_sets:
+            self._metrics.add_dimensions(**rollup)
+
+    def _tenant_spend(self, tenant_id: str, cost_usd: float) -> None:
+        """``TenantSpendUSD`` in a document of its own, whose only dimension besides ``service`` is
+        ``tenant`` (a dimension set applies to every metric of a document)."""
+        from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+        if self._tenant_metrics is None:
+            self._tenant_metrics = EphemeralMetrics(
+                namespace=self._metrics.namespace, service=self._metrics.service
+            )
+        spend = self._tenant_metrics
+        spend.add_dimension(name=TENANT_DIMENSION, value=tenant_id)
+        spend.add_metric(name=Metric.TENANT_SPEND_USD, unit=MetricUnit.NoUnit, value=cost_usd)
+        spend.flush_metrics()
+        spend.clear_metrics()  # flush_metrics keeps them when metrics are disabled
 
     def request_completed(self, decision: Decision, result: ExecutionResult, latency_ms: float) -> None:
-        """Count the request and its cost, tokens, latency, fallbacks and failed checks."""
+        """Count the request and its cost, tokens, latency, fallbacks and failed checks; a successful
+        outcome (a model's answer passed its checks: the first condition of
+        :func:`modelrouter.outcome_cost.is_successful_outcome`; feedback is applied later, by usage and
+        drift); and the tenant's spend."""
         from aws_lambda_powertools.metrics import MetricUnit
 
         self._dimensions(decision.route, result.model)
-        final = result.attempts[-1]
+        final, attempts = result.attempts[-1], result.attempts
         add = self._metrics.add_metric
-        add(name="Requests", unit=MetricUnit.Count, value=1)
-        add(name="CostUSD", unit=MetricUnit.NoUnit, value=result.cost_usd)
-        add(name="InputTokens", unit=MetricUnit.Count, value=sum(a.input_tokens for a in result.attempts))
-        add(name="OutputTokens", unit=MetricUnit.Count, value=sum(a.output_tokens for a in result.attempts))
-        add(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
-        add(name="Fallbacks", unit=MetricUnit.Count, value=result.fallbacks)
+        add(name=Metric.REQUESTS, unit=MetricUnit.Count, value=1)
+        add(name=Metric.COST_USD, unit=MetricUnit.NoUnit, value=result.cost_usd)
+        add(name=Metric.INPUT_TOKENS, unit=MetricUnit.Count, value=sum(a.input_tokens for a in attempts))
+        add(name=Metric.OUTPUT_TOKENS, unit=MetricUnit.Count, value=sum(a.output_tokens for a in attempts))
+        add(name=Metric.LATENCY, unit=MetricUnit.Milliseconds, value=latency_ms)
+        add(name=Metric.FALLBACKS, unit=MetricUnit.Count, value=result.fallbacks)
         failed_checks = sum(1 for a in result.attempts for c in a.checks if not c.passed)
-        add(name="CheckFailures", unit=MetricUnit.Count, value=failed_checks)
+        add(name=Metric.CHECK_FAILURES, unit=MetricUnit.Count, value=failed_checks)
+        add(name=Metric.SUCCESSFUL_OUTCOMES, unit=MetricUnit.Count, value=1)  # only checked answers get here
+        self._tenant_spend(decision.tenant, result.cost_usd)
         self._logger.info(
             "request completed",
             extra={
@@ -77,20 +122,24 @@ class PowertoolsTelemetry:
         add(name="StreamChunks", unit=MetricUnit.Count, value=stream.get("chunks", 0))
         if stream.get("end") != "complete":
             add(name="StreamsInterrupted", unit=MetricUnit.Count, value=1)
+        if stream.get("end") in STREAM_ERROR_ENDS and stream.get("first_token_ms") is not None:
+            add(name=Metric.SERVER_ERRORS, unit=MetricUnit.Count, value=1)
         self._logger.info("stream ended", extra={"route": decision.route, "model": model, "stream": stream})
 
     def request_failed(self, decision: Decision | None, error: ModelRouterError, latency_ms: float) -> None:
-        """Count an error response by its code."""
+        """Count an error response by its code (its status class is counted where the status is set,
+        in the handler), and what it cost the tenant, when a decision was reached."""
         from aws_lambda_powertools.metrics import MetricUnit
 
         route = decision.route if decision else getattr(error, "route", None) or "none"
         self._dimensions(route, NO_MODEL)
-        self._metrics.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
-        self._metrics.add_metric(name="Latency", unit=MetricUnit.Milliseconds, value=latency_ms)
+        self._metrics.add_metric(name=Metric.ERRORS, unit=MetricUnit.Count, value=1)
+        self._metrics.add_metric(name=Metric.LATENCY, unit=MetricUnit.Milliseconds, value=latency_ms)
         attempts = getattr(error, "attempts", ())
-        self._metrics.add_metric(
-            name="CostUSD", unit=MetricUnit.NoUnit, value=getattr(error, "cost_usd", 0.0)
-        )
+        cost_usd = float(getattr(error, "cost_usd", 0.0))
+        self._metrics.add_metric(name=Metric.COST_USD, unit=MetricUnit.NoUnit, value=cost_usd)
+        if decision is not None:
+            self._tenant_spend(decision.tenant, cost_usd)
         self._logger.warning(
             "request failed",
             extra={
