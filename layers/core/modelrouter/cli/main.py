@@ -21,6 +21,7 @@ from modelrouter.cli import (
     learn_cmd,
     local_cmd,
     outcomes_cmd,
+    policy_diff_cmd,
     policy_eval_cmd,
     push_cmd,
     route_cmd,
@@ -86,6 +87,7 @@ def parser() -> argparse.ArgumentParser:
     )
     push_cmd.add_arguments(push)
     policy_eval_cmd.add_parsers(policy_commands)
+    policy_diff_cmd.add_parser(policy_commands)
 
     route_cmd.add_parser(commands)
     keys_cmd.add_parser(commands)
@@ -182,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return policy_eval_cmd.run_evaluate(args)
             if args.policy_command == "promote":
                 return policy_eval_cmd.run_promote(args)
+            if args.policy_command == "diff":
+                return policy_diff_cmd.run(args)
             if args.policy_command == "reference":
                 return _reference()
             return _validate(args.files) if args.policy_command == "validate" else _schema()
