@@ -97,6 +97,8 @@ EXPECTED: dict[str, tuple[int, str, bool]] = {
     "modelrouter.feedback.errors.RequestNotFoundError": (404, "not_found_error", True),
     "modelrouter.feedback.errors.FeedbackConflictError": (503, "service_unavailable", True),
     "modelrouter.feedback.errors.FeedbackStoreError": (503, "service_unavailable", False),
+    "modelrouter.audit.errors.ProvenanceReadError": (503, "service_unavailable", False),
+    "modelrouter.audit.errors.ReadLimitExceededError": (422, "unprocessable_entity_error", True),
     # Provider errors stay inside execution; should one escape, it is a 502 with no provider detail.
     **{
         f"modelrouter.providers.errors.{name}": (502, "upstream_error", False)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from modelrouter.cli import (
+    audit_cmd,
     keys_cmd,
     learn_cmd,
     local_cmd,
@@ -92,6 +93,7 @@ def parser() -> argparse.ArgumentParser:
     route_cmd.add_parser(commands)
     keys_cmd.add_parser(commands)
     usage_cmd.add_parser(commands)
+    audit_cmd.add_parser(commands)
     outcomes_cmd.add_parser(commands)
     learn_cmd.add_parser(commands)
     local_cmd.add_parsers(commands)
@@ -193,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return keys_cmd.run(args)
         if args.command == "usage":
             return usage_cmd.run(args)
+        if args.command == "audit":
+            return audit_cmd.run(args)
         if args.command == "outcomes":
             return outcomes_cmd.run(args)
         if args.command == "learn":
