@@ -180,10 +180,11 @@ def model(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
 
 
 def usage(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
-    """The caller's own spend today and this month, its budgets and what remains."""
+    """The caller's own spend today and this month, its budgets and what remains (``?breakdown=true``,
+    ``?month=YYYY-MM``: the month by day, route and model)."""
     from modelrouter.api import endpoints
 
-    return endpoints.usage(runtime(), _tenant(event))
+    return endpoints.usage(runtime(), _tenant(event), event.get("queryStringParameters"))
 
 
 def health(event: dict[str, Any], context: LambdaContext) -> HttpResponse:

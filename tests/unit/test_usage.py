@@ -137,6 +137,8 @@ def test_json_form(store: BudgetStore) -> None:
 
 # --- modelrouter usage (cli/usage_cmd.py; registered in cli/main.py by its owner) --------------------
 
+PROVENANCE = "ProvenanceTable"
+
 
 def run_usage(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """Run ``modelrouter usage`` through its own parser: exit code, stdout, stderr."""
@@ -147,49 +149,83 @@ def run_usage(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str,
     return code, captured.out, captured.err
 
 
+def tables_of(store: BudgetStore) -> list[str]:
+    """The options naming the store's budget table and the provenance table beside it."""
+    provenance = store.table_name.replace("BudgetTable", PROVENANCE)
+    return ["--table", store.table_name, "--provenance-table", provenance]
+
+
 def test_usage_command_prints_every_tenant_of_the_policy(
     store: BudgetStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Given the example policy and $0.25 settled today by acme-support (a $50 daily budget)
+    # Given the example policy and $0.25 settled on 10 January by acme-support (a $50 daily budget)
     policy = load_policy_file(EXAMPLE_POLICY).policy
     acme = policy.tenant_by_id["acme-support"]
     store.settle(store.reserve(acme, 0.5, "r1"), 0.25, LEDGER, None, None)
-    # When an operator asks for every tenant's usage as JSON
-    code, out, _ = run_usage(capsys, "--table", store.table_name, "--policy", str(EXAMPLE_POLICY), "--json")
-    # Then each tenant of the policy has the same figures tenant_usage computes
+    # When an operator asks for every tenant's usage of January as JSON
+    code, out, _ = run_usage(
+        capsys, *tables_of(store), "--policy", str(EXAMPLE_POLICY), "--month", "2025-01", "--json"
+    )
+    # Then each tenant of the policy has the same figures tenant_usage computes now
     assert code == 0
     reports = {report["tenant_id"]: report for report in json.loads(out)}
     assert list(reports) == [tenant.id for tenant in policy.tenants]
     expected = tenant_usage(store, acme, now=datetime.fromisoformat(reports["acme-support"]["as_of"]))
     assert reports["acme-support"]["periods"] == expected.as_json()["periods"]
-
-
-def test_usage_command_table_for_one_tenant(store: BudgetStore, capsys: pytest.CaptureFixture[str]) -> None:
-    # Given the example policy (acme-support: $50 a day, $1,000 a month), nothing spent
-    # When an operator asks for acme-support's usage
-    code, out, _ = run_usage(
-        capsys, "--tenant", "acme-support", "--table", store.table_name, "--policy", str(EXAMPLE_POLICY)
+    # And January's breakdown has the charge on the 10th, against the daily limit
+    breakdown = reports["acme-support"]["breakdown"]
+    assert (breakdown["period"], breakdown["spent_usd"], breakdown["requests"]) == ("2025-01", 0.25, 1)
+    [day] = breakdown["days"]
+    assert (day["period"], day["spent_usd"], day["limit_usd"], day["remaining_usd"]) == (
+        "2025-01-10",
+        0.25,
+        50.0,
+        49.75,
     )
-    # Then a table shows both periods with their limits and room
+    assert breakdown["routes"][0]["route"] == LEDGER["route"]
+    assert reports["lexdoc-eu"]["breakdown"]["days"] == []
+
+
+def test_usage_command_text_for_one_tenant(store: BudgetStore, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the example policy (acme-support: $50 a day, $1,000 a month) and $0.25 settled on 10 January
+    acme = load_policy_file(EXAMPLE_POLICY).policy.tenant_by_id["acme-support"]
+    store.settle(store.reserve(acme, 0.5, "r1"), 0.25, LEDGER, None, None)
+    # When an operator asks for acme-support's January
+    code, out, _ = run_usage(
+        capsys,
+        "--tenant",
+        "acme-support",
+        *tables_of(store),
+        "--policy",
+        str(EXAMPLE_POLICY),
+        "--month",
+        "2025-01",
+    )
+    # Then it shows the month against its limit, the day, the route and the model
     assert code == 0
-    header, _, daily, monthly = out.splitlines()
-    assert header.split()[:6] == ["tenant", "period", "spent", "held", "limit", "remaining"]
-    assert daily.split()[2:6] == ["$0.00", "$0.00", "$50.00", "$50.00"]
-    assert monthly.split()[2:6] == ["$0.00", "$0.00", "$1,000.00", "$1,000.00"]
+    lines = out.splitlines()
+    assert lines[0].startswith("acme-support · 2025-01 (as of ")
+    assert "month 2025-01: spent $0.25, held $0.00, limit $1,000.00, remaining $999.75" in out
+    assert "1 requests settled, 0 refused · 0 successful outcomes · - per successful outcome" in out
+    [day] = [line for line in lines if line.strip().startswith("2025-01-10")]
+    assert day.split() == ["2025-01-10", "1", "$0.25", "$0.00", "$50.00", "$49.75"]
+    [route] = [line for line in lines if line.strip().startswith(LEDGER["route"] + " ")]
+    assert route.split() == [LEDGER["route"], "1", "$0.25", "0", "-"]
 
 
-def test_usage_command_refuses_an_unknown_tenant_and_a_missing_table(
+def test_usage_command_refuses_an_unknown_tenant_and_missing_tables(
     store: BudgetStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given no BUDGET_TABLE in the environment
+    # Given no BUDGET_TABLE nor PROVENANCE_TABLE in the environment
     monkeypatch.delenv(usage_cmd.TABLE_ENV, raising=False)
-    # When a tenant the policy lacks is asked for, and then no table is given
-    unknown = run_usage(
-        capsys, "--tenant", "nosuch", "--table", store.table_name, "--policy", str(EXAMPLE_POLICY)
-    )
+    monkeypatch.delenv(usage_cmd.PROVENANCE_TABLE_ENV, raising=False)
+    # When a tenant the policy lacks is asked for, then no budget table, then no provenance table is given
+    unknown = run_usage(capsys, "--tenant", "nosuch", *tables_of(store), "--policy", str(EXAMPLE_POLICY))
     no_table = run_usage(capsys, "--policy", str(EXAMPLE_POLICY))
-    # Then the first is refused naming the tenants, the second names the option to pass
+    no_records = run_usage(capsys, "--policy", str(EXAMPLE_POLICY), "--table", store.table_name)
+    # Then the first is refused naming the tenants, the others name the option to pass
     assert unknown[0] == 1
     assert "unknown tenant 'nosuch'; tenants: acme-support" in unknown[2]
-    assert no_table[0] == 2
+    assert (no_table[0], no_records[0]) == (2, 2)
     assert "--table" in no_table[2]
+    assert "--provenance-table" in no_records[2]

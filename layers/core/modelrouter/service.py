@@ -128,6 +128,11 @@ class RouterService:
             raise RequestDeniedError("model_not_found", message, "model")
         return found
 
+    @property
+    def budgets(self) -> BudgetLedger:
+        """The budget ledger (``GET /v1/usage``'s breakdown reads its ledger items)."""
+        return self._budgets
+
     def usage(self, tenant_id: str) -> TenantUsage:
         """``GET /v1/usage``: the tenant's spend, holds, limits and room, today and this month."""
         tenant = _tenant(self._policies.current().policy, tenant_id)

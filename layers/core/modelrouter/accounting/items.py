@@ -7,7 +7,8 @@ Per tenant (``pk = tenant#<id>``) the table holds:
 * one hold item per open hold, ``sk = hold#<request id>``: ``amount_usd``, the ``month`` item and
   ``day`` attribute it is counted in, ``hold_until`` (when it may be returned as abandoned) and, once
   a settlement could not be written, ``charge_usd`` and the ``ledger`` fields to charge it with;
-* one ledger item per settled request, ``sk = ledger#YYYY-MM#<request id>``.
+* one ledger item per settled request, ``sk = ledger#YYYY-MM#<request id>``: ``actual_usd``, the
+  settlement's ``ledger`` fields (route, model, outcome) and the ``day`` attribute its charge counts in.
 
 Every item has the table's TTL attribute ``expires_at``, ``RETENTION_DAYS`` after its month ends.
 """
@@ -151,6 +152,7 @@ def ledger_put(
         item_key(reservation.tenant_id, ledger_sort_key(reservation.month_key, reservation.request_id)),
         tenant_id={"S": reservation.tenant_id},
         request_id={"S": reservation.request_id},
+        day={"S": reservation.day_attribute},  # the day its charge is counted in (usage by day)
         actual_usd=dynamo_number(actual),
         reserved_usd=dynamo_number(held),
         overage_usd=dynamo_number(max(Decimal(0), actual - held)),

@@ -35,6 +35,7 @@ __all__ = [
     "Period",
     "PeriodUsage",
     "TenantUsage",
+    "period_usage",
     "tenant_usage",
     "usage_from_items",
 ]
@@ -162,20 +163,26 @@ def usage_from_items(
     }
     totals = {"monthly": from_nano(number(item, MONTH_ATTRIBUTE)), "daily": from_nano(number(item, today))}
     limits = {"daily": tenant.budget.daily_usd, "monthly": tenant.budget.monthly_usd}
-    labels = {"daily": utc.strftime("%Y-%m-%d"), "monthly": month_key(utc)}
-    resets = {"daily": next_day_start(utc), "monthly": next_month_start(utc)}
-    periods: dict[Period, PeriodUsage] = {}
-    for period in PERIODS:
-        limit = limits[period]
-        periods[period] = PeriodUsage(
-            period=period,
-            label=labels[period],
-            spent_usd=max(Decimal(0), totals[period] - held[period]),
-            held_usd=usd(held[period]),
-            limit_usd=None if limit is None else usd(limit),
-            resets_at=resets[period],
-        )
+    periods = {
+        period: period_usage(period, utc, totals[period], held[period], limits[period]) for period in PERIODS
+    }
     return TenantUsage(tenant_id=tenant.id, as_of=utc, periods=periods, open_holds=len(this_month))
+
+
+def period_usage(
+    period: Period, moment: datetime, committed: Decimal, held: Decimal, limit: float | None
+) -> PeriodUsage:
+    """The figures of the UTC day or month of ``moment``: ``committed`` (charges and holds, as the month
+    item counts them) minus what is still ``held`` is the spend; ``limit`` None: no limit."""
+    daily = period == "daily"
+    return PeriodUsage(
+        period=period,
+        label=to_utc(moment).strftime("%Y-%m-%d") if daily else month_key(moment),
+        spent_usd=max(Decimal(0), committed - held),
+        held_usd=usd(held),
+        limit_usd=None if limit is None else usd(limit),
+        resets_at=next_day_start(moment) if daily else next_month_start(moment),
+    )
 
 
 def tenant_usage(store: BudgetReader, tenant: Tenant, *, now: datetime | None = None) -> TenantUsage:

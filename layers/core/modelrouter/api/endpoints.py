@@ -7,8 +7,9 @@ tenant, headers, body, request id) and turns :class:`HttpResponse` into its resp
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from modelrouter.api.errors import HttpError, http_error
@@ -17,9 +18,10 @@ from modelrouter.api.idempotency import IdempotencyUnavailableError, check_key
 from modelrouter.api.openai_format import chat_response, model_list, model_object
 from modelrouter.api.openai_stream import live_events
 from modelrouter.api.runtime import RouterRuntime
-from modelrouter.errors import ModelRouterError
+from modelrouter.errors import InvalidRequestError, ModelRouterError, RequestDeniedError
 from modelrouter.execution.spending import reserve_amount
 from modelrouter.live import LiveChat
+from modelrouter.problems import Problem
 from modelrouter.selection.compliance import compliance_block
 
 __all__ = [
@@ -208,10 +210,50 @@ def get_model(runtime: RouterRuntime, tenant_id: str | None, model_id: str) -> H
     return _json(200, model_object(runtime.service.model(require_tenant(tenant_id), model_id)))
 
 
-def usage(runtime: RouterRuntime, tenant_id: str | None) -> HttpResponse:
-    """``GET /v1/usage``: the caller's own spend today and this month, open holds, budgets, what remains."""
-    report = runtime.service.usage(require_tenant(tenant_id))
+def usage(runtime: RouterRuntime, tenant_id: str | None, query: Any = None) -> HttpResponse:
+    """``GET /v1/usage``: the caller's own spend today and this month, open holds, budgets, what remains.
+
+    ``?breakdown=true`` adds ``breakdown``: the current UTC month by day, route and model, with requests
+    and cost per successful outcome (:func:`~modelrouter.accounting.usage_read.read_usage`, as
+    ``modelrouter usage``); ``?month=YYYY-MM`` breaks down that month. Only when asked for: it reads the
+    month's ledger items and provenance records, at most ``API_MAX_PAGES`` pages of each (more: 422).
+    A malformed ``breakdown`` or ``month`` is a 400 naming it.
+    """
+    tenant = require_tenant(tenant_id)
+    wanted, month = _usage_breakdown(query if isinstance(query, Mapping) else {})
+    if not wanted:
+        return _json(200, runtime.service.usage(tenant).as_json(), {"cache-control": NO_STORE})
+    from modelrouter.accounting.errors import BudgetStoreUnavailableError
+    from modelrouter.accounting.store import BudgetStore
+    from modelrouter.accounting.usage_read import API_MAX_PAGES, read_usage
+    from modelrouter.audit.store import ProvenanceReader
+
+    store = runtime.service.budgets
+    if not isinstance(store, BudgetStore):
+        raise BudgetStoreUnavailableError("this budget ledger cannot report usage")
+    found = runtime.policies.current().policy.tenant_by_id.get(tenant)
+    if found is None:
+        raise RequestDeniedError("unknown_tenant", f"tenant '{tenant}' is not in the active policy")
+    records = ProvenanceReader(runtime.settings.provenance_table, store.client, max_pages=API_MAX_PAGES)
+    report = read_usage(store, records, found, month=month)
     return _json(200, report.as_json(), {"cache-control": NO_STORE})
+
+
+def _usage_breakdown(query: Mapping[str, Any]) -> tuple[bool, datetime | None]:
+    """Whether ``GET /v1/usage``'s query asks for a breakdown, and of which month (None: the current)."""
+    from modelrouter.audit.inputs import InputError, month_start, shown
+
+    flag, month = query.get("breakdown"), query.get("month")
+    if flag is not None and flag not in {"true", "false"}:
+        raise InvalidRequestError([Problem("breakdown", f"must be true or false, not {shown(str(flag))}")])
+    if month is None:
+        return flag == "true", None
+    if flag == "false":
+        raise InvalidRequestError([Problem("breakdown", "is false, but month asks for a breakdown")])
+    try:
+        return True, month_start(str(month))
+    except InputError as error:
+        raise InvalidRequestError([Problem("month", str(error))]) from None
 
 
 def health(runtime: RouterRuntime) -> HttpResponse:
