@@ -5,17 +5,26 @@ outcomes follow outcome_cost's rule, and days are the UTC days the charges were 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from tests.integration.budget_rig import tenant
 
 from modelrouter.accounting.periods import MONTH_ATTRIBUTE, day_attribute
 from modelrouter.accounting.records import NANO, dynamo_number, nano
+from modelrouter.accounting.usage import usage_from_items
 from modelrouter.accounting.usage_breakdown import month_breakdown, per_success
+from modelrouter.accounting.usage_read import (
+    BREAKDOWN_CACHE_S,
+    MAX_CACHED_BREAKDOWNS,
+    BreakdownCache,
+    UsageReport,
+)
 
 JANUARY = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -244,3 +253,70 @@ def test_json_form_uses_numbers_as_get_usage_does() -> None:
     ]
     assert document["models"][0]["model"] == "m1"
     assert (document["successful_outcomes"], document["ledger_gap_usd"]) == (1, 0.0)
+
+
+# --- the API's breakdowns, kept a minute per container (accounting.usage_read.BreakdownCache) ----------
+
+
+class Ticks:
+    """A monotonic clock that moves when told."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Store:
+    """Something the cache keys its entries by (a budget store, in the router)."""
+
+
+def reader(reads: list[str], tenant_id: str) -> Callable[[], UsageReport]:
+    """A read that counts itself and gives a report for ``tenant_id``."""
+
+    def read() -> UsageReport:
+        reads.append(tenant_id)
+        usage = usage_from_items(tenant(1.0, None, tenant_id), None, [], JANUARY)
+        month = month_breakdown(
+            tenant(1.0, None, tenant_id), JANUARY, month_item=None, holds=[], ledger=[], records=[]
+        )
+        return UsageReport(usage, month)
+
+    return read
+
+
+def test_a_breakdown_is_read_once_a_minute_per_store_tenant_and_month() -> None:
+    # Given a cache on a clock, and two stores (two runtimes)
+    ticks, reads = Ticks(), []
+    cache, store, other = BreakdownCache(clock=ticks), Store(), Store()
+    # When acme's January is asked for twice within the minute, then by another store, then after it
+    first = cache.report(store, "acme", "2025-01", reader(reads, "acme"))
+    again = cache.report(store, "acme", "2025-01", reader(reads, "acme"))
+    cache.report(other, "acme", "2025-01", reader(reads, "acme"))
+    cache.report(store, "acme", "2025-02", reader(reads, "acme"))
+    ticks.now += BREAKDOWN_CACHE_S
+    cache.report(store, "acme", "2025-01", reader(reads, "acme"))
+    # Then the second ask was served from the cache; another store, another month and a minute later read
+    assert again is first
+    assert len(reads) == 4
+
+
+def test_a_failed_read_is_not_kept_and_the_cache_stays_bounded() -> None:
+    # Given a cache whose read fails once
+    ticks, reads = Ticks(), []
+    cache, store = BreakdownCache(clock=ticks), Store()
+
+    def failing() -> UsageReport:
+        raise RuntimeError("table unavailable")
+
+    # When it fails, then many months are asked for
+    with pytest.raises(RuntimeError):
+        cache.report(store, "acme", "2025-01", failing)
+    for month in range(MAX_CACHED_BREAKDOWNS + 10):
+        ticks.now += 0.001
+        cache.report(store, "acme", f"m{month}", reader(reads, "acme"))
+    # Then the failure was not kept (the next ask reads), and the oldest months were dropped
+    cache.report(store, "acme", "2025-01", reader(reads, "acme"))
+    cache.report(store, "acme", "m0", reader(reads, "acme"))
+    assert len(reads) == MAX_CACHED_BREAKDOWNS + 12

@@ -142,6 +142,11 @@ class MonthUsage:
         }
 
 
+def _name(value: Any) -> str | None:
+    """A record's route or model as a group name (whatever a damaged record holds there)."""
+    return value if value is None or isinstance(value, str) else str(value)
+
+
 def _text(item: Mapping[str, Any], name: str) -> str | None:
     value = item.get(name)
     return value.get("S") if isinstance(value, dict) else None
@@ -218,6 +223,6 @@ def month_breakdown(
         successful_outcomes=len(good),
         ledger_gap_usd=figures.spent_usd - ledger_total,
         days=tuple(days),
-        routes=_groups(entries, Counter(record.get("route") for record in good), "route"),
-        models=_groups(entries, Counter(record.get("model") for record in good), "model"),
+        routes=_groups(entries, Counter(_name(record.get("route")) for record in good), "route"),
+        models=_groups(entries, Counter(_name(record.get("model")) for record in good), "model"),
     )

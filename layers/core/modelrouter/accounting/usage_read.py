@@ -10,12 +10,18 @@ consistent, only the attributes used) and the provenance records of requests sta
 
 Cost: the ledger is about 250 bytes a request (some 4,000 requests per 1 MB page); provenance records a
 few KB each, and DynamoDB charges a ``Query`` by the size of the items it reads, not what it returns.
-The API therefore reads the breakdown only when asked for and stops at :data:`API_MAX_PAGES` pages of
-each table (:class:`~modelrouter.audit.errors.ReadLimitExceededError`); the CLI has no cap.
+The API therefore reads the breakdown only when asked for, stops at :data:`API_MAX_PAGES` pages of each
+table (:class:`~modelrouter.audit.errors.ReadLimitExceededError`) and keeps each tenant's answer for
+:data:`BREAKDOWN_CACHE_S` per container (:class:`BreakdownCache`), so a tenant polling its breakdown costs
+one month of reads a minute per container, not one per call; the CLI has no cap and no cache.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -30,11 +36,24 @@ from modelrouter.audit.store import ProvenanceReader, WindowQuery
 if TYPE_CHECKING:
     from modelrouter.policy.tenants import Tenant
 
-__all__ = ["API_MAX_PAGES", "LEDGER_ATTRIBUTES", "RECORD_ATTRIBUTES", "UsageReport", "read_usage"]
+__all__ = [
+    "API_MAX_PAGES",
+    "BREAKDOWN_CACHE_S",
+    "LEDGER_ATTRIBUTES",
+    "MAX_CACHED_BREAKDOWNS",
+    "RECORD_ATTRIBUTES",
+    "BreakdownCache",
+    "UsageReport",
+    "read_usage",
+]
 
 API_MAX_PAGES: Final = 64
 """Pages (1 MB each at most) of ledger items, and of provenance records, one ``GET /v1/usage`` breakdown
 may read: about 8,000 read request units and a few seconds at most."""
+BREAKDOWN_CACHE_S: Final = 60.0
+"""How long a container keeps a tenant's ``GET /v1/usage`` breakdown of a month."""
+MAX_CACHED_BREAKDOWNS: Final = 64
+"""Breakdowns a container keeps at most (the oldest go first)."""
 LEDGER_ATTRIBUTES: Final = ("actual_usd", "route", "model", "day", "settled_at")
 """What the breakdown reads of each ledger item."""
 RECORD_ATTRIBUTES: Final = ("sort_key", "route", "model", "outcome", "feedback")
@@ -127,3 +146,39 @@ def read_usage(
         usage=usage_from_items(tenant, current, holds, moment),
         month=month_breakdown(tenant, start, month_item=chosen, holds=holds, ledger=ledger, records=records),
     )
+
+
+_Entries = dict[tuple[str, str], tuple[float, UsageReport]]
+
+
+class BreakdownCache:
+    """Breakdowns kept for :data:`BREAKDOWN_CACHE_S`, per budget store (so per runtime) and per
+    ``(tenant, month)``; at most :data:`MAX_CACHED_BREAKDOWNS` of them per store."""
+
+    def __init__(self, ttl_s: float = BREAKDOWN_CACHE_S, clock: Callable[[], float] = time.monotonic) -> None:
+        """A cache whose entries last ``ttl_s`` seconds of ``clock``."""
+        self.ttl_s = ttl_s
+        """How long an entry is served."""
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: weakref.WeakKeyDictionary[object, _Entries] = weakref.WeakKeyDictionary()
+
+    def report(
+        self, owner: object, tenant_id: str, month: str, read: Callable[[], UsageReport]
+    ) -> UsageReport:
+        """The kept report of ``tenant_id``'s ``month`` (``YYYY-MM``) for ``owner``, else ``read()``'s, kept.
+
+        What ``read`` raises propagates and nothing is kept.
+        """
+        key, now = (tenant_id, month), self._clock()
+        with self._lock:
+            found = self._entries.get(owner, {}).get(key)
+        if found is not None and now < found[0]:
+            return found[1]
+        report = read()
+        with self._lock:
+            kept = {name: entry for name, entry in self._entries.get(owner, {}).items() if entry[0] > now}
+            kept[key] = (now + self.ttl_s, report)
+            newest = sorted(kept.items(), key=lambda item: item[1][0])[-MAX_CACHED_BREAKDOWNS:]
+            self._entries[owner] = dict(newest)
+        return report

@@ -6,11 +6,12 @@ tenant, headers, body, request id) and turns :class:`HttpResponse` into its resp
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from modelrouter.api.errors import HttpError, http_error
 from modelrouter.api.health import health_report
@@ -23,6 +24,9 @@ from modelrouter.execution.spending import reserve_amount
 from modelrouter.live import LiveChat
 from modelrouter.problems import Problem
 from modelrouter.selection.compliance import compliance_block
+
+if TYPE_CHECKING:
+    from modelrouter.accounting.usage_read import BreakdownCache
 
 __all__ = [
     "IDEMPOTENCY_HEADER",
@@ -224,6 +228,7 @@ def usage(runtime: RouterRuntime, tenant_id: str | None, query: Any = None) -> H
     if not wanted:
         return _json(200, runtime.service.usage(tenant).as_json(), {"cache-control": NO_STORE})
     from modelrouter.accounting.errors import BudgetStoreUnavailableError
+    from modelrouter.accounting.periods import month_key
     from modelrouter.accounting.store import BudgetStore
     from modelrouter.accounting.usage_read import API_MAX_PAGES, read_usage
     from modelrouter.audit.store import ProvenanceReader
@@ -235,8 +240,19 @@ def usage(runtime: RouterRuntime, tenant_id: str | None, query: Any = None) -> H
     if found is None:
         raise RequestDeniedError("unknown_tenant", f"tenant '{tenant}' is not in the active policy")
     records = ProvenanceReader(runtime.settings.provenance_table, store.client, max_pages=API_MAX_PAGES)
-    report = read_usage(store, records, found, month=month)
+    chosen = month if month is not None else datetime.now(UTC)
+    report = _breakdowns().report(
+        store, tenant, month_key(chosen), lambda: read_usage(store, records, found, month=chosen)
+    )
     return _json(200, report.as_json(), {"cache-control": NO_STORE})
+
+
+@functools.cache
+def _breakdowns() -> BreakdownCache:
+    """The container's ``GET /v1/usage`` breakdowns (made on first use), kept a minute per tenant, month."""
+    from modelrouter.accounting.usage_read import BreakdownCache
+
+    return BreakdownCache()
 
 
 def _usage_breakdown(query: Mapping[str, Any]) -> tuple[bool, datetime | None]:
