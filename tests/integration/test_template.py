@@ -379,7 +379,10 @@ def test_router_data_access_is_exactly_what_the_code_calls() -> None:
         # bandit routes: the state cache's Query, the settle and feedback transactions' Update (ADD)
         # shared health: the cache's Query, failure counts (ADD), breaker state and leases
         "dynamodb:UpdateItem": [budget, idempotency, provenance, learning, health],
-        "dynamodb:Query": [budget, {"Sub": "${ProvenanceTable.Arn}/index/by_request_id"}, learning, health],
+        # usage's breakdown: the month's ledger items (budget) and the tenant's records (provenance)
+        "dynamodb:Query": [
+            budget, provenance, {"Sub": "${ProvenanceTable.Arn}/index/by_request_id"}, learning, health
+        ],
         "dynamodb:ConditionCheckItem": [budget],
         "dynamodb:DeleteItem": [idempotency, health],
         "secretsmanager:GetSecretValue": [ref("ProviderKeysSecret")],

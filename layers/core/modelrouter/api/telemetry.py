@@ -22,7 +22,6 @@ from modelrouter.telemetry_names import Metric
 
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger, Metrics
-    from aws_lambda_powertools.metrics import EphemeralMetrics
 
 __all__ = ["NO_MODEL", "SERVICE_DIMENSION", "TENANT_DIMENSION", "PowertoolsTelemetry"]
 
@@ -49,7 +48,6 @@ class PowertoolsTelemetry:
     def __init__(self, logger: Logger, metrics: Metrics) -> None:
         self._logger = logger
         self._metrics = metrics
-        self._tenant_metrics: EphemeralMetrics | None = None
 
     def _dimensions(self, route: str, model: str) -> None:
         # Set directly: add_dimension warns when a request changes its route (a budget downgrade).
@@ -65,18 +63,17 @@ class PowertoolsTelemetry:
 
     def _tenant_spend(self, tenant_id: str, cost_usd: float) -> None:
         """``TenantSpendUSD`` in a document of its own, whose only dimension besides ``service`` is
-        ``tenant`` (a dimension set applies to every metric of a document)."""
+        ``tenant`` (a dimension set applies to every metric of a document). A document per call, so
+        concurrent requests share no state; a failure to write it is logged, never raised."""
         from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
-        if self._tenant_metrics is None:
-            self._tenant_metrics = EphemeralMetrics(
-                namespace=self._metrics.namespace, service=self._metrics.service
-            )
-        spend = self._tenant_metrics
-        spend.add_dimension(name=TENANT_DIMENSION, value=tenant_id)
-        spend.add_metric(name=Metric.TENANT_SPEND_USD, unit=MetricUnit.NoUnit, value=cost_usd)
-        spend.flush_metrics()
-        spend.clear_metrics()  # flush_metrics keeps them when metrics are disabled
+        try:
+            spend = EphemeralMetrics(namespace=self._metrics.namespace, service=self._metrics.service)
+            spend.add_dimension(name=TENANT_DIMENSION, value=tenant_id)
+            spend.add_metric(name=Metric.TENANT_SPEND_USD, unit=MetricUnit.NoUnit, value=cost_usd)
+            spend.flush_metrics()
+        except Exception as error:  # telemetry never breaks a request
+            self._logger.warning("tenant spend metric not written", extra={"error": str(error)})
 
     def request_completed(self, decision: Decision, result: ExecutionResult, latency_ms: float) -> None:
         """Count the request and its cost, tokens, latency, fallbacks and failed checks; a successful
@@ -138,7 +135,7 @@ class PowertoolsTelemetry:
         attempts = getattr(error, "attempts", ())
         cost_usd = float(getattr(error, "cost_usd", 0.0))
         self._metrics.add_metric(name=Metric.COST_USD, unit=MetricUnit.NoUnit, value=cost_usd)
-        if decision is not None:
+        if decision is not None and cost_usd > 0:
             self._tenant_spend(decision.tenant, cost_usd)
         self._logger.warning(
             "request failed",
