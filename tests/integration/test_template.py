@@ -381,7 +381,11 @@ def test_router_data_access_is_exactly_what_the_code_calls() -> None:
         "dynamodb:UpdateItem": [budget, idempotency, provenance, learning, health],
         # usage's breakdown: the month's ledger items (budget) and the tenant's records (provenance)
         "dynamodb:Query": [
-            budget, provenance, {"Sub": "${ProvenanceTable.Arn}/index/by_request_id"}, learning, health
+            budget,
+            provenance,
+            {"Sub": "${ProvenanceTable.Arn}/index/by_request_id"},
+            learning,
+            health,
         ],
         "dynamodb:ConditionCheckItem": [budget],
         "dynamodb:DeleteItem": [idempotency, health],
