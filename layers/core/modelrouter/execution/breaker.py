@@ -9,6 +9,10 @@ neither (the call never happened, or its outcome says nothing about the model's 
 leaves its ``with`` block unconcluded is concluded as "neither", so a half-open probe can never be
 left taken: whatever way the executor leaves (deadline, budget, an exception of any type), the next
 request may probe again.
+
+:class:`Breakers` is what the executor and the service use: these in-memory breakers, or
+:class:`~modelrouter.health.breakers.SharedBreakers`, which puts a breaker shared by every container
+(in the HealthTable) behind them.
 """
 
 from __future__ import annotations
@@ -17,11 +21,43 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import Protocol
 
 from modelrouter.execution.clock import Clock
 from modelrouter.policy.execution import Cooldown
 
-__all__ = ["CircuitBreakers", "Permit"]
+__all__ = ["Breakers", "CircuitBreakers", "Permit"]
+
+
+class _Concluder(Protocol):
+    """Whoever handed out a permit: told once how it ended."""
+
+    def _conclude(self, permit: Permit, healthy: bool | None) -> None: ...
+
+
+class Breakers(Protocol):
+    """Per-model breakers as the executor and the service use them."""
+
+    def use_cooldown(self, cooldown: Cooldown) -> None:
+        """Apply a new policy's cooldown settings (state is kept)."""
+        ...
+
+    def permit(self, model_id: str, hold_s: float | None = None) -> Permit | None:
+        """Leave to call ``model_id`` now (a probe lease, if any, lasts ``hold_s`` plus a margin), or
+        None while its breaker is open."""
+        ...
+
+    def allow(self, model_id: str) -> bool:
+        """Whether a call to ``model_id`` could start now (takes no probe)."""
+        ...
+
+    def cooling(self) -> dict[str, float]:
+        """Models skipped now, each with the seconds until one of its requests may probe it again."""
+        ...
+
+    def open_models(self) -> frozenset[str]:
+        """Models currently skipped: the ``cooling_down`` set."""
+        ...
 
 
 @dataclass
@@ -34,7 +70,7 @@ class _State:
 class Permit:
     """Leave to call one model once; conclude it with :meth:`healthy`, :meth:`failed` or :meth:`release`."""
 
-    def __init__(self, breakers: CircuitBreakers, model_id: str, probe: bool) -> None:
+    def __init__(self, breakers: _Concluder, model_id: str, probe: bool) -> None:
         self.model_id = model_id
         """The model the call goes to."""
         self.probe = probe
@@ -83,8 +119,9 @@ class CircuitBreakers:
         """Apply a new policy's cooldown settings (state is kept)."""
         self._cooldown = cooldown
 
-    def permit(self, model_id: str) -> Permit | None:
-        """Leave to call ``model_id`` now, or None while its breaker is open (half-open: one probe)."""
+    def permit(self, model_id: str, hold_s: float | None = None) -> Permit | None:
+        """Leave to call ``model_id`` now, or None while its breaker is open (half-open: one probe;
+        ``hold_s`` does not matter in memory: a probe ends with its permit)."""
         with self._lock:
             state = self._states.get(model_id)
             if state is None or state.opened_at is None:

@@ -18,13 +18,16 @@ Rules, in the order they apply to each candidate:
 - at most ``max_attempts_per_model`` calls per model and ``max_total_attempts`` per request.
 
 Every call holds a breaker :class:`~modelrouter.execution.breaker.Permit` that is concluded however the
-call ends. Every attempt goes into the caller's :class:`AttemptLog` the moment it ends, so whoever
-settles the request sees every call, whatever way execution stops; anything unexpected becomes an
-:class:`ExecutionCrashedError` carrying the attempts.
+call ends, a slot of its endpoint in this container, and — for a model with ``max_concurrency`` — one of
+its leases shared by every container (:class:`~modelrouter.execution.limiter.CallLeases`), given back
+however the call ends; no lease free skips the call like no slot free. Every attempt goes into the
+caller's :class:`AttemptLog` the moment it ends, so whoever settles the request sees every call, whatever
+way execution stops; anything unexpected becomes an :class:`ExecutionCrashedError` carrying the attempts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 from collections.abc import Iterator
@@ -35,10 +38,10 @@ from modelrouter.checks.evaluate import Verdict, evaluate_answer
 from modelrouter.checks.json_answer import compile_schema
 from modelrouter.checks.types import GuardrailService
 from modelrouter.execution.backoff import backoff_delay
-from modelrouter.execution.breaker import CircuitBreakers, Permit
+from modelrouter.execution.breaker import Breakers, CircuitBreakers, Permit
 from modelrouter.execution.clock import Clock, SystemClock
 from modelrouter.execution.deadline import Deadline
-from modelrouter.execution.limiter import ConcurrencyLimiter, SlotUnavailableError
+from modelrouter.execution.limiter import CallLeases, ConcurrencyLimiter, SlotUnavailableError
 from modelrouter.execution.records import (
     AllCandidatesFailedError,
     AnswerRejectedError,
@@ -173,16 +176,20 @@ class Executor:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         guardrail: GuardrailService | None = None,
-        breakers: CircuitBreakers | None = None,
+        breakers: Breakers | None = None,
+        leases: CallLeases | None = None,
     ) -> None:
+        """``breakers``: the container's (shared with the service); ``leases``: where models with
+        ``max_concurrency`` take their leases (None: the cap is not enforced, as without a table)."""
         self._providers = providers
         self._clock = clock or SystemClock()
         self._rng = rng or random.Random()
         self._guardrail = guardrail
-        self.breakers = breakers or CircuitBreakers(policy.execution.cooldown, self._clock)
+        self.breakers: Breakers = breakers or CircuitBreakers(policy.execution.cooldown, self._clock)
         """Per-model circuit breakers (shared with the service, which passes the open ones to decisions)."""
         self.breakers.use_cooldown(policy.execution.cooldown)
         self._limiter = ConcurrencyLimiter(policy.execution.max_concurrency_per_provider)
+        self._leases = leases
         self._policy = policy
 
     def use_policy(self, policy: Policy) -> None:
@@ -316,7 +323,7 @@ class Executor:
             self._append(run, candidate, model, run.deadline.elapsed(), 0.0, outcome="skipped",
                          skip=("over_reservation", detail))  # fmt: skip
             return None
-        permit = self.breakers.permit(model.id)
+        permit = self.breakers.permit(model.id, run.deadline.remaining())
         if permit is None:
             self._append(run, candidate, model, run.deadline.elapsed(), 0.0, outcome="skipped",
                          skip=("cooling_down", "circuit breaker open"))  # fmt: skip
@@ -392,8 +399,11 @@ class Executor:
                 f"no adapter configured for provider '{model.provider}'", provider=model.provider
             )
         waited_from = run.deadline.remaining()
-        with self._limiter.slot(f"{model.provider}:{model.endpoint}", timeout_s):
-            # Waiting for a slot used part of the budget: the call gets only what is left of it.
+        with (
+            self._limiter.slot(f"{model.provider}:{model.endpoint}", timeout_s),
+            self.capped(model, timeout_s),
+        ):
+            # Waiting for a slot (or a lease) used part of the budget: the call gets only what is left of it.
             left = min(run.deadline.remaining(), timeout_s - (waited_from - run.deadline.remaining()))
             if left * 1000 < self._policy.execution.min_attempt_ms:
                 raise SlotUnavailableError("no time left after a call slot freed", provider=model.provider)
@@ -407,6 +417,13 @@ class Executor:
                 first_byte_timeout_s=first_byte / 1000 if first_byte else None,
             )
             return provider.complete(call)
+
+    def capped(self, model: ModelSpec, hold_s: float) -> contextlib.AbstractContextManager[None]:
+        """One of ``model``'s ``max_concurrency`` leases for the block (at most ``hold_s`` plus a margin);
+        nothing for a model without one. Raises SlotUnavailableError when every lease is held."""
+        if model.max_concurrency is None or self._leases is None:
+            return contextlib.nullcontext()
+        return self._leases.hold(model.id, model.max_concurrency, hold_s)
 
     def _should_retry(self, run: _Run, model: ModelSpec, error: ProviderError, tries: int) -> bool:
         limits = self._policy.execution

@@ -1,14 +1,16 @@
-"""A cap on concurrent calls per provider endpoint, per container."""
+"""Caps on concurrent calls: per provider endpoint in each container (:class:`ConcurrencyLimiter`), and
+per model across every container (:class:`CallLeases`, opt-in with a model's ``max_concurrency``)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 from modelrouter.providers.errors import OverloadedError
 
-__all__ = ["ConcurrencyLimiter", "SlotUnavailableError"]
+__all__ = ["CallLeases", "ConcurrencyLimiter", "SlotUnavailableError"]
 
 
 class SlotUnavailableError(OverloadedError):
@@ -37,3 +39,13 @@ class ConcurrencyLimiter:
             yield
         finally:
             semaphore.release()
+
+
+class CallLeases(Protocol):
+    """Leases of a model's ``max_concurrency`` shared by every container
+    (:class:`~modelrouter.health.leases.ConcurrencyLeases`)."""
+
+    def hold(self, model_id: str, cap: int, hold_s: float) -> AbstractContextManager[None]:
+        """Hold one of ``cap`` leases for the block, for at most ``hold_s`` (plus a margin); given back
+        however the block ends. Raises SlotUnavailableError when all are held."""
+        ...

@@ -17,8 +17,9 @@ sent to the client. From then on the answer is committed to one model:
 
 A stream's first-byte timeout (the gap allowed before the first byte and between bytes) is the
 attempt's timeout share, so a hung provider falls back as fast as without streaming; the stream as a
-whole may run until the request's deadline. The call's concurrency slot and breaker permit are held
-until the stream ends, however it ends.
+whole may run until the request's deadline. The call's concurrency slot, its ``max_concurrency`` lease
+(if the model has one) and breaker permit are held until the stream ends, however it ends (the client
+going away included).
 """
 
 from __future__ import annotations
@@ -255,6 +256,8 @@ class _StreamedCall:
                 held.enter_context(
                     self.executor._limiter.slot(f"{model.provider}:{model.endpoint}", self.share_s)
                 )
+                # The stream may run until the request's deadline: its lease (if capped) lasts as long.
+                held.enter_context(self.executor.capped(model, self.run_state.deadline.remaining()))
                 events = self._provider().stream(self._call())
                 for event in events:
                     if isinstance(event, StreamEnd):

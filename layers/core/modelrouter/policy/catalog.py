@@ -85,6 +85,10 @@ class ModelSpec(StrictModel):
     timeout_ms: int | None = Field(default=None, ge=100)
     """Longest one call to this model may take before the next candidate is tried (overrides the
     route's and the policy's ``attempt_timeout_ms``)."""
+    max_concurrency: int | None = Field(default=None, ge=1, le=10_000)
+    """Most calls to this model in flight at once across every router container (leases in the health
+    table, released when each call ends); unset: no shared cap (each container still caps calls per
+    endpoint at ``execution.max_concurrency_per_provider``). Costs two DynamoDB writes per call."""
     capabilities: frozenset[Capability] = frozenset()
     """What the model can do."""
     residency: str = Field(pattern=r"^[a-z]{2,12}$")
