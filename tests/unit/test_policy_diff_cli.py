@@ -149,3 +149,25 @@ def test_a_missing_argument_is_argparse_usage(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as exited:
         run_cli(capsys, "policy", "diff", str(EXAMPLE_POLICY))
     assert exited.value.code == 2
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_text_from_a_policy_reaches_the_terminal_escaped(
+    as_json: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a version whose description carries a terminal escape, a C1 CSI and a bidi override
+    document = yaml.safe_load(EXAMPLE_POLICY.read_text())
+    hostile = "ok\x1b[2J\x9b31m\u202eevil é"
+    document["description"] = hostile
+    changed = _write(tmp_path / "hostile.yaml", document)
+    # When it is diffed, as text and as JSON
+    code, out, _ = run_cli(
+        capsys, "policy", "diff", str(EXAMPLE_POLICY), str(changed), *(["--json"] * as_json)
+    )
+    # Then none of those characters is printed raw, the rest is, and the JSON still reads back exactly
+    assert code == 1
+    assert not any(char in out for char in "\x1b\x9b\u202e")
+    assert "\\u001b[2J\\u009b31m\\u202eevil é" in out
+    if as_json:
+        [change] = json.loads(out)["settings"]
+        assert change["new"] == hostile

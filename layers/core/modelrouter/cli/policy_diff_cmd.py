@@ -45,6 +45,7 @@ __all__ = [
     "read_side",
     "render_text",
     "run",
+    "terminal_safe",
 ]
 
 ACTIVE: Final = "active"
@@ -53,6 +54,7 @@ EXIT_DIFFERENT: Final = EXIT_REJECTED
 """The two policies differ (``diff``'s 1)."""
 POLICY_SUFFIXES: Final = (".yaml", ".yml", ".json")
 """An argument ending like this is a file, never a version id."""
+_BMP_LAST: Final = 0xFFFF
 
 EXAMPLES: Final = """examples:
   modelrouter policy diff policies/example.yaml policies/local.yaml
@@ -119,9 +121,9 @@ def run(args: argparse.Namespace) -> int:
     diff = diff_policies(old.loaded.policy, new.loaded.policy)
     if args.json:
         document = {"a": _describe(old), "b": _describe(new), **diff.to_json()}
-        print(json.dumps(document, indent=2, ensure_ascii=False))
+        print(terminal_safe(json.dumps(document, indent=2, ensure_ascii=False)))
     else:
-        print(render_text(diff, old, new))
+        print(terminal_safe(render_text(diff, old, new)))
     return EXIT_OK if diff.equal else EXIT_DIFFERENT
 
 
@@ -193,6 +195,23 @@ def _validated(body: bytes, label: str) -> Side:
 
 
 # --- Text ------------------------------------------------------------------------------------------
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every character a terminal could act on (control characters, C1 escapes such as
+    CSI, bidirectional overrides) written as a ``\\uXXXX`` escape, line by line: a policy's text reaches
+    the screen as text. Inside JSON strings that escape is JSON's own, so JSON stays valid."""
+    return "\n".join("".join(map(_printable, line)) for line in text.split("\n"))
+
+
+def _printable(char: str) -> str:
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if code <= _BMP_LAST:
+        return f"\\u{code:04x}"
+    high, low = divmod(code - _BMP_LAST - 1, 0x400)  # a UTF-16 surrogate pair, as JSON writes it
+    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
 
 
 def _value(value: Any) -> str:
