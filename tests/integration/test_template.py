@@ -374,10 +374,10 @@ def test_router_data_access_is_exactly_what_the_code_calls() -> None:
         # reserve (conditional UpdateItem), settle (TransactWriteItems: Update + Put + Put, authorized per
         # item), usage (Query, GetItem); feedback (Query on the request id index, GetItem, and a
         # TransactWriteItems Update of the record)
-        "dynamodb:GetItem": [budget, idempotency, provenance, health],
-        "dynamodb:PutItem": [budget, provenance, idempotency, health],
+        "dynamodb:GetItem": [budget, idempotency, provenance],
+        "dynamodb:PutItem": [budget, provenance, idempotency],
         # bandit routes: the state cache's Query, the settle and feedback transactions' Update (ADD)
-        # shared health: the cache's Query, failure counts (ADD), breaker state and leases
+        # shared health: the cache's Query; failure counts (ADD), breaker transitions and leases (UpdateItem)
         "dynamodb:UpdateItem": [budget, idempotency, provenance, learning, health],
         # usage's breakdown: the month's ledger items (budget) and the tenant's records (provenance)
         "dynamodb:Query": [
@@ -388,7 +388,7 @@ def test_router_data_access_is_exactly_what_the_code_calls() -> None:
             health,
         ],
         "dynamodb:ConditionCheckItem": [budget],
-        "dynamodb:DeleteItem": [idempotency, health],
+        "dynamodb:DeleteItem": [idempotency],
         "secretsmanager:GetSecretValue": [ref("ProviderKeysSecret")],
     }
     data = {action: sorted(map(str, resources)) for action, resources in granted.items()}

@@ -6,6 +6,7 @@ mode) build the same runtime with their own clients or providers.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -13,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 from modelrouter.api.idempotency import Idempotency
 from modelrouter.aws import aws_client
 from modelrouter.feedback import FeedbackService, FeedbackStore, FeedbackTelemetry
-from modelrouter.policy.execution import Cooldown
 from modelrouter.policy.store import PolicyStore
 from modelrouter.ports import Telemetry
 from modelrouter.service import RouterService
@@ -60,11 +60,12 @@ def build_runtime(
     dynamodb_client: Any = None,
     key_resolver: KeyResolver | None = None,
     providers: Callable[[], dict[Any, Provider]] | None = None,
+    health_wall: Callable[[], float] = time.time,
 ) -> RouterRuntime:
     """Build the container's runtime. AWS clients come from boto3 unless given.
 
     ``providers`` replaces the real provider adapters (tests); ``key_resolver`` replaces Secrets
-    Manager (tests, local mode).
+    Manager (tests, local mode); ``health_wall`` the epoch clock of the shared health (tests).
     """
     from modelrouter.accounting.store import BudgetStore
     from modelrouter.bandit.store import LearningStateCache
@@ -79,11 +80,14 @@ def build_runtime(
         on_event=telemetry.policy_event,
     )
 
-    from modelrouter.execution.breaker import CircuitBreakers
-    from modelrouter.execution.clock import SystemClock
+    from modelrouter.health.wiring import container_health
     from modelrouter.provenance_table import ProvenanceTable
 
-    breakers = CircuitBreakers(Cooldown(), SystemClock())  # the first policy's cooldown replaces it
+    # Breakers (shared by every container through the HealthTable, when configured) and the leases of
+    # models with max_concurrency; the health client is the given one, else its own with short timeouts.
+    signal = getattr(telemetry, "health_event", None)  # PowertoolsTelemetry's; test fakes may lack it
+    table = settings.health_table
+    breakers, leases = container_health(table, dynamodb_client, signal=signal, wall=health_wall)
 
     def make_executor(policy: Policy) -> Executor:
         if providers is not None:
@@ -95,7 +99,7 @@ def build_runtime(
             adapters = build_providers(
                 key_resolver or PowertoolsKeyResolver(), bedrock_endpoint_url=settings.bedrock_endpoint_url
             )
-        return Executor(adapters, policy, guardrail=_guardrail(settings), breakers=breakers)
+        return Executor(adapters, policy, guardrail=_guardrail(settings), breakers=breakers, leases=leases)
 
     service = RouterService(
         policies,

@@ -212,3 +212,22 @@ class PowertoolsTelemetry:
             value=1,
         )
         self._logger.error("policy refresh kept the last good policy", extra={"kind": kind, "detail": detail})
+
+    def health_event(self, metric: str, model: str, detail: str) -> None:
+        """A shared-health event (``BreakerOpened``, ``HealthStoreFailures``, ``ConcurrencyCapRefusals``):
+        its own EMF document with the ``model`` dimension besides ``service`` (it may come from the health
+        cache's background thread, and no route applies), and a log line with ``detail``. A failure to
+        write the metric is logged, never raised."""
+        from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+        from modelrouter.telemetry_names import Metric
+
+        log = self._logger.info if metric == Metric.CAP_LEASE_REFUSED else self._logger.warning
+        log("shared health", extra={"metric": metric, "model": model, "detail": detail})
+        try:
+            event = EphemeralMetrics(namespace=self._metrics.namespace, service=self._metrics.service)
+            event.add_dimension(name="model", value=model or NO_MODEL)
+            event.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+            event.flush_metrics()
+        except Exception as error:  # telemetry never breaks a request
+            self._logger.warning("shared health metric not written", extra={"error": str(error)})
