@@ -5,9 +5,11 @@ Pure functions over plain values — provenance records as JSON-like dicts, usag
 :meth:`~modelrouter.accounting.usage.TenantUsage.as_json` objects — so they test with fakes; reading them
 from the embedded AWS is :mod:`modelrouter.local.console.reader`'s job.
 
-Breakers live in each router container's memory, where nothing outside the container can read them.
-:func:`breaker_view` shows what the recent requests say about each model instead (retryable failures
-within the cooldown window, a request that found it cooling down, its last answer), and says so.
+Each router container keeps its own breakers in memory, and shares them through the HealthTable
+(:mod:`modelrouter.health`). :func:`breaker_view` shows what the recent requests say about each model
+(retryable failures within the cooldown window, a request that found it cooling down, its last answer)
+and, when the stack has a HealthTable, each model's shared breaker (:func:`shared_breakers`), which then
+decides whether it is cooling.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from modelrouter.health.items import SharedState, epoch_ms
 from modelrouter.policy.execution import Cooldown
 
 __all__ = [
@@ -24,11 +27,13 @@ __all__ = [
     "NO_ROUTE",
     "PROMPT_PREVIEW_CHARS",
     "RECENT_LIMIT",
+    "SHARED_BREAKER_SOURCE",
     "breaker_view",
     "console_state",
     "recent_requests",
     "request_view",
     "routing_mix",
+    "shared_breakers",
     "spend_rows",
 ]
 
@@ -45,7 +50,12 @@ BREAKER_SOURCE = (
     "Inferred from the recent requests' provenance: breakers live in each router container's memory, "
     "which the console cannot read. A container opens a model's breaker after its own retryable failures."
 )
-"""What the breaker view is, shown above it."""
+"""What the breaker view is, shown above it (without a HealthTable)."""
+SHARED_BREAKER_SOURCE = (
+    "The shared breakers from the HealthTable (what every router container sees within a few seconds), "
+    "with what the recent requests' provenance says about each model."
+)
+"""What the breaker view is when the shared breakers could be read."""
 _REQUEST_FIELDS = (
     "request_id", "created_at", "tenant_id", "route", "matched_by", "strategy", "tier", "variant",
     "classification", "outcome", "error_code", "reason", "model", "cost_usd", "reserved_usd",
@@ -161,14 +171,51 @@ def _clock(moment: datetime) -> str:
     return moment.strftime("%H:%M:%S")
 
 
+def shared_breakers(states: Iterable[SharedState], now: datetime) -> dict[str, dict[str, Any]]:
+    """Each model's shared breaker at ``now``, by model: ``open`` (skipped everywhere until
+    ``open_until``), ``probing`` (one container's probe is in flight), ``half_open`` (the pause is over;
+    the next call probes) or ``closed``."""
+    now_ms = epoch_ms(now.timestamp())
+    rows = {}
+    for state in states:
+        until = datetime.fromtimestamp(state.open_until / 1000, now.tzinfo) if state.open_until else None
+        if until is None:
+            row = {"state": "closed", "detail": "closed in every container"}
+        elif state.open_until is not None and state.open_until > now_ms:
+            row = {
+                "state": "open",
+                "detail": f"open in every container until {_clock(until)} (shared breaker)",
+            }
+        elif state.probing(now_ms):
+            row = {"state": "probing", "detail": "one container's probe is in flight (shared breaker)"}
+        else:
+            row = {
+                "state": "half_open",
+                "detail": "the pause is over: the next call probes it (shared breaker)",
+            }
+        rows[state.model] = {**row, "open_until": until.isoformat() if until else None}
+    return rows
+
+
 def _breaker(
-    model: str, events: dict[str, list[datetime]], cooldown: Cooldown, now: datetime
+    model: str,
+    events: dict[str, list[datetime]],
+    cooldown: Cooldown,
+    now: datetime,
+    shared: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     success, failure, cooling = (max(events[k], default=None) for k in ("success", "failure", "cooling"))
     recent = [t for t in events["failure"] if (now - t).total_seconds() <= cooldown.window_s]
     row: dict[str, Any] = {"model": model, "failures_in_window": len(recent)}
     row["last_success_at"] = success.isoformat() if success else None
-    if cooling and (now - cooling).total_seconds() < cooldown.pause_s and (not success or success < cooling):
+    if shared is not None:
+        row["shared"] = dict(shared)
+    if shared is not None and shared.get("state") in ("open", "probing"):
+        row["state"] = "cooling"
+        row["detail"] = str(shared.get("detail"))
+    elif (
+        cooling and (now - cooling).total_seconds() < cooldown.pause_s and (not success or success < cooling)
+    ):
         row["state"] = "cooling"
         row["detail"] = (
             f"a request at {_clock(cooling)} found it cooling down (open in that container); "
@@ -191,15 +238,29 @@ def _breaker(
 
 
 def breaker_view(
-    records: Sequence[Record], models: Sequence[str], cooldown: Cooldown, now: datetime
+    records: Sequence[Record],
+    models: Sequence[str],
+    cooldown: Cooldown,
+    now: datetime,
+    shared: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """What the recent requests say about each model's breaker at ``now``: ``cooling`` (a request found
-    it cooling down within the pause, no answer since), ``failing`` (retryable failures within the
-    window, no answer since), ``closed`` (it answered last) or ``unknown`` (no calls)."""
+    """Each model's breaker at ``now``: ``cooling`` (its shared breaker is open or probing, or a request
+    found it cooling down within the pause, no answer since), ``failing`` (retryable failures within the
+    window, no answer since), ``closed`` (it answered last) or ``unknown`` (no calls). ``shared``: the
+    :func:`shared_breakers` rows (None: the stack has no HealthTable, or it could not be read)."""
     return {
-        "source": BREAKER_SOURCE,
+        "source": BREAKER_SOURCE if shared is None else SHARED_BREAKER_SOURCE,
         "cooldown": cooldown.model_dump(include={"failures", "window_s", "pause_s"}),
-        "models": [_breaker(model, _model_events(records, model), cooldown, now) for model in models],
+        "models": [
+            _breaker(
+                model,
+                _model_events(records, model),
+                cooldown,
+                now,
+                None if shared is None else shared.get(model),
+            )
+            for model in models
+        ],
     }
 
 
@@ -229,9 +290,11 @@ def console_state(
     cooldown: Cooldown,
     containers: Mapping[str, Any],
     now: datetime,
+    shared: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The whole console document at ``now``: recent requests, routing mix, spend per tenant, breakers
-    and containers. ``records`` is the window the mix and breakers are computed over (any order)."""
+    and containers. ``records`` is the window the mix and breakers are computed over (any order);
+    ``shared``: the shared breakers (:func:`shared_breakers`), when there is a HealthTable."""
     return {
         "generated_at": now.isoformat(timespec="seconds"),
         "policy": dict(policy),
@@ -239,6 +302,6 @@ def console_state(
         "requests": recent_requests(records),
         "routes": routing_mix(records),
         "tenants": spend_rows(usages),
-        "breakers": breaker_view(records, models, cooldown, now),
+        "breakers": breaker_view(records, models, cooldown, now, shared),
         "containers": dict(containers),
     }

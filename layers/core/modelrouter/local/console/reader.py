@@ -3,8 +3,9 @@ tenant, each tenant's usage (:func:`~modelrouter.accounting.usage.tenant_usage`,
 ``GET /v1/usage`` uses) and the active policy, which names the tenants, the models and the cooldown.
 
 One read at a time (the embedded AWS serves one request at a time, and the routers share it): a page
-polling every two seconds costs a query per tenant, a ``GetItem`` and a ``Query`` per tenant's usage, and
-a conditional ``GetObject`` of the policy every :data:`POLICY_REFRESH_S`.
+polling every two seconds costs a query per tenant, a ``GetItem`` and a ``Query`` per tenant's usage, one
+``Query`` of the shared breakers (HealthTable), and a conditional ``GetObject`` of the policy every
+:data:`POLICY_REFRESH_S`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import Any
 from modelrouter.accounting.errors import BudgetStoreError
 from modelrouter.accounting.store import BudgetStore
 from modelrouter.accounting.usage import tenant_usage
-from modelrouter.local.console_state import console_state
+from modelrouter.health.store import BreakerStore
+from modelrouter.local.console_state import console_state, shared_breakers
 from modelrouter.policy.store import PolicyStore
 from modelrouter.policy.tenants import Tenant
 
@@ -63,6 +65,8 @@ class ConsoleReader:
     ) -> None:
         self._dynamodb = dynamodb
         self._provenance_table = tables["ProvenanceTable"]
+        health = tables.get("HealthTable")
+        self._health = BreakerStore(health, dynamodb) if health else None
         self._budgets = BudgetStore(tables["BudgetTable"], client=dynamodb)
         self._policies = PolicyStore(bucket, policy_key, POLICY_REFRESH_S, s3_client=s3)
         self._containers = containers
@@ -89,6 +93,7 @@ class ConsoleReader:
                 cooldown=policy.execution.cooldown,
                 containers=self._containers(),
                 now=self._now(),
+                shared=self._shared(),
             )
 
     def records(self, tenants: list[str]) -> list[dict[str, Any]]:
@@ -109,6 +114,15 @@ class ConsoleReader:
                 found.append(plain({name: deserializer.deserialize(value) for name, value in item.items()}))
         found.sort(key=lambda record: str(record.get("sort_key", "")), reverse=True)
         return found[: self._window]
+
+    def _shared(self) -> dict[str, dict[str, Any]] | None:
+        """The shared breakers (one ``Query`` of the HealthTable), or None when it cannot be read."""
+        if self._health is None:
+            return None
+        try:
+            return shared_breakers(self._health.read_states().values(), self._now())
+        except Exception:  # the view falls back to what the provenance says
+            return None
 
     def _usage(self, tenant: Tenant) -> dict[str, Any]:
         try:
