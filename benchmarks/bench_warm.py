@@ -92,11 +92,12 @@ def run_warm() -> list[Result]:
         Result(
             "warm: DynamoDB calls/request [count]",
             n,
-            null["dynamodb_calls"] / n,
+            (null["dynamodb_calls"] - null["health_reads"]) / n,
             None,
             DYNAMODB_CALLS_TARGET,
-            f"value is a count, not ms; {operations}",
+            f"value is a count, not ms; HEALTH_TABLE set, besides its state reads (below); all: {operations}",
         ),
+        _health_reads(null),
         *_bandit_calls(data["bandit"], data["bandit_refresh_seconds"]),
         Result(
             "warm: S3 calls/request [count]",
@@ -118,21 +119,38 @@ def run_warm() -> list[Result]:
     ]
 
 
+def _health_reads(run: dict[str, Any]) -> Result:
+    """The shared health's state reads per second: one ``Query`` per container per cache period
+    (started from ``REFRESH_AHEAD_S``), whatever the request rate."""
+    from modelrouter.health.cache import CACHE_S, REFRESH_AHEAD_S
+
+    return Result(
+        "warm: health-state reads/s [count]",
+        len(run["total_ms"]),
+        run["health_reads"] / run["seconds"],
+        None,
+        1 / REFRESH_AHEAD_S,
+        f"{run['health_reads']} Query in {run['seconds']:.1f} s (in the background from "
+        f"{REFRESH_AHEAD_S:g} s, copy ≤ {CACHE_S:g} s); healthy calls write nothing",
+    )
+
+
 def _bandit_calls(bandit: dict[str, Any], refresh_seconds: float) -> list[Result]:
     """DynamoDB calls per warm request on the example policy's bandit route besides the reads of its
     learning state, and those reads per second: one ``Query`` per route per ``refresh_seconds``, never one
     per request."""
     n = len(bandit["total_ms"])
-    reads = bandit["operations"].get("dynamodb.Query", 0)
+    reads = bandit["operations"].get("dynamodb.Query", 0) - bandit["health_reads"]  # besides health's
     operations = ", ".join(f"{name} {count / n:g}" for name, count in sorted(bandit["operations"].items()))
     return [
         Result(
             "warm: DynamoDB calls/request, bandit route [count]",
             n,
-            (bandit["dynamodb_calls"] - reads) / n,
+            (bandit["dynamodb_calls"] - reads - bandit["health_reads"]) / n,
             None,
             DYNAMODB_CALLS_TARGET,
-            f"tenant {BANDIT_TENANT}, besides the learning-state reads below; all calls: {operations}",
+            f"tenant {BANDIT_TENANT}, besides the learning-state reads below and the health-state reads; "
+            f"all calls: {operations}",
         ),
         Result(
             "warm: learning-state reads/s, bandit route [count]",
@@ -170,6 +188,8 @@ class _AwsCalls:
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
+        self.table_calls: dict[str, int] = {}
+        """Calls by ``<operation>:<TableName>`` (the health cache's reads are told apart by table)."""
         self.seconds = 0.0
         self.retries = 0
         self.operation_seconds: dict[str, float] = {}
@@ -179,8 +199,12 @@ class _AwsCalls:
         events.register("before-parameter-build.*.*", self._before)
         events.register("after-call.*.*", self._after)
 
-    def _before(self, event_name: str, **_: Any) -> None:
-        self._started[event_name.split(".", 1)[1]] = time.perf_counter()
+    def _before(self, event_name: str, params: Any = None, **_: Any) -> None:
+        operation = event_name.split(".", 1)[1]
+        self._started[operation] = time.perf_counter()
+        if isinstance(params, dict) and params.get("TableName"):
+            key = f"{operation}:{params['TableName']}"
+            self.table_calls[key] = self.table_calls.get(key, 0) + 1
 
     def _after(self, event_name: str, parsed: Any = None, **_: Any) -> None:
         operation = event_name.split(".", 1)[1]
@@ -287,6 +311,8 @@ class _WarmRouter:
         runtime.policies.current()  # init, as the handler does in Lambda's init phase
         self.housekeeping = boto3.Session().client("dynamodb", endpoint_url=endpoint)  # not counted
         self.tables = [settings.budget_table, settings.provenance_table]
+        self.health_reads_key = f"dynamodb.Query:{settings.health_table}"
+        """The shared health's state reads: one per container per cache period, never per request."""
         self.tenant: str | None = None
         """Send as this tenant instead of the event's (the bandit rows: the example's bandit tenant)."""
         self.template: dict[str, Any] = json.loads(EVENT.read_text())
@@ -327,6 +353,8 @@ class _WarmRouter:
         totals: list[float] = []
         aws_ms: list[float] = []
         calls_before = dict(aws.calls)
+        health_reads_before = aws.table_calls.get(self.health_reads_key, 0)
+        started = time.perf_counter()
         seconds_before = dict(aws.operation_seconds)
         retries_before = aws.retries
         try:
@@ -352,6 +380,8 @@ class _WarmRouter:
             "dynamodb_calls": sum(c for name, c in operations.items() if name.startswith("dynamodb.")),
             "s3_calls": sum(c for name, c in operations.items() if name.startswith("s3.")),
             "retries": aws.retries - retries_before,
+            "health_reads": aws.table_calls.get(self.health_reads_key, 0) - health_reads_before,
+            "seconds": time.perf_counter() - started,
         }
 
 

@@ -87,6 +87,7 @@ def moto_environment(refresh_seconds: int = 60) -> Iterator[dict[str, str]]:
                 "PROVENANCE_TABLE": tables["ProvenanceTable"],
                 "IDEMPOTENCY_TABLE": tables["IdempotencyTable"],
                 "LEARNING_TABLE": tables["LearningTable"],
+                "HEALTH_TABLE": tables["HealthTable"],  # shared health configured, as deployed
                 "POWERTOOLS_SERVICE_NAME": "modelrouter",
                 "POWERTOOLS_METRICS_NAMESPACE": "ModelRouterBench",
             }
