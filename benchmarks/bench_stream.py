@@ -29,12 +29,11 @@ import yaml
 from benchmarks.bench_warm import _CountingSink, _empty_tables, _WarmRouter
 from benchmarks.harness import Result, percentile
 from benchmarks.router_env import (
-    BUCKET,
     EMPTY_TABLES_EVERY,
     EXAMPLE_POLICY,
-    POLICY_KEY,
     RESULT_MARK,
     ROOT,
+    activate_policy,
     moto_environment,
     run_child,
 )
@@ -107,7 +106,7 @@ def _use_policy(pii: str) -> None:
     route = next(r for r in document["routes"] if r["name"] == SUPPORT_ROUTE)
     route["checks"]["guardrails"]["pii"] = pii
     s3 = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
-    s3.put_object(Bucket=BUCKET, Key=POLICY_KEY, Body=yaml.safe_dump(document, sort_keys=False).encode())
+    activate_policy(s3, yaml.safe_dump(document, sort_keys=False).encode())
 
 
 def _stream_child(output: Path, pii: str) -> None:

@@ -30,8 +30,30 @@ S3_CALLS_TARGET = 0.0
 PEAK_RSS_TARGET_MB = 120.0
 
 BUCKET = "modelrouter-policies-bench"
-POLICY_KEY = "policies/active.yaml"
+POLICY_KEY = "incoming/policy.yaml"
+"""Where the bench uploads the policy; the activator's core activates it (the router follows the pointer)."""
 RESULT_MARK = "BENCH-RESULT "
+
+
+def activate_policy(s3: Any, body: bytes) -> None:
+    """Upload ``body`` under ``incoming/`` and activate it with the activator's core, as its upload
+    event would.
+
+    Raises:
+        RuntimeError: the activator did not activate it (its problems).
+    """
+    from modelrouter.activation.activator import Activator
+    from modelrouter.activation.control import ControlStore
+    from modelrouter.activation.layout import PolicyVersion
+
+    version = PolicyVersion(
+        key=POLICY_KEY, version_id=s3.put_object(Bucket=BUCKET, Key=POLICY_KEY, Body=body)["VersionId"]
+    )
+    record = Activator(ControlStore(s3, BUCKET)).activate_upload(version).record
+    if record is None or record.outcome != "activated":
+        raise RuntimeError(
+            f"the bench policy was not activated: {record.problems if record else 'no record'}"
+        )
 
 
 @contextmanager
@@ -67,9 +89,9 @@ def moto_environment(refresh_seconds: int = 60) -> Iterator[dict[str, str]]:
         tables = create_tables(dynamodb, prefix="bench")
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_object(Bucket=BUCKET, Key=POLICY_KEY, Body=EXAMPLE_POLICY.read_bytes())
         for artifact in (ROOT / "policies" / "routers").glob("*.json"):  # what the policy pins (topics)
             s3.put_object(Bucket=BUCKET, Key=f"routers/{artifact.name}", Body=artifact.read_bytes())
+        activate_policy(s3, EXAMPLE_POLICY.read_bytes())
         environment = {
             name: value
             for name, value in os.environ.items()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from modelrouter.activation.activator import Activator
@@ -17,10 +18,27 @@ from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY, ActivePointer, Att
 from modelrouter.activation.s3_event import upload_from_event
 from modelrouter.local.activation_watch import UploadWatcher
 
-__all__ = ["activate", "activating", "activator_for", "point_at_unchecked", "upload"]
+__all__ = [
+    "SHIPPED_ARTIFACTS",
+    "activate",
+    "activating",
+    "activator_for",
+    "point_at_unchecked",
+    "upload",
+    "upload_shipped_artifacts",
+]
+
+SHIPPED_ARTIFACTS = Path(__file__).resolve().parent.parent / "policies" / "routers"
+"""The artifacts the shipped policies pin (topics, routers)."""
 
 WATCH_INTERVAL_S = 0.05
 """How often :func:`activating` lists the bucket (tests: fast)."""
+
+
+def upload_shipped_artifacts(s3: Any, bucket: str) -> None:
+    """Put the shipped artifacts where the shipped policies name them (``routers/``)."""
+    for artifact in SHIPPED_ARTIFACTS.glob("*.json"):
+        s3.put_object(Bucket=bucket, Key=f"routers/{artifact.name}", Body=artifact.read_bytes())
 
 
 def activator_for(s3: Any, bucket: str, notifier: Any = None) -> Activator:

@@ -1,7 +1,9 @@
 """The router Lambda in-process on moto: bucket, tables (from ``template.yaml``) and the example policy.
 
 Providers are :class:`tests.fakes.EchoProvider` (one per provider kind); everything else — S3 policy
-store, DynamoDB budgets and provenance, Powertools idempotency, the handler — is the real code.
+store, DynamoDB budgets and provenance, Powertools idempotency, the handler — is the real code. Policies
+become active as in production: uploaded under ``incoming/`` and activated by the activator's core,
+which writes the pointer the router follows (:mod:`tests.activation_helpers`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY, POINTER_KEY, AttemptRecord
 from modelrouter.api.runtime import RouterRuntime, build_runtime
 from modelrouter.keys import KeyStore
 from modelrouter.lambda_runtime import StreamingResponse
@@ -28,14 +31,21 @@ from modelrouter.local.functions import load_function
 from modelrouter.local.gateway import Gateway
 from modelrouter.policy import ProviderKind
 from modelrouter.settings import Settings
+from tests.activation_helpers import (
+    activate,
+    point_at_unchecked,
+    upload_shipped_artifacts,
+)
 from tests.aws import create_tables
 from tests.fakes import EchoProvider
-from tests.helpers import EXAMPLE_POLICY, ROOT, fake_aws_environment
+from tests.helpers import EXAMPLE_POLICY, fake_aws_environment
 
 BUCKET = "modelrouter-policies-test"
-POLICY_KEY = "policies/active.yaml"
-SHIPPED_ARTIFACTS = ROOT / "policies" / "routers"
-"""The artifacts the shipped policies pin, uploaded where the policy store looks for them."""
+POLICY_KEY = DEFAULT_UPLOAD_KEY
+"""Where the rig uploads policies (the template's ``PolicyKey``); the router reads only the pointer's
+version of it."""
+POINTER = POINTER_KEY
+"""The active pointer the activator writes and the router follows."""
 
 
 @dataclass(frozen=True)
@@ -139,9 +149,32 @@ class RouterRig:
         return sum(len(provider.calls) for provider in self.providers.values())
 
     def push_policy(self, text: str | bytes) -> str:
-        """Upload a new policy object; returns its version id."""
-        response = self.s3.put_object(Bucket=BUCKET, Key=POLICY_KEY, Body=text)
-        return str(response["VersionId"])
+        """Upload a new policy and run the activator on it; returns its version id.
+
+        Raises:
+            AssertionError: the activator rejected it (its problems in the message); use
+                :meth:`upload_policy` to look at a rejection.
+        """
+        record = self.upload_policy(text)
+        assert record.outcome == "activated", record.problems
+        return record.version_id
+
+    def upload_policy(self, text: str | bytes) -> AttemptRecord:
+        """Upload a new policy and run the activator on it: its attempt record, whatever the outcome."""
+        return activate(self.s3, BUCKET, text, POLICY_KEY)
+
+    def point_at_unchecked(self, text: str | bytes) -> str:
+        """Upload ``text`` and point the active pointer at it without the activator (a version this
+        router cannot load: artifacts changed since it was activated, a pointer written by hand); returns
+        its version id."""
+        return point_at_unchecked(self.s3, BUCKET, text, POLICY_KEY)
+
+    def active_version(self) -> str:
+        """The version id the active pointer names."""
+        from modelrouter.activation.layout import ActivePointer
+
+        raw = self.s3.get_object(Bucket=BUCKET, Key=POINTER)["Body"].read()
+        return ActivePointer.parse(raw).version_id
 
     def provenance_items(self, tenant_id: str) -> list[dict[str, Any]]:
         """Every provenance item of a tenant, deserialized."""
@@ -174,8 +207,11 @@ def running_router(
     s3: Any = None,
     dynamodb: Any = None,
     refresh_seconds: int = 0,
+    artifacts: Mapping[str, bytes] | None = None,
 ) -> Iterator[RouterRig]:
-    """A router on moto (in-process unless clients are given) with the example policy active."""
+    """A router on moto (in-process unless clients are given) with ``policy`` uploaded and activated (a
+    policy the activator rejects leaves the router with none active). ``artifacts`` (key to bytes) are
+    put in the bucket first, where the policy names them."""
     with mock_aws() if s3 is None else _nothing():
         s3 = s3 or boto3.client("s3", region_name="us-east-1")
         dynamodb = dynamodb or boto3.client("dynamodb", region_name="us-east-1")
@@ -183,12 +219,14 @@ def running_router(
         s3.create_bucket(Bucket=BUCKET)
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         text = policy.read_bytes() if isinstance(policy, Path) else policy
-        for artifact in SHIPPED_ARTIFACTS.glob("*.json"):  # what the shipped policies pin (topics, routers)
-            s3.put_object(Bucket=BUCKET, Key=f"routers/{artifact.name}", Body=artifact.read_bytes())
-        s3.put_object(Bucket=BUCKET, Key=POLICY_KEY, Body=text)
+        upload_shipped_artifacts(s3, BUCKET)  # what the shipped policies pin (topics, routers)
+        for key, body in (artifacts or {}).items():
+            s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+        activate(s3, BUCKET, text, POLICY_KEY)
         settings = Settings(
             policy_bucket=BUCKET,
             policy_key=POLICY_KEY,
+            policy_pointer_key=POINTER,
             policy_refresh_seconds=refresh_seconds,
             budget_table=tables["BudgetTable"],
             provenance_table=tables["ProvenanceTable"],

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.rig import BUCKET, RouterRig, router_environment, running_router
+from tests.integration.rig import RouterRig, router_environment, running_router
 from tests.integration.test_router_learned import request
 from tests.learned_fixtures import ROUTER_KEY, keyword_router_bytes
 from tests.unit.test_cascade_skip import EASY, HARD, cascade_document
@@ -21,8 +21,7 @@ SKIP = {"model": "small", "detail": f"predicted quality 0.310 < skip_below 0.400
 @pytest.fixture
 def rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[RouterRig]:
     router_environment(monkeypatch)
-    with running_router(json.dumps(cascade_document(RAW)).encode()) as running:
-        running.s3.put_object(Bucket=BUCKET, Key=ROUTER_KEY, Body=RAW)
+    with running_router(json.dumps(cascade_document(RAW)).encode(), artifacts={ROUTER_KEY: RAW}) as running:
         yield running
 
 

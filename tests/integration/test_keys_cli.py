@@ -1,4 +1,5 @@
-"""``modelrouter keys`` and ``modelrouter policy push`` against moto (DynamoDB and S3)."""
+"""``modelrouter keys`` and ``modelrouter policy push`` against moto (DynamoDB and S3); policies become
+active through the activator's core, as the deployed S3 event would run it."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import pytest
 import yaml
 from moto import mock_aws
 
+from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY, POINTER_KEY, ActivePointer
 from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from modelrouter.keys import KeyStore
 from modelrouter.local.local_env import LOCAL_ENV_OVERRIDE, NOT_RUNNING, write_local_env
 from modelrouter.policy import load_policy_file
+from tests.activation_helpers import activate, activating, upload_shipped_artifacts
 from tests.aws import create_tables, serial_moto_server
 from tests.helpers import EXAMPLE_POLICY, fake_aws_environment, minimal_policy, run_cli
 
@@ -148,32 +151,44 @@ def test_endpoint_url_is_used(capsys: pytest.CaptureFixture[str], aws_env: None)
         assert client.scan(TableName=table)["Count"] == 1
 
 
+def active_pointer(client: object) -> ActivePointer:
+    return ActivePointer.parse(client.get_object(Bucket=BUCKET, Key=POINTER_KEY)["Body"].read())  # type: ignore[attr-defined]
+
+
 def test_push_uploads_a_valid_policy(capsys: pytest.CaptureFixture[str], s3: object) -> None:
     client = boto3.client("s3", region_name="us-east-1")
-    # When the example policy is pushed
-    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--bucket", BUCKET, "--upload-routers")
-    # Then it is the active policy object, byte for byte, and the new version id is printed
+    # When the example policy is pushed, with the activator running on uploads
+    with activating(client, BUCKET):
+        code, out, _ = run(
+            capsys, "policy", "push", str(EXAMPLE_POLICY), "--bucket", BUCKET, "--upload-routers"
+        )
+    # Then it is uploaded byte for byte, its version id printed, and that version activated
     assert code == EXIT_OK
-    head = client.head_object(Bucket=BUCKET, Key="policies/active.yaml")
+    head = client.head_object(Bucket=BUCKET, Key=DEFAULT_UPLOAD_KEY)
     assert f"version: {head['VersionId']}" in out
+    assert "activated: " in out
     assert head["Metadata"]["policy-digest"].startswith("sha256:")
-    body = client.get_object(Bucket=BUCKET, Key="policies/active.yaml")["Body"].read()
+    body = client.get_object(Bucket=BUCKET, Key=DEFAULT_UPLOAD_KEY)["Body"].read()
     assert body == EXAMPLE_POLICY.read_bytes()
+    assert active_pointer(client).version_id == head["VersionId"]
 
-    # When pushed to another key with --key, Then that object's version is printed
-    code, out2, _ = run(
-        capsys,
-        "policy",
-        "push",
-        str(EXAMPLE_POLICY),
-        "--bucket",
-        BUCKET,
-        "--key",
-        "p.yaml",
-        "--upload-routers",
-    )
+    # When pushed to another key under incoming/ with --key, Then that object's version is active
+    with activating(client, BUCKET):
+        code, out2, _ = run(
+            capsys, "policy", "push", str(EXAMPLE_POLICY), "--bucket", BUCKET, "--key", "incoming/p.yaml"
+        )
     assert code == EXIT_OK
-    assert client.head_object(Bucket=BUCKET, Key="p.yaml")["VersionId"] in out2
+    version = client.head_object(Bucket=BUCKET, Key="incoming/p.yaml")["VersionId"]
+    assert version in out2
+    assert (active_pointer(client).key, active_pointer(client).version_id) == ("incoming/p.yaml", version)
+
+
+def test_push_refuses_a_key_outside_incoming(capsys: pytest.CaptureFixture[str], s3: object) -> None:
+    # When pushed to a key the activator never looks at, Then it is a usage error and nothing is uploaded
+    code, _, err = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--bucket", BUCKET, "--key", "p.yaml")
+    assert code == EXIT_USAGE
+    assert "error: --key: 'p.yaml' is not an object under incoming/" in err
+    assert "Versions" not in boto3.client("s3", region_name="us-east-1").list_object_versions(Bucket=BUCKET)
 
 
 def test_push_uses_environment(
@@ -181,10 +196,12 @@ def test_push_uses_environment(
 ) -> None:
     # Given POLICY_BUCKET and POLICY_KEY, When pushing without options, Then they are used
     monkeypatch.setenv("POLICY_BUCKET", BUCKET)
-    monkeypatch.setenv("POLICY_KEY", "custom/policy.yaml")
-    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--upload-routers")
+    monkeypatch.setenv("POLICY_KEY", "incoming/custom.yaml")
+    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--upload-routers", "--no-wait")
     assert code == EXIT_OK
-    version = boto3.client("s3", region_name="us-east-1").head_object(Bucket=BUCKET, Key="custom/policy.yaml")
+    version = boto3.client("s3", region_name="us-east-1").head_object(
+        Bucket=BUCKET, Key="incoming/custom.yaml"
+    )
     assert version["VersionId"] in out
 
 
@@ -225,7 +242,7 @@ def test_push_aws_error_is_one_line(capsys: pytest.CaptureFixture[str], s3: obje
     code, _, err = run(capsys, "policy", "push", str(policy), "--bucket", "no-such-bucket")
     assert code == EXIT_REJECTED
     assert err.strip().startswith(
-        "error: cannot upload to s3://no-such-bucket/policies/active.yaml: NoSuchBucket"
+        f"error: cannot upload to s3://no-such-bucket/{DEFAULT_UPLOAD_KEY}: NoSuchBucket"
     )
     assert len(err.strip().splitlines()) == 1
 
@@ -265,14 +282,16 @@ def test_create_checks_the_tenant_against_the_policy_in_the_bucket(
     # Given the active policy in the policy bucket (same moto account as the key table)
     client = boto3.client("s3", region_name="us-east-1")
     client.create_bucket(Bucket=BUCKET)
-    client.put_object(Bucket=BUCKET, Key="policies/active.yaml", Body=EXAMPLE_POLICY.read_bytes())
+    client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    upload_shipped_artifacts(client, BUCKET)
+    active = activate(client, BUCKET, EXAMPLE_POLICY.read_bytes())
     monkeypatch.setenv("POLICY_BUCKET", BUCKET)
     # When keys are created for a tenant it lacks and for one it has
     refused, _, err = run(capsys, "keys", "create", "--tenant", "nosuch", "--table", table)
     created, out, err_ok = run(capsys, "keys", "create", "--tenant", "lexdoc-eu", "--table", table)
     # Then the first is refused, naming the bucket's policy, and the second created without a warning
     assert refused == EXIT_REJECTED
-    assert err.strip().endswith(f"(policy s3://{BUCKET}/policies/active.yaml)")
+    assert err.strip().endswith(f"(policy s3://{BUCKET}/{DEFAULT_UPLOAD_KEY}@{active.version_id})")
     assert created == EXIT_OK
     assert KEY_ID.search(out)
     assert "warning" not in err_ok
@@ -301,7 +320,8 @@ def local_stack(aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         s3 = session.client("s3", endpoint_url=endpoint)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
         s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_object(Bucket=BUCKET, Key="policies/active.yaml", Body=EXAMPLE_POLICY.read_bytes())
+        upload_shipped_artifacts(s3, BUCKET)
+        activate(s3, BUCKET, EXAMPLE_POLICY.read_bytes())
         values = {
             "AWS_ENDPOINT_URL": endpoint,
             "AWS_REGION": "eu-west-1",
@@ -309,7 +329,7 @@ def local_stack(aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "POLICY_BUCKET": BUCKET,
-            "POLICY_KEY": "policies/active.yaml",
+            "POLICY_KEY": DEFAULT_UPLOAD_KEY,
             "API_KEY_TABLE": tables["ApiKeyTable"],
         }
         monkeypatch.setenv(LOCAL_ENV_OVERRIDE, str(write_local_env(values, tmp_path / "local.env")))
@@ -336,16 +356,18 @@ def test_local_uses_the_running_stack(
 def test_push_local_uploads_to_the_stacks_bucket(
     capsys: pytest.CaptureFixture[str], local_stack: dict[str, str]
 ) -> None:
-    # When the local policy is pushed with --local
-    code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--local", "--upload-routers")
-    # Then it lands in the stack's bucket under the stack's key, as a new version
     session = boto3.session.Session(
         aws_access_key_id="local", aws_secret_access_key="local", region_name="eu-west-1"
     )
     s3 = session.client("s3", endpoint_url=local_stack["AWS_ENDPOINT_URL"])
+    # When the local policy is pushed with --local, the stack's activator running on uploads
+    with activating(s3, BUCKET):
+        code, out, _ = run(capsys, "policy", "push", str(EXAMPLE_POLICY), "--local", "--upload-routers")
+    # Then it lands in the stack's bucket under the stack's key, as a new version, and is activated
     head = s3.head_object(Bucket=BUCKET, Key=local_stack["POLICY_KEY"])
     assert code == EXIT_OK
     assert f"version: {head['VersionId']}" in out
+    assert active_pointer(s3).version_id == head["VersionId"]
 
 
 def test_local_without_a_running_stack_is_one_line(

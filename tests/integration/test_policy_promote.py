@@ -1,5 +1,6 @@
 """``modelrouter policy promote`` through a moto bucket: the active policy is read, promoted when the
-evidence holds, and pushed by ``policy push``'s own code as a new object version (comments kept)."""
+evidence holds, and pushed by ``policy push``'s own code as a new object version (comments kept), which
+the activator (its core, running on uploads as the deployed S3 event would) activates."""
 
 from __future__ import annotations
 
@@ -11,20 +12,22 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY
 from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from modelrouter.policy import load_policy_file, parse_policy
+from tests.activation_helpers import activating
 from tests.helpers import EXAMPLE_POLICY, fake_aws_environment, run_cli
 from tests.ope_logs import logged_lines, write_lines
 
 BUCKET = "policy-bucket"
-KEY = "policies/active.yaml"
+KEY = DEFAULT_UPLOAD_KEY
 CHAMPION, CHALLENGER = "claude-haiku-bedrock", "nova-pro"
 COST = {CHAMPION: 0.001, CHALLENGER: 0.002}
 
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """A versioned policy bucket in moto holding the example policy (pushed with its artifacts)."""
+    """A versioned policy bucket in moto whose uploads the activator handles."""
     fake_aws_environment(monkeypatch)
     for name in ("POLICY_BUCKET", "POLICY_KEY"):
         monkeypatch.delenv(name, raising=False)
@@ -32,7 +35,8 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket=BUCKET)
         client.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        yield client
+        with activating(client, BUCKET):
+            yield client
 
 
 def push_example(capsys: pytest.CaptureFixture[str]) -> None:
@@ -71,8 +75,10 @@ def test_a_promotion_writes_a_new_version_of_the_active_policy(
     code, out, err = run_cli(
         capsys, "policy", "promote", "general", "--outcomes", str(outcomes), "--bucket", BUCKET
     )
-    # Then policy push's code uploaded a new version, whose champion has the challenger's models
+    # Then policy push's code uploaded a new version, whose champion has the challenger's models, and
+    # the activator activated it
     assert code == EXIT_OK, err
+    assert "activated: " in out
     latest = versions(s3)
     assert len(latest) == len(first) + 1
     new = next(version for version in latest if version["IsLatest"])

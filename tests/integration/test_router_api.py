@@ -45,7 +45,7 @@ def test_chat_returns_a_completion_with_the_router_summary_and_records_provenanc
     assert router["cost_usd"] > 0
     assert headers["x-request-id"] == "req-chat-support"
     # and leaves one provenance record naming the S3 version of the policy
-    version = rig.s3.head_object(Bucket="modelrouter-policies-test", Key="policies/active.yaml")["VersionId"]
+    version = rig.active_version()
     (record,) = rig.provenance_items("acme-support")
     assert record["request_id"] == "req-chat-support"
     assert record["policy"]["version"] == version == router["policy_version"]

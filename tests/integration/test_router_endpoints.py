@@ -197,9 +197,10 @@ def test_health_reports_the_policy_version_and_nothing_private(rig: RouterRig) -
 
 
 def test_health_is_degraded_while_a_broken_new_policy_is_rejected(rig: RouterRig) -> None:
-    # Given a good policy serving, then a broken version pushed (the rig refreshes on every request)
+    # Given a good policy serving, then the pointer set on a broken version by hand (the activator
+    # never would; the rig refreshes on every request)
     good = rig.call(load_event("health"))[1]["policy_version"]
-    rig.push_policy(b"version: 1\nname: broken\n")
+    rig.point_at_unchecked(b"version: 1\nname: broken\n")
     # When the health check runs
     status, body, _ = rig.call(load_event("health"))
     # Then it is still served by the last good version, and says so
@@ -208,7 +209,7 @@ def test_health_is_degraded_while_a_broken_new_policy_is_rejected(rig: RouterRig
 
 
 def test_health_is_503_unavailable_when_no_policy_ever_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given a router whose only policy object is invalid
+    # Given a router whose only upload is invalid (so the activator never made it active)
     router_environment(monkeypatch)
     with running_router(b"version: 1\nname: broken\n") as broken:
         # When the health check runs

@@ -41,17 +41,18 @@ def rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[RouterRig]:
         yield running
 
 
-def test_broken_policy_pushed_keeps_the_last_good_one_serving(
+def test_a_version_the_router_cannot_load_keeps_the_last_good_one_serving(
     rig: RouterRig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given a request served by the first version
     _, first, _ = rig.call(load_event("chat-support"))
     good_version = first["router"]["policy_version"]
 
-    # When an operator pushes a policy with a dangling route reference
+    # When the pointer names a version with a dangling route reference, never activated (written by
+    # hand; the activator would have rejected it: tests/integration/test_policy_activation.py)
     broken = yaml.safe_load(EXAMPLE_POLICY.read_text())
     broken["tenants"][0]["default_route"] = "no-such-route"
-    rig.push_policy(yaml.safe_dump(broken, sort_keys=False))
+    rig.point_at_unchecked(yaml.safe_dump(broken, sort_keys=False))
     event = copy.deepcopy(load_event("chat-support"))
     event["requestContext"]["requestId"] = "req-after-broken-push"
     status, body, _ = rig.call(event)

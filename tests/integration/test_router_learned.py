@@ -11,7 +11,7 @@ import pytest
 
 from modelrouter.learned.artifact import LearnedRouter
 from tests.helpers import rest_event
-from tests.integration.rig import BUCKET, POLICY_KEY, RouterRig, router_environment, running_router
+from tests.integration.rig import POINTER, POLICY_KEY, RouterRig, router_environment, running_router
 from tests.learned_fixtures import ROUTER_KEY, keyword_router_bytes, learned_policy, sha256_hex
 
 # Predicted quality for prompts without the keyword "prove", and for the prompt "prove".
@@ -24,8 +24,7 @@ DIGEST = f"sha256:{sha256_hex(RAW)}"
 @pytest.fixture
 def rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[RouterRig]:
     router_environment(monkeypatch)
-    with running_router(json.dumps(learned_policy(RAW)).encode()) as running:
-        running.s3.put_object(Bucket=BUCKET, Key=ROUTER_KEY, Body=RAW)
+    with running_router(json.dumps(learned_policy(RAW)).encode(), artifacts={ROUTER_KEY: RAW}) as running:
         yield running
 
 
@@ -113,6 +112,7 @@ def test_request_data_never_makes_the_router_fetch_an_artifact(rig: RouterRig) -
         )
         assert status == 200, body
         assert body["router"]["learned"]["digest"] == DIGEST
-    # Then the router read only the policy and, once, the artifact the policy names
-    assert set(fetched) == {POLICY_KEY, ROUTER_KEY}
-    assert fetched.count(ROUTER_KEY) == 1
+    # Then the router read only the active pointer, once the version it names, and once the artifact
+    # the policy names
+    assert set(fetched) == {POINTER, POLICY_KEY, ROUTER_KEY}
+    assert (fetched.count(POLICY_KEY), fetched.count(ROUTER_KEY)) == (1, 1)

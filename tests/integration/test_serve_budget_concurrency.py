@@ -81,9 +81,8 @@ def test_two_hundred_concurrent_requests_over_http_never_overspend(stack: LocalS
         str(http.post(f"{stack.url}/v1/route", json=BODY, headers=headers).json()["reserve_usd"])
     )
     limit = reserve * ADMITTED + reserve / 2
-    stack.client("s3").put_object(
-        Bucket=stack.resources.bucket, Key=POLICY_KEY, Body=_policy(float(limit)).encode()
-    )
+    assert stack.activator is not None  # uploaded and activated now, as its upload event would
+    stack.activator.activate_now(POLICY_KEY, _policy(float(limit)).encode(), "the budget policy")
     time.sleep(1.5)  # every container re-reads the policy on its next request
 
     # And admitted calls held at the model until every other request was admitted or refused

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY, INCOMING_PREFIX, POINTER_KEY
 from modelrouter.policy.learned import ROUTER_KEY_PREFIX
 from modelrouter.settings import Settings
 from tests.aws import load_template
@@ -23,7 +24,7 @@ TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
 PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
 GLOBAL_FUNCTION: dict[str, Any] = TEMPLATE.get("Globals", {}).get("Function", {})
-FUNCTIONS = ("RouterFunction", "AuthorizerFunction")
+FUNCTIONS = ("RouterFunction", "AuthorizerFunction", "PolicyActivatorFunction")
 EXEC_WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"
 ROUTES = {
     ("post", "/v1/chat/completions"),
@@ -127,7 +128,8 @@ def test_functions_run_python313_on_arm64_with_the_core_layer(function: str) -> 
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_function_code_carries_no_dependencies_of_its_own(function: str) -> None:
     code_uri = function_property(function, "CodeUri")
-    assert code_uri == f"functions/{function.removesuffix('Function').lower()}"
+    folder = re.sub(r"(?<!^)(?=[A-Z])", "_", function.removesuffix("Function")).lower()
+    assert code_uri == f"functions/{folder}"
     # the layer carries every dependency; a requirements.txt here would make sam build pip-install
     # for the build machine's Python instead of Lambda's
     assert not (ROOT / code_uri / "requirements.txt").exists()
@@ -214,6 +216,8 @@ def test_router_environment_is_what_the_settings_read() -> None:
 
     Settings.from_env({name: resolve(value) for name, value in environment.items()})
     assert environment["POLICY_KEY"] == ref("PolicyKey")
+    assert environment["POLICY_POINTER_KEY"] == POINTER_KEY  # what the activator writes
+    assert PARAMETERS["PolicyKey"]["Default"] == DEFAULT_UPLOAD_KEY
 
 
 def test_powertools_is_configured_for_both_functions() -> None:
@@ -326,14 +330,24 @@ def test_provider_secret_is_per_stack() -> None:
 # The one wildcard: the objects under routers/ in the policy bucket, which the policy names (a key prefix
 # within one bucket; listing them in a parameter would mean a stack update per router artifact).
 ROUTER_ARTIFACTS = {"Sub": f"${{PolicyBucket.Arn}}/{ROUTER_KEY_PREFIX}*"}
+# Uploaded policy versions (any key under incoming/: operators name them) and the activator's control/
+# objects (the pointer, the history records, one per attempt): each prefix only with these actions.
+UPLOADS = {"Sub": f"${{PolicyBucket.Arn}}/{INCOMING_PREFIX}*"}
+CONTROL = {"Sub": "${PolicyBucket.Arn}/control/*"}
+POINTER = {"Sub": f"${{PolicyBucket.Arn}}/{POINTER_KEY}"}
+PREFIX_ACTIONS = {
+    str(ROUTER_ARTIFACTS): ["s3:GetObject", "s3:GetObjectVersion"],
+    str(UPLOADS): ["s3:GetObject", "s3:GetObjectVersion"],
+    str(CONTROL): ["s3:GetObject", "s3:PutObject"],
+}
 
 
 def test_no_policy_grants_a_wildcard_resource_or_action() -> None:
     for function in FUNCTIONS:
         for statement in statements(function):
             for resource in as_list(statement["Resource"]):
-                if resource == ROUTER_ARTIFACTS:
-                    assert statement["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+                if str(resource) in PREFIX_ACTIONS:
+                    assert statement["Action"] == PREFIX_ACTIONS[str(resource)], (function, statement)
                     continue
                 assert not any("*" in text for text in strings_in(resource)), f"{function}: {statement}"
             for action in as_list(statement["Action"]):
@@ -357,12 +371,13 @@ def test_router_invokes_only_the_listed_bedrock_models_and_guardrails() -> None:
     assert guardrails["If"][2] == ref("AWS::NoValue")
 
 
-def test_router_reads_only_the_active_policy_object_and_router_artifacts() -> None:
+def test_router_reads_only_the_active_pointer_the_versions_it_names_and_router_artifacts() -> None:
+    # Given the router's S3 grants, Then it reads the pointer, uploaded versions and artifacts, and
+    # writes nothing (only the activator writes the pointer)
     granted = grants("RouterFunction")
     s3 = {action: resources for action, resources in granted.items() if action.startswith("s3:")}
-    policy_object = {"Sub": "${PolicyBucket.Arn}/${PolicyKey}"}
-    both = [policy_object, ROUTER_ARTIFACTS]
-    assert s3 == {"s3:GetObject": both, "s3:GetObjectVersion": both}
+    read = [POINTER, UPLOADS, ROUTER_ARTIFACTS]
+    assert s3 == {"s3:GetObject": read, "s3:GetObjectVersion": read}
 
 
 def test_router_data_access_is_exactly_what_the_code_calls() -> None:
@@ -445,7 +460,8 @@ def test_the_api_is_a_regional_rest_api_with_stage_api_and_tracing() -> None:
 def test_the_api_serves_exactly_the_router_functions_routes() -> None:
     assert {(method, path) for method, path, _ in operations()} == ROUTES
     for function in FUNCTIONS:  # no implicit API from function events
-        assert "Events" not in RESOURCES[function]["Properties"]
+        events = RESOURCES[function]["Properties"].get("Events", {})
+        assert not [event for event in events.values() if event["Type"] in {"Api", "HttpApi"}], function
 
 
 def test_every_route_streams_from_the_router_function() -> None:
@@ -649,7 +665,12 @@ def test_router_timeout_allows_long_generations_within_holds_and_streams() -> No
 
 def test_every_log_group_has_retention_and_the_functions_use_theirs() -> None:
     groups = resources_of("AWS::Logs::LogGroup")
-    assert set(groups) == {"RouterLogGroup", "AuthorizerLogGroup", "ApiAccessLogGroup"}
+    assert set(groups) == {
+        "RouterLogGroup",
+        "AuthorizerLogGroup",
+        "ApiAccessLogGroup",
+        "PolicyActivatorLogGroup",
+    }
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == ref("LogRetentionDays")
     for function in FUNCTIONS:
@@ -665,3 +686,56 @@ def test_outputs_include_the_api_url_with_its_stage() -> None:
     )
     for name in ("PolicyBucketName", "BudgetTableName", "ProviderKeysSecretArn"):
         assert name in outputs
+
+
+# --- Policy activation -----------------------------------------------------------------------------
+
+
+ACTIVATOR: dict[str, Any] = RESOURCES["PolicyActivatorFunction"]["Properties"]
+
+
+def test_the_activator_runs_alone_sized_and_configured_as_the_code_reads() -> None:
+    # Given the activator function, Then one invocation at a time, 512 MB, 60 s, its bucket and pointer
+    assert ACTIVATOR["ReservedConcurrentExecutions"] == 1
+    assert (ACTIVATOR["MemorySize"], ACTIVATOR["Timeout"]) == (512, 60)
+    assert ACTIVATOR["Environment"]["Variables"] == {
+        "POLICY_BUCKET": ref("PolicyBucket"),
+        "POLICY_POINTER_KEY": POINTER_KEY,
+    }
+
+
+def test_uploads_under_incoming_of_the_policy_bucket_invoke_the_activator() -> None:
+    # Given the bucket's events on EventBridge and the activator's rule
+    bucket = RESOURCES["PolicyBucket"]["Properties"]
+    assert bucket["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    (event,) = ACTIVATOR["Events"].values()
+    assert event["Type"] == "EventBridgeRule"
+    # Then the rule matches objects created under incoming/ of this bucket only
+    assert event["Properties"]["Pattern"] == {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            "bucket": {"name": [ref("PolicyBucket")]},
+            "object": {"key": [{"prefix": INCOMING_PREFIX}]},
+        },
+    }
+    assert DEFAULT_UPLOAD_KEY.startswith(INCOMING_PREFIX)
+    assert re.fullmatch(PARAMETERS["PolicyKey"]["AllowedPattern"], DEFAULT_UPLOAD_KEY)
+    assert not re.fullmatch(PARAMETERS["PolicyKey"]["AllowedPattern"], "policies/active.yaml")
+
+
+def test_the_activator_reads_uploads_and_artifacts_writes_only_control_and_puts_events() -> None:
+    # Given the activator's grants, Then they are exactly what activation calls
+    bus = {"Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"}
+    expected = {
+        "s3:GetObject": [UPLOADS, ROUTER_ARTIFACTS, CONTROL],
+        "s3:GetObjectVersion": [UPLOADS, ROUTER_ARTIFACTS],
+        "s3:PutObject": [CONTROL],
+        "s3:ListBucket": [get_att("PolicyBucket")],
+        "s3:ListBucketVersions": [get_att("PolicyBucket")],
+        "events:PutEvents": [bus],
+    }
+    granted = grants("PolicyActivatorFunction")
+    assert {action: sorted(map(str, resources)) for action, resources in granted.items()} == {
+        action: sorted(map(str, resources)) for action, resources in expected.items()
+    }

@@ -11,7 +11,7 @@ import pytest
 
 from modelrouter.learned.topics import TopicClassifier
 from tests.helpers import rest_event
-from tests.integration.rig import BUCKET, RouterRig, router_environment, running_router
+from tests.integration.rig import RouterRig, router_environment, running_router
 from tests.topic_fixtures import TOPICS_KEY, one_word_confidence, topics_bytes, topics_policy
 
 RAW = topics_bytes()
@@ -20,8 +20,7 @@ RAW = topics_bytes()
 @pytest.fixture
 def rig(monkeypatch: pytest.MonkeyPatch) -> Iterator[RouterRig]:
     router_environment(monkeypatch)
-    with running_router(json.dumps(topics_policy(RAW)).encode()) as running:
-        running.s3.put_object(Bucket=BUCKET, Key=TOPICS_KEY, Body=RAW)
+    with running_router(json.dumps(topics_policy(RAW)).encode(), artifacts={TOPICS_KEY: RAW}) as running:
         yield running
 
 

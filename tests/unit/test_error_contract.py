@@ -79,6 +79,7 @@ EXPECTED: dict[str, tuple[int, str, bool]] = {
     "modelrouter.api.idempotency.IdempotencyKeyReusedError": (422, "invalid_request_error", True),
     "modelrouter.api.idempotency.IdempotencyUnavailableError": (503, "service_unavailable", False),
     "modelrouter.policy.store.PolicyUnavailableError": (503, "service_unavailable", False),
+    "modelrouter.policy.store.NoActivePolicyError": (503, "service_unavailable", False),  # how to activate
     "modelrouter.learned.artifact.ArtifactError": (503, "service_unavailable", False),
     "modelrouter.settings.ConfigurationError": (503, "service_unavailable", False),
     "modelrouter.keys.errors.ApiKeyError": (500, "server_error", False),

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.activation_helpers import activating
 from tests.helpers import fake_aws_environment, run_cli
 from tests.learned_fixtures import ROUTER_KEY, keyword_router_bytes, learned_policy, versioned_bucket
 
+from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY
 from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED
 
 RAW = keyword_router_bytes(
@@ -114,13 +116,15 @@ def test_push_with_upload_routers_uploads_the_artifact_then_the_policy(
 ) -> None:
     # Given a learned policy and its artifact next to it
     policy = write_policy(tmp_path, learned_policy(RAW))
-    # When pushed with --upload-routers
-    code, out, _ = run(capsys, "policy", "push", str(policy), "--bucket", BUCKET, "--upload-routers")
-    # Then the artifact is at its key, checked there, and the policy is uploaded
+    # When pushed with --upload-routers (the activator running on uploads)
+    with activating(s3, BUCKET):
+        code, out, _ = run(capsys, "policy", "push", str(policy), "--bucket", BUCKET, "--upload-routers")
+    # Then the artifact is at its key, checked there, and the policy is uploaded and activated
     assert code == EXIT_OK, out
     assert s3.get_object(Bucket=BUCKET, Key=ROUTER_KEY)["Body"].read() == RAW
     assert f"router s3://{BUCKET}/{ROUTER_KEY}: ok (3 models" in out
-    assert s3.get_object(Bucket=BUCKET, Key="policies/active.yaml")["Body"].read() == policy.read_bytes()
+    assert s3.get_object(Bucket=BUCKET, Key=DEFAULT_UPLOAD_KEY)["Body"].read() == policy.read_bytes()
+    assert "activated: " in out
 
 
 def test_push_refuses_an_artifact_that_does_not_know_the_mapped_models(

@@ -13,10 +13,12 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.activation_helpers import activate, point_at_unchecked
 from tests.helpers import chat, fake_aws_environment, policy_from, run_cli
 from tests.learned_fixtures import sha256_hex, versioned_bucket
 from tests.topic_fixtures import TOPICS_KEY, one_word_confidence, topics_bytes, topics_policy
 
+from modelrouter.activation.layout import POINTER_KEY
 from modelrouter.errors import PolicyError
 from modelrouter.learned.topics import TopicClassifier, load_topic_classifier
 from modelrouter.policy.artifacts import load_local_topics
@@ -29,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "policies" / "topics" / "examples.jsonl"
 ARTIFACT = ROOT / "policies" / "routers" / "support-topics.json"
 RAW = topics_bytes()
-BUCKET, KEY = "policies", "policies/active.yaml"
+BUCKET = "policies"
 
 
 def problems_of(document: dict[str, Any]) -> list[tuple[str, str]]:
@@ -221,11 +223,18 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         yield client
 
 
-def store_events(s3: Any, document: dict[str, Any]) -> tuple[PolicyStore, list[tuple[str, str]]]:
+def store_events(
+    s3: Any, document: dict[str, Any], *, by_hand: bool = False
+) -> tuple[PolicyStore, list[tuple[str, str]]]:
+    """A store over the bucket once ``document`` was activated (or, ``by_hand``, pointed at without
+    the activator, which would refuse it)."""
     events: list[tuple[str, str]] = []
-    s3.put_object(Bucket=BUCKET, Key=KEY, Body=json.dumps(document).encode())
+    if by_hand:
+        point_at_unchecked(s3, BUCKET, json.dumps(document))
+    else:
+        assert activate(s3, BUCKET, json.dumps(document)).outcome == "activated"
     store = PolicyStore(
-        BUCKET, KEY, 60, s3_client=s3, on_event=lambda kind, detail: events.append((kind, detail))
+        BUCKET, POINTER_KEY, 60, s3_client=s3, on_event=lambda kind, detail: events.append((kind, detail))
     )
     return store, events
 
@@ -243,8 +252,12 @@ def test_the_store_loads_the_classifier_with_the_policy_from_s3(s3: Any) -> None
 
 
 def test_the_store_rejects_a_policy_whose_classifier_is_missing(s3: Any) -> None:
-    # Given a policy naming a classifier the bucket does not hold
-    store, events = store_events(s3, topics_policy(RAW))
+    # Given a policy naming a classifier the bucket does not hold: the activator refuses it
+    record = activate(s3, BUCKET, json.dumps(topics_policy(RAW)))
+    assert record.outcome == "rejected"
+    assert any("topics.classifier" in p and "missing in S3" in p for p in record.problems)
+    # And a pointer set on it by hand
+    store, events = store_events(s3, topics_policy(RAW), by_hand=True)
     # When it loads at cold start, Then no policy is served (503, never a 500) and the event says why
     with pytest.raises(PolicyUnavailableError):
         store.current()

@@ -15,6 +15,7 @@ __all__ = ["ConfigurationError", "Settings"]
 _ENVIRONMENT = {
     "policy_bucket": "POLICY_BUCKET",
     "policy_key": "POLICY_KEY",
+    "policy_pointer_key": "POLICY_POINTER_KEY",
     "policy_refresh_seconds": "POLICY_REFRESH_SECONDS",
     "budget_table": "BUDGET_TABLE",
     "provenance_table": "PROVENANCE_TABLE",
@@ -43,8 +44,11 @@ class Settings(BaseModel):
 
     policy_bucket: str = Field(min_length=3)
     """S3 bucket holding the routing policy (``POLICY_BUCKET``)."""
-    policy_key: str = Field(default="policies/active.yaml", min_length=1)
-    """Key of the active policy in the bucket (``POLICY_KEY``)."""
+    policy_key: str = Field(default="incoming/policy.yaml", min_length=1)
+    """Key operators upload policies to, under ``incoming/`` (``POLICY_KEY``); routers never read it
+    directly, only the versions the active pointer names (it is named in the no-policy message)."""
+    policy_pointer_key: str = Field(default="control/active.json", min_length=1)
+    """Key of the active pointer the activator writes and routers follow (``POLICY_POINTER_KEY``)."""
     policy_refresh_seconds: int = Field(default=60, ge=0)
     """At most this often, a conditional GET checks S3 for a new policy (``POLICY_REFRESH_SECONDS``)."""
     budget_table: str = Field(min_length=3)

@@ -74,10 +74,11 @@ def build_runtime(
     dynamodb = dynamodb_client or aws_client("dynamodb")
     policies = PolicyStore(
         settings.policy_bucket,
-        settings.policy_key,
+        settings.policy_pointer_key,  # the active pointer: the router loads only the version it names
         settings.policy_refresh_seconds,
         s3_client=s3_client,  # None: the store makes its own, with refresh timeouts
         on_event=telemetry.policy_event,
+        upload_key=settings.policy_key,
     )
 
     from modelrouter.health.wiring import container_health

@@ -1,5 +1,6 @@
 """Where ``keys``, ``usage`` and ``policy push`` reach AWS (explicit options, the environment, or the
-local stack), and the active policy they check tenants against.
+local stack), and the active policy they check tenants against: the version the active pointer
+(``control/active.json``) names, as routers load it.
 
 Without ``--local``, names (``API_KEY_TABLE``, ``POLICY_BUCKET``, ``POLICY_KEY``) come from the
 environment and boto3 finds credentials, region and endpoint as usual. With ``--local`` they come from
@@ -16,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY, POINTER_KEY
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -25,6 +28,7 @@ __all__ = [
     "BUCKET_ENV",
     "DEFAULT_POLICY_KEY",
     "KEY_ENV",
+    "POINTER_ENV",
     "AwsTarget",
     "add_local_option",
     "aws_target",
@@ -35,9 +39,11 @@ __all__ = [
 BUCKET_ENV = "POLICY_BUCKET"
 """Variable naming the policy bucket."""
 KEY_ENV = "POLICY_KEY"
-"""Variable naming the policy object's key."""
-DEFAULT_POLICY_KEY = "policies/active.yaml"
-"""The policy object's key when ``POLICY_KEY`` is not set (the template's default)."""
+"""Variable naming the key policies are uploaded to (under ``incoming/``)."""
+DEFAULT_POLICY_KEY = DEFAULT_UPLOAD_KEY
+"""The upload key when ``POLICY_KEY`` is not set (the template's default)."""
+POINTER_ENV = "POLICY_POINTER_KEY"
+"""Variable naming the active pointer's key (default ``control/active.json``)."""
 _ENDPOINT = "AWS_ENDPOINT_URL"
 _REGION = "AWS_REGION"
 _ACCESS_KEY = "AWS_ACCESS_KEY_ID"
@@ -83,34 +89,51 @@ class AwsTarget:
         return session.client(service, endpoint_url=self.endpoint_url)
 
     def policy_location(self, bucket: str | None = None, key: str | None = None) -> tuple[str, str] | None:
-        """The active policy's bucket and key (explicit ones first); ``None`` when no bucket is known."""
+        """The policy bucket and the key uploads go to (explicit ones first); ``None`` when no bucket is
+        known."""
         bucket = bucket or self.setting(BUCKET_ENV)
         if bucket is None:
             return None
         return bucket, key or self.setting(KEY_ENV) or DEFAULT_POLICY_KEY
 
-    def active_policy(self, bucket: str, key: str) -> LoadedPolicy:
-        """The policy object ``s3://bucket/key``, checked.
+    def pointer_key(self) -> str:
+        """The active pointer's key."""
+        return self.setting(POINTER_ENV) or POINTER_KEY
+
+    def active_policy(self, bucket: str) -> LoadedPolicy:
+        """The active policy of ``bucket`` (the version its pointer names), checked.
 
         Raises:
-            PolicyError: it cannot be read, or it is not a valid policy.
+            PolicyError: there is no active policy, it cannot be read, or it is not valid.
         """
+        return self._active(bucket)[0]
+
+    def _active(self, bucket: str) -> tuple[LoadedPolicy, str]:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        from modelrouter.activation.control import ControlStore, VersionMissingError
         from modelrouter.errors import PolicyError
-        from modelrouter.policy.loader import parse_policy
+        from modelrouter.policy.loader import MAX_POLICY_BYTES, parse_policy
         from modelrouter.problems import Problem
 
-        source = f"s3://{bucket}/{key}"
+        store = ControlStore(self.client("s3"), bucket, self.pointer_key())
+        source = f"s3://{bucket}/{store.pointer_key}"
         try:
-            body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            read = store.read_pointer()
+            if read.pointer is None:
+                why = read.problem or "no policy is active yet: push one with `modelrouter policy push FILE`"
+                raise PolicyError([Problem("", why)], source)
+            source = f"s3://{bucket}/{read.pointer.version.label()}"
+            body = store.read_version(read.pointer.version, MAX_POLICY_BYTES)
         except (BotoCoreError, ClientError) as error:
             raise PolicyError([Problem("", f"cannot read it: {describe_aws_error(error)}")], source) from None
-        return parse_policy(body, source)
+        except VersionMissingError as error:
+            raise PolicyError([Problem("", str(error))], source) from None
+        return parse_policy(body, source), source
 
     def policy(self, file: Path | None) -> tuple[LoadedPolicy, str] | None:
-        """``--policy FILE``, else the active policy in the bucket, with where it came from; ``None``
-        when there is neither.
+        """``--policy FILE``, else the active policy of the bucket, with where it came from
+        (``s3://bucket/key@version``); ``None`` when there is neither.
 
         Raises:
             PolicyError: it cannot be read, or it is not a valid policy.
@@ -122,8 +145,7 @@ class AwsTarget:
         location = self.policy_location()
         if location is None:
             return None
-        bucket, key = location
-        return self.active_policy(bucket, key), f"s3://{bucket}/{key}"
+        return self._active(location[0])
 
 
 def unknown_tenant_message(tenant: str, loaded: LoadedPolicy, source: str) -> str | None:

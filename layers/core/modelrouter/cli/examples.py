@@ -53,8 +53,8 @@ EXAMPLES: dict[tuple[str, ...], str] = {
   modelrouter policy promote general --outcomes logged.jsonl --bucket my-policy-bucket   # pushes it""",
     ("policy", "push"): f"""\
   modelrouter policy push {_LOCAL_POLICY} --local                  # to a running `modelrouter serve`
-  modelrouter policy push {_POLICY} --bucket my-policy-bucket
-  POLICY_BUCKET=my-policy-bucket modelrouter policy push {_POLICY} --key policies/active.yaml
+  modelrouter policy push {_POLICY} --bucket my-policy-bucket   # waits for the activator's verdict
+  POLICY_BUCKET=my-policy-bucket modelrouter policy push {_POLICY} --key incoming/policy.yaml --no-wait
   modelrouter policy push {_LOCAL_POLICY} --local --upload-routers  # with its learned router""",
     ("route",): f"""\
   modelrouter route --policy {_POLICY} --request events/requests/support-hard.json --explain

@@ -180,8 +180,8 @@ def _banner(stack: Any, local_env: Path) -> str:
     groups = [group for group in stack.resources.log_groups if group.startswith("/aws/lambda/")]
     lines.append(f"  logs          {', '.join(groups)} (embedded CloudWatch Logs)")
     lines += [
-        f"  policy        {stack.policy_path} → s3://{stack.resources.bucket}/policies/active.yaml"
-        f" (version {stack.policy_version[:12]})",
+        f"  policy        {stack.policy_path} → s3://{stack.resources.bucket}/{stack.environment['POLICY_KEY']}"
+        f" (version {stack.policy_version[:12]}, activated; `policy push --local` activates a new one)",
         "",
         _keys_heading(stack.options.dev_keys),
         *[f"  {name:<14} {token}" for name, token in stack.api_keys.items()],

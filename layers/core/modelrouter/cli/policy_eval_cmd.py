@@ -200,7 +200,7 @@ def _current(args: argparse.Namespace, outcomes: list[Outcome]) -> tuple[str, An
         location = target.policy_location()
         assert location is not None  # the local stack always names its bucket
         bucket, key = location
-        loaded = target.active_policy(bucket, key)
+        loaded = target.active_policy(bucket)  # the version the active pointer names
         fetch = s3_fetcher(target.client("s3"), bucket)
         routers = load_routers(loaded.policy, fetch, source=f"s3://{bucket}")
         topics = load_topics(loaded.policy, fetch, source=f"s3://{bucket}")

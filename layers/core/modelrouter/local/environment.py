@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 
+from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY, POINTER_KEY
 from modelrouter.local.aws import StackResources
 
-__all__ = ["POLICY_KEY", "function_environment"]
+__all__ = ["POLICY_KEY", "POLICY_POINTER_KEY", "function_environment"]
 
-POLICY_KEY = "policies/active.yaml"
-"""Key of the active policy in the local bucket (the template's default)."""
-_AWS_SERVICES = ("S3", "DYNAMODB", "SECRETS_MANAGER", "CLOUDWATCH_LOGS")
+POLICY_KEY = DEFAULT_UPLOAD_KEY
+"""Key policies are uploaded to in the local bucket (the template's ``PolicyKey`` default)."""
+POLICY_POINTER_KEY = POINTER_KEY
+"""The active pointer the activator writes and the routers follow."""
+_AWS_SERVICES = ("S3", "DYNAMODB", "SECRETS_MANAGER", "CLOUDWATCH_LOGS", "EVENTBRIDGE")
 
 
 def function_environment(
@@ -21,6 +24,7 @@ def function_environment(
     environment = {
         "POLICY_BUCKET": resources.bucket,
         "POLICY_KEY": POLICY_KEY,
+        "POLICY_POINTER_KEY": POLICY_POINTER_KEY,
         "POLICY_REFRESH_SECONDS": str(policy_refresh_seconds),
         "BUDGET_TABLE": resources.tables["BudgetTable"],
         "PROVENANCE_TABLE": resources.tables["ProvenanceTable"],

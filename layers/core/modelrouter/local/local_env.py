@@ -54,6 +54,7 @@ LOCAL_ENV_PATH: Final = _default_path()
 _RESOURCE_NAMES: Final = (
     "POLICY_BUCKET",
     "POLICY_KEY",
+    "POLICY_POINTER_KEY",
     "API_KEY_TABLE",
     "BUDGET_TABLE",
     "PROVENANCE_TABLE",

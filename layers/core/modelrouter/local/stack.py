@@ -10,6 +10,12 @@ breakers and caches; with 0 (``invoke``, some tests) the handlers run in this pr
 Each tenant gets a random key, or with ``dev_keys`` one derived from its name
 (:mod:`modelrouter.local.dev_keys`); with ``request_lines`` every request ends in one readable line
 (:mod:`modelrouter.local.request_lines`). Everything lives in memory and is gone after :meth:`stop`.
+
+The policy is provisioned as in AWS: uploaded under ``incoming/`` and activated by the policy activator
+(``functions/policy_activator``), run in this process on a synthesized S3 ``Object Created`` event; while
+the stack runs, a watcher (:mod:`modelrouter.local.activation_watch`) hands every new upload to the same
+handler, so ``modelrouter policy push --local`` is activated (or rejected) within seconds. Its events go
+to the embedded AWS's EventBridge (moto's), where nothing subscribes.
 """
 
 from __future__ import annotations
@@ -24,8 +30,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from modelrouter.errors import ModelRouterError
+from modelrouter.local.activation import LocalActivator
 from modelrouter.local.aws import EmbeddedAws, StackResources, create_stack, router_artifacts, upload_routers
-from modelrouter.local.environment import POLICY_KEY, function_environment
+from modelrouter.local.environment import POLICY_KEY, POLICY_POINTER_KEY, function_environment
 from modelrouter.local.functions import project_root
 from modelrouter.local.gateway import Gateway
 from modelrouter.local.inprocess import InProcessFunction
@@ -85,6 +92,9 @@ class StackOptions:
     """Multiplies the simulated models' latency (0 in tests)."""
     policy_refresh_seconds: int = 5
     """How often the router re-checks S3 for a pushed policy."""
+    activation_poll_seconds: float | None = 1.0
+    """How often new uploads under ``incoming/`` are looked for and activated; None: only the policy
+    provisioned at start is."""
     verbose: bool = False
     """Handler logs and EMF metrics to stdout as well (they always go to embedded CloudWatch Logs)."""
     dev_keys: bool = False
@@ -111,6 +121,8 @@ class LocalStack:
     """What the functions' environment adds: names, endpoints, credentials."""
     request_lines: RequestLines | None = None
     """The per-request line writer, when :attr:`StackOptions.request_lines` is set."""
+    activator: LocalActivator | None = None
+    """The policy activator's handler, run in this process on each upload."""
     _slots: dict[str, Slot] = field(default_factory=lambda: {name: Slot() for name in FUNCTIONS})
     _saved_env: dict[str, str | None] = field(default_factory=dict)
 
@@ -178,10 +190,12 @@ class LocalStack:
         upload_routers(clients["s3"], resources.bucket, routers)  # before the policy: it loads with them
         if self.models is not None:
             policy_text = policy_text.replace(DEFAULT_MODELS_ADDRESS, self.models.url)
-        response = clients["s3"].put_object(
-            Bucket=resources.bucket, Key=POLICY_KEY, Body=policy_text.encode()
+        self.activator = LocalActivator(
+            self.aws, resources, STACK_NAME, pointer_key=POLICY_POINTER_KEY, verbose=self.options.verbose
         )
-        self.policy_version = str(response.get("VersionId", ""))
+        self.policy_version = self.activator.activate_now(
+            POLICY_KEY, policy_text.encode(), str(self.policy_path)
+        )
         models_url = self.models.url if self.models is not None else None
         self.environment = function_environment(
             resources, self.aws.url, models_url, self.options.policy_refresh_seconds
@@ -200,6 +214,7 @@ class LocalStack:
 
             attach_console(self)  # /_local/console
             self.gateway.start()
+        self.activator.watch(self.options.activation_poll_seconds)
 
     def _create_keys(self, dynamodb: Any, resources: StackResources, tenants: list[str]) -> None:
         """One key per tenant: random, or derived from the tenant's name with ``dev_keys``."""
@@ -277,6 +292,9 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop every server and container, flush logs, release every port and restore the env."""
+        if self.activator is not None:
+            self.activator.stop()  # before the embedded AWS: an activation in progress finishes
+            self.activator = None
         if self.gateway is not None:
             self.gateway.stop()
             self.gateway = None

@@ -22,7 +22,7 @@ __all__ = ["CONSOLE_PATH", "STATE_PATH", "ConsolePages", "attach_console", "cons
 def attach_console(stack: LocalStack) -> None:
     """Serve the console on ``stack``'s gateway, reading ``stack``'s embedded AWS (no-op without an API)."""
     from modelrouter.local.console.reader import ConsoleReader
-    from modelrouter.local.environment import POLICY_KEY
+    from modelrouter.local.environment import POLICY_POINTER_KEY
 
     if stack.gateway is None or stack.resources is None:
         return
@@ -30,7 +30,7 @@ def attach_console(stack: LocalStack) -> None:
         dynamodb=stack.client("dynamodb"),
         s3=stack.client("s3"),
         bucket=stack.resources.bucket,
-        policy_key=POLICY_KEY,
+        policy_key=POLICY_POINTER_KEY,  # the store follows the active pointer
         tables=stack.resources.tables,
         containers=stack.containers,
     )
