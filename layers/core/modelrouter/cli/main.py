@@ -24,6 +24,7 @@ from modelrouter.cli import (
     outcomes_cmd,
     policy_diff_cmd,
     policy_eval_cmd,
+    policy_history_cmd,
     push_cmd,
     route_cmd,
     usage_cmd,
@@ -84,11 +85,12 @@ def parser() -> argparse.ArgumentParser:
     policy_commands.add_parser("schema", help="print the policy JSON Schema")
     policy_commands.add_parser("reference", help="print the policy reference (Markdown, from the schema)")
     push = policy_commands.add_parser(
-        "push", help="validate a policy file and upload it to the policy bucket"
+        "push", help="validate a policy file, upload it under incoming/ and wait for its activation"
     )
     push_cmd.add_arguments(push)
     policy_eval_cmd.add_parsers(policy_commands)
     policy_diff_cmd.add_parser(policy_commands)
+    policy_history_cmd.add_parsers(policy_commands)
 
     route_cmd.add_parser(commands)
     keys_cmd.add_parser(commands)
@@ -182,6 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "policy":
             if args.policy_command == "push":
                 return push_cmd.run(args)
+            if args.policy_command in policy_history_cmd.COMMANDS:
+                return policy_history_cmd.run(args)
             if args.policy_command == "evaluate":
                 return policy_eval_cmd.run_evaluate(args)
             if args.policy_command == "promote":
