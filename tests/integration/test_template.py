@@ -24,7 +24,7 @@ TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
 PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
 GLOBAL_FUNCTION: dict[str, Any] = TEMPLATE.get("Globals", {}).get("Function", {})
-FUNCTIONS = ("RouterFunction", "AuthorizerFunction", "PolicyActivatorFunction")
+FUNCTIONS = ("RouterFunction", "AuthorizerFunction", "PolicyActivatorFunction", "DriftDetectorFunction")
 EXEC_WRAPPER = "AWS_LAMBDA_EXEC_WRAPPER"
 ROUTES = {
     ("post", "/v1/chat/completions"),
@@ -670,6 +670,7 @@ def test_every_log_group_has_retention_and_the_functions_use_theirs() -> None:
         "AuthorizerLogGroup",
         "ApiAccessLogGroup",
         "PolicyActivatorLogGroup",
+        "DriftDetectorLogGroup",
     }
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == ref("LogRetentionDays")
@@ -738,4 +739,50 @@ def test_the_activator_reads_uploads_and_artifacts_writes_only_control_and_puts_
     granted = grants("PolicyActivatorFunction")
     assert {action: sorted(map(str, resources)) for action, resources in granted.items()} == {
         action: sorted(map(str, resources)) for action, resources in expected.items()
+    }
+
+
+# --- Drift detection -------------------------------------------------------------------------------
+
+
+DRIFT: dict[str, Any] = RESOURCES["DriftDetectorFunction"]["Properties"]
+
+
+def test_the_drift_detector_runs_on_its_schedule_sized_for_its_capped_reads() -> None:
+    # Given the drift function, Then it runs on the DriftSchedule (hourly by default), one EventBridge rule
+    (event,) = DRIFT["Events"].values()
+    assert event["Type"] == "Schedule"
+    assert event["Properties"]["Schedule"] == ref("DriftSchedule")
+    assert PARAMETERS["DriftSchedule"]["Default"] == "rate(1 hour)"
+    # And it has the time to read its two capped windows, and retries a failed run within the hour
+    assert (DRIFT["MemorySize"], DRIFT["Timeout"]) == (512, 300)
+    assert DRIFT["EventInvokeConfig"] == {"MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 3600}
+
+
+def test_the_drift_detector_environment_is_what_its_settings_read() -> None:
+    from modelrouter.drift.settings import ENVIRONMENT, DriftSettings
+
+    # Given the function's environment, Then it names only variables the settings read, and the defaults
+    # of the parameters behind them are valid settings
+    environment = DRIFT["Environment"]["Variables"]
+    assert set(environment) <= set(ENVIRONMENT.values())
+    assert environment["PROVENANCE_TABLE"] == ref("ProvenanceTable")
+    resolved = {
+        name: str(PARAMETERS[value["Ref"]]["Default"]) if value["Ref"] in PARAMETERS else "a-table"
+        for name, value in environment.items()
+    }
+    settings = DriftSettings.from_env(resolved)
+    assert (settings.recent.total_seconds(), settings.baseline.total_seconds()) == (3600, 86400)
+    for name in ("DriftRecentWindow", "DriftBaselineWindow"):
+        assert re.fullmatch(PARAMETERS[name]["AllowedPattern"], PARAMETERS[name]["Default"])
+
+
+def test_the_drift_detector_only_queries_the_time_index_and_puts_events_on_the_default_bus() -> None:
+    # Given its grants, Then exactly a Query of the by_time index (no Scan, no base table, no prompt: the
+    # index projects none) and PutEvents on the default bus
+    assert grants("DriftDetectorFunction") == {
+        "dynamodb:Query": [{"Sub": "${ProvenanceTable.Arn}/index/by_time"}],
+        "events:PutEvents": [
+            {"Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"}
+        ],
     }
