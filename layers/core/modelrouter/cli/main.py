@@ -18,6 +18,7 @@ from typing import Any
 
 from modelrouter.cli import (
     audit_cmd,
+    drift_cmd,
     keys_cmd,
     learn_cmd,
     local_cmd,
@@ -97,6 +98,7 @@ def parser() -> argparse.ArgumentParser:
     usage_cmd.add_parser(commands)
     audit_cmd.add_parser(commands)
     outcomes_cmd.add_parser(commands)
+    drift_cmd.add_parser(commands)
     learn_cmd.add_parser(commands)
     local_cmd.add_parsers(commands)
     add_examples(root)
@@ -203,6 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return audit_cmd.run(args)
         if args.command == "outcomes":
             return outcomes_cmd.run(args)
+        if args.command == "drift":
+            return drift_cmd.run(args)
         if args.command == "learn":
             return learn_cmd.run(args)
         if args.command in _LOCAL_COMMANDS:
