@@ -35,6 +35,8 @@ from modelrouter.telemetry_names import EVENT_SOURCE, EventType, Metric
 __all__ = [
     "EVENT_BUS",
     "MAX_EVENT_FINDINGS",
+    "MAX_EVENT_ROUTES",
+    "MAX_METRIC_ROUTES",
     "DriftEventError",
     "clock",
     "handler",
@@ -47,6 +49,13 @@ EVENT_BUS: Final = "default"
 """The bus the drift event goes to."""
 MAX_EVENT_FINDINGS: Final = 20
 """Findings an event carries at most (an event holds 256 KB; the count says how many there were)."""
+MAX_EVENT_ROUTES: Final = 100
+"""Drifted routes an event names at most."""
+MAX_METRIC_ROUTES: Final = 200
+"""Routes a run emits metrics for at most (drifted first, then the busiest): a table written with many
+route names must not create as many metric series."""
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2999
+"""A scheduled time outside these years is not believed (the clock's is used)."""
 
 logger = Logger()
 metrics = Metrics()
@@ -91,14 +100,17 @@ def _scheduled_time(event: Any) -> datetime:
         moment = datetime.fromisoformat(text) if isinstance(text, str) else None
     except ValueError:
         moment = None
-    if moment is None:
+    if moment is None or not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
         return clock()
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _emit(report: DriftReport) -> None:
     """One EMF document per route; the run's total is left for the decorator's flush."""
-    for route in report.routes:
+    routes = sorted(report.routes, key=lambda route: (-route.findings, -route.recent_records, route.route))
+    if len(routes) > MAX_METRIC_ROUTES:
+        logger.warning("more routes than metrics are emitted for", extra={"routes": len(routes)})
+    for route in routes[:MAX_METRIC_ROUTES]:
         metrics.add_dimension(name="route", value=route.route)
         metrics.add_metric(name=Metric.DRIFT_DETECTED, unit=MetricUnit.Count, value=route.findings)
         if route.drift_score is not None:
@@ -117,7 +129,7 @@ def _put_event(report: DriftReport) -> None:
         "recent": recent.model_dump(mode="json"),
         "baseline": baseline.model_dump(mode="json"),
         "finding_count": len(report.findings),
-        "routes": sorted({finding.segment.route for finding in report.findings}),
+        "routes": sorted({finding.segment.route for finding in report.findings})[:MAX_EVENT_ROUTES],
         "findings": [finding.model_dump(mode="json") for finding in report.findings[:MAX_EVENT_FINDINGS]],
         "truncated": report.recent.truncated or report.baseline.truncated,
     }

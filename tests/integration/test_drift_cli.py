@@ -131,6 +131,7 @@ def test_hostile_items_are_counted_as_skipped(
         (["--baseline", "90d"], "--baseline: '90d' is longer than the longest window"),
         (["--max-records", "lots"], "--max-records: not a number"),
         (["--until", "\x1b[2J" * 40], "--until: not an ISO 8601 time (160 characters)"),
+        (["--until", "0001-01-01T00:30Z"], "--until: '0001-01-01T00:30Z' is outside the years 2000-2999"),
     ],
 )
 def test_usage_errors_exit_2_with_the_reason(

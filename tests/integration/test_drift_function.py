@@ -178,9 +178,25 @@ def test_a_redelivered_event_compares_the_same_windows(
 def test_a_run_without_a_scheduled_time_ends_at_the_clock(
     aws: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Given a clock, and events whose time is missing, not a time, or not believable
     monkeypatch.setattr(aws["app"], "clock", lambda: SCHEDULED)
-    summary, _ = invoke(aws["app"], capsys, {"time": "not a time"})
-    assert summary["recent"] == {"since": "2026-03-02T10:55:30Z", "until": "2026-03-02T11:55:30Z"}
+    for event in ({}, {"time": "not a time"}, {"time": "0001-01-01T00:00:00Z"}, {"time": 12}):
+        # Then the windows end at the clock's time (less the lag)
+        summary, _ = invoke(aws["app"], capsys, event)
+        assert summary["recent"] == {"since": "2026-03-02T10:55:30Z", "until": "2026-03-02T11:55:30Z"}
+
+
+def test_metrics_go_to_the_drifted_routes_first_within_the_cap(
+    aws: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a shift on support, and metrics for one route at most
+    store(aws, FALLING_BACK)
+    monkeypatch.setattr(aws["app"], "MAX_METRIC_ROUTES", 1)
+    # When the run comes, Then only the drifted route has its documents (and the run's total is there)
+    _, lines = invoke(aws["app"], capsys, scheduled_event())
+    assert set(metric_values(lines, Metric.DRIFT_SCORE)) == {"support"}
+    assert set(metric_values(lines, Metric.DRIFT_DETECTED)) == {"support", None}
+    assert any(line.get("message") == "more routes than metrics are emitted for" for line in lines)
 
 
 class RefusingEvents:

@@ -36,6 +36,8 @@ EXAMPLES: Final = """examples:
   PROVENANCE_TABLE=my-provenance-table modelrouter drift report --recent 2h"""
 """Shown at the end of ``modelrouter drift --help`` and ``drift report --help``."""
 _MAX_TIME_CHARS: Final = 64
+_EARLIEST_YEAR, _LATEST_YEAR = 2000, 2999
+"""Times outside these years are refused (the windows before them could not be computed)."""
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -88,6 +90,8 @@ def _moment(text: str, option: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise _UsageError(f"{option}: not an ISO 8601 time: {text!r} (e.g. 2026-03-02T09:00Z)") from None
+    if not _EARLIEST_YEAR <= moment.year <= _LATEST_YEAR:
+        raise _UsageError(f"{option}: {text!r} is outside the years {_EARLIEST_YEAR}-{_LATEST_YEAR}")
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
