@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -14,9 +15,10 @@ from moto import mock_aws
 
 from modelrouter.cli.drift_cmd import EXIT_DRIFT
 from modelrouter.cli.exits import EXIT_OK, EXIT_USAGE
+from modelrouter.local.local_env import write_local_env
 from modelrouter.provenance_index import time_bucket_for
 from modelrouter.provenance_table import ProvenanceTable
-from tests.aws import create_tables
+from tests.aws import create_tables, serial_moto_server
 from tests.drift_traffic import START, Traffic, records, shifted
 from tests.helpers import fake_aws_environment, run_cli
 
@@ -162,3 +164,26 @@ def test_local_without_a_running_stack_exits_2(
     code, _, err = run_cli(capsys, "drift", "report", "--local")
     assert code == EXIT_USAGE
     assert "no local stack is running" in err
+
+
+def test_local_reads_the_running_stacks_table(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given a local stack's embedded AWS (a moto server) with the template's tables and a shifted hour,
+    # and the local.env a running serve writes
+    fake_aws_environment(monkeypatch)
+    with serial_moto_server() as url:
+        client = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1",
+                              aws_access_key_id="local", aws_secret_access_key="local")  # fmt: skip
+        tables = create_tables(client, prefix="modelrouter-local")
+        store(client, tables["ProvenanceTable"], shifted(EASY_ENGLISH, "support", fallback=0.6))
+        values = {"AWS_ENDPOINT_URL": url, "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local",
+                  "AWS_SECRET_ACCESS_KEY": "local",
+                  "PROVENANCE_TABLE": tables["ProvenanceTable"]}  # fmt: skip
+        monkeypatch.setenv("MODELROUTER_LOCAL_ENV", str(write_local_env(values, tmp_path / "local.env")))
+        # When the report is asked of the local stack
+        code, out, err = run_cli(capsys, "drift", "report", "--local", *RECENT)
+    # Then it read that table through its endpoint and found the shift
+    assert (code, err) == (EXIT_DRIFT, "")
+    assert "400 records" in out
+    assert "support / small / en / easy  fallback_rate" in out
