@@ -75,9 +75,10 @@ class Metric:
 
     # Drift (drift function; dimension route, some also model)
     DRIFT_DETECTED: Final = "DriftDetected"
-    """Segments whose shift passed the threshold in one run."""
+    """Shifts past the threshold in one run, per route (0 included); also the run's total with the
+    ``service`` dimension only."""
     DRIFT_SCORE: Final = "DriftScore"
-    """The largest shift statistic of a route in one run."""
+    """A route's largest test statistic divided by its threshold in one run (1 or more: past it)."""
     COST_PER_SUCCESSFUL_OUTCOME: Final = "CostPerSuccessfulOutcome"
     """Spend divided by requests that passed their checks (and, with feedback, were rated good), per
     route over the drift function's recent window."""
@@ -106,4 +107,5 @@ class EventType:
     POLICY_REJECTED: Final = "Policy Activation Rejected"
     """detail: version_id, key, problems (first 20), problem_count."""
     DRIFT_DETECTED: Final = "Routing Drift Detected"
-    """detail: window bounds, and each drifted segment with its metric, statistic and threshold."""
+    """detail: run (the recent window's end), recent and baseline bounds, finding_count, routes, the
+    first 20 findings (segment, metric, values, statistic, threshold, p-value), truncated."""
