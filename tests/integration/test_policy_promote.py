@@ -15,7 +15,7 @@ from moto import mock_aws
 from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY
 from modelrouter.cli.main import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from modelrouter.policy import load_policy_file, parse_policy
-from tests.activation_helpers import activating
+from tests.activation_helpers import activate, activating
 from tests.helpers import EXAMPLE_POLICY, fake_aws_environment, run_cli
 from tests.ope_logs import logged_lines, write_lines
 
@@ -136,3 +136,23 @@ def test_no_policy_anywhere_is_a_usage_error(
     code, _, err = run_cli(capsys, "policy", "promote", "general", "--outcomes", str(outcomes))
     assert code == EXIT_USAGE
     assert "no policy: pass --policy FILE, --local, or --bucket" in err
+
+
+def test_a_promotion_starts_from_the_active_version_not_a_rejected_newer_upload(
+    capsys: pytest.CaptureFixture[str], s3: Any, tmp_path: Path
+) -> None:
+    # Given the example policy active, then a newer upload that the activator rejects
+    push_example(capsys)
+    broken = activate(s3, BUCKET, b"version: 1\ntenants: not-a-list\n")
+    assert broken.outcome == "rejected"
+    # When general is promoted from the bucket
+    code, out, err = run_cli(
+        capsys, "policy", "promote", "general", "--outcomes", str(logged(tmp_path, 0.9)), "--bucket", BUCKET
+    )
+    # Then the promotion is of the active policy (the broken upload is not what got promoted), and it
+    # became active
+    assert code == EXIT_OK, err
+    assert "activated: " in out
+    body = s3.get_object(Bucket=BUCKET, Key=KEY)["Body"].read()
+    before = variants_of(EXAMPLE_POLICY.read_bytes())
+    assert variants_of(body) == {"champion": before["challenger"], "challenger": before["champion"]}

@@ -20,6 +20,7 @@ from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 from modelrouter.cli.push_cmd import push_policy
 
 if TYPE_CHECKING:
+    from modelrouter.activation.control import ControlStore
     from modelrouter.cli.aws_target import AwsTarget
     from modelrouter.training.ope_promote import PromotionEvidence
     from modelrouter.training.outcomes import Outcome
@@ -61,7 +62,7 @@ def run_promote(args: argparse.Namespace) -> int:
     source = _promote_source(args, target)
     if source is None:
         return _usage("no policy: pass --policy FILE, --local, or --bucket (or set POLICY_BUCKET)")
-    label, body, etag = source
+    label, body, active = source
     loaded = parse_policy(body, label)
     try:
         evidence = promotion_evidence(loaded.policy, args.route, read_logged(args.outcomes))
@@ -97,7 +98,7 @@ def run_promote(args: argparse.Namespace) -> int:
         args.out.write_text(promoted, encoding="utf-8")
         print(f"written to {args.out} (not pushed; `modelrouter policy push {args.out}` activates it)")
         return EXIT_OK
-    return _push(args, target, label, promoted.encode("utf-8"), etag)
+    return _push(args, target, label, promoted.encode("utf-8"), active)
 
 
 def _usage(message: str) -> int:
@@ -106,7 +107,11 @@ def _usage(message: str) -> int:
 
 
 def _promote_source(args: argparse.Namespace, target: AwsTarget) -> tuple[str, bytes, str | None] | None:
-    """The policy to promote in: (label, bytes, the S3 object's ETag or None for a file)."""
+    """The policy to promote in: (label, bytes, the active version's label, or None for a file).
+
+    From the bucket it is the version the active pointer names, not the newest upload: a rejected
+    upload after it never became active, so it is not what is being promoted.
+    """
     from modelrouter.errors import PolicyError
     from modelrouter.problems import Problem
 
@@ -120,18 +125,33 @@ def _promote_source(args: argparse.Namespace, target: AwsTarget) -> tuple[str, b
     location = target.policy_location(args.bucket, args.key)
     if location is None:
         return None
-    bucket, key = location
     from botocore.exceptions import BotoCoreError, ClientError
 
-    label = f"s3://{bucket}/{key}"
+    from modelrouter.activation.control import VersionMissingError
+    from modelrouter.policy.loader import MAX_POLICY_BYTES
+
+    store = _control(target, location[0])
+    label = f"s3://{location[0]}/{store.pointer_key}"
     try:
-        response = target.client("s3").get_object(Bucket=bucket, Key=key)
+        pointer = store.read_pointer().pointer
+        if pointer is None:
+            raise PolicyError([Problem("", "no policy is active yet: push one with `policy push`")], label)
+        label = f"s3://{location[0]}/{pointer.version.label()}"
+        body = store.read_version(pointer.version, MAX_POLICY_BYTES)
     except (BotoCoreError, ClientError) as error:
         raise PolicyError([Problem("", f"cannot read it: {describe_aws_error(error)}")], label) from None
-    return label, response["Body"].read(), response.get("ETag")
+    except VersionMissingError as error:
+        raise PolicyError([Problem("", str(error))], label) from None
+    return label, body, pointer.version.label()
 
 
-def _push(args: argparse.Namespace, target: AwsTarget, label: str, body: bytes, etag: str | None) -> int:
+def _control(target: AwsTarget, bucket: str) -> ControlStore:
+    from modelrouter.activation.control import ControlStore
+
+    return ControlStore(target.client("s3"), bucket, target.pointer_key())
+
+
+def _push(args: argparse.Namespace, target: AwsTarget, label: str, body: bytes, active: str | None) -> int:
     """Push the promoted policy where it came from (a file: the bucket of ``--bucket``/``--local``/
     ``POLICY_BUCKET``, and the file rewritten once the push succeeded)."""
     location = target.policy_location(args.bucket, args.key)
@@ -140,8 +160,9 @@ def _push(args: argparse.Namespace, target: AwsTarget, label: str, body: bytes, 
             "no policy bucket to push to: pass --bucket, set POLICY_BUCKET, use --local, or --out FILE"
         )
     bucket, key = location
-    if etag is not None and _changed_since(target, bucket, key, etag):
-        return reject(f"s3://{bucket}/{key} changed since it was read; nothing pushed (run promote again)")
+    if active is not None and _active_changed(target, bucket, active):
+        return reject(f"the active policy of s3://{bucket} changed since {active} was read; nothing pushed"
+                      " (run promote again)")  # fmt: skip
     code = push_policy(target, bucket, key, body, args.policy if args.policy is not None else label)
     if code == EXIT_OK and args.policy is not None:
         args.policy.write_bytes(body)
@@ -149,14 +170,15 @@ def _push(args: argparse.Namespace, target: AwsTarget, label: str, body: bytes, 
     return code
 
 
-def _changed_since(target: AwsTarget, bucket: str, key: str, etag: str) -> bool:
+def _active_changed(target: AwsTarget, bucket: str, active: str) -> bool:
+    """Whether the pointer no longer names version ``active`` (or cannot be read)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        current: str | None = target.client("s3").head_object(Bucket=bucket, Key=key).get("ETag")
+        pointer = _control(target, bucket).read_pointer().pointer
     except (BotoCoreError, ClientError):
         return True
-    return current != etag
+    return pointer is None or pointer.version.label() != active
 
 
 def _render_evidence(evidence: PromotionEvidence) -> str:
