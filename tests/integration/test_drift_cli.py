@@ -24,6 +24,9 @@ from tests.helpers import fake_aws_environment, run_cli
 
 EASY_ENGLISH = Traffic(languages=(("en", 1.0),), difficulty=(0.0, 0.29))
 """One language and one band, so a few hundred requests fill the segments."""
+BASELINE_RECORDS, RECENT_RECORDS = 500, 240
+"""Enough for the shifted segments (30 a window at least); moto copies every item a query reads, at
+several milliseconds each, so more records cost seconds per run."""
 RECENT = ("--since", "2026-03-02T12:00Z", "--until", "2026-03-02T13:00Z")
 """The recent window the traffic is written for (the baseline is the 24 hours before it)."""
 
@@ -39,8 +42,8 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
 
 def store(client: Any, table: str, recent: Traffic) -> None:
     sink = ProvenanceTable(table, client)
-    baseline = records(EASY_ENGLISH, 1_000, 1, START - timedelta(hours=24), timedelta(hours=24))
-    for record in baseline + records(recent, 400, 2, START, timedelta(hours=1), first=10_000):
+    baseline = records(EASY_ENGLISH, BASELINE_RECORDS, 1, START - timedelta(hours=24), timedelta(hours=24))
+    for record in baseline + records(recent, RECENT_RECORDS, 2, START, timedelta(hours=1), first=10_000):
         sink.put(record)
 
 
@@ -54,8 +57,10 @@ def test_drift_is_reported_as_a_table_and_exit_1(
     code, out, err = run_cli(capsys, "drift", "report", "--table", name, *RECENT)
     # Then it exits 1 and shows the windows, the shift and the routes
     assert (code, err) == (EXIT_DRIFT, "")
-    assert "recent  : 2026-03-02T12:00:00+00:00 to 2026-03-02T13:00:00+00:00: 400 records" in out
-    assert "baseline: 2026-03-01T12:00:00+00:00 to 2026-03-02T12:00:00+00:00: 1000 records" in out
+    recent = "2026-03-02T12:00:00+00:00 to 2026-03-02T13:00:00+00:00"
+    baseline = "2026-03-01T12:00:00+00:00 to 2026-03-02T12:00:00+00:00"
+    assert f"recent  : {recent}: {RECENT_RECORDS} records" in out
+    assert f"baseline: {baseline}: {BASELINE_RECORDS} records" in out
     assert "DRIFT:" in out
     drifted = [line for line in out.splitlines() if "fallback_rate" in line]
     assert drifted
@@ -71,7 +76,7 @@ def test_the_json_report_is_the_same_comparison(
     code, out, _ = run_cli(capsys, "drift", "report", "--table", name, *RECENT, "--json")
     report = json.loads(out)
     assert code == EXIT_DRIFT
-    assert (report["baseline"]["records"], report["recent"]["records"]) == (1_000, 400)
+    assert (report["baseline"]["records"], report["recent"]["records"]) == (BASELINE_RECORDS, RECENT_RECORDS)
     assert {finding["segment"]["route"] for finding in report["findings"]} == {"support"}
     assert "fallback_rate" in {finding["metric"] for finding in report["findings"]}
     assert report["test_alpha"] == pytest.approx(report["thresholds"]["family_alpha"] / report["tests"])
@@ -185,5 +190,5 @@ def test_local_reads_the_running_stacks_table(
         code, out, err = run_cli(capsys, "drift", "report", "--local", *RECENT)
     # Then it read that table through its endpoint and found the shift
     assert (code, err) == (EXIT_DRIFT, "")
-    assert "400 records" in out
+    assert f"{RECENT_RECORDS} records" in out
     assert "support / small / en / easy  fallback_rate" in out

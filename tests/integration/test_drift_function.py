@@ -30,6 +30,9 @@ SCHEDULED = datetime(2026, 3, 2, 12, 0, 30, tzinfo=UTC)
 RECENT_SINCE, RECENT_UNTIL = SCHEDULED - timedelta(minutes=65), SCHEDULED - timedelta(minutes=5)
 EASY_ENGLISH = Traffic(languages=(("en", 1.0),), difficulty=(0.0, 0.29))
 """One language and one band, so a few hundred requests fill the segments."""
+BASELINE_RECORDS, RECENT_RECORDS = 600, 240
+"""Enough for the shifted segments (30 a window at least); moto copies every item a query reads, at
+several milliseconds each, so more records cost seconds per run."""
 FALLING_BACK = shifted(EASY_ENGLISH, "support", fallback=0.6)
 
 
@@ -72,10 +75,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 
 def store(aws: dict[str, Any], recent: Traffic, baseline: Traffic = EASY_ENGLISH) -> list[dict[str, Any]]:
-    """1,200 baseline records over the 24 hours before the recent window, 400 in it; the recent ones."""
+    """BASELINE_RECORDS over the 24 hours before the recent window, RECENT_RECORDS in it; the recent ones."""
     sink = ProvenanceTable(aws["table"], aws["dynamodb"])
-    old = records(baseline, 1_200, 1, RECENT_SINCE - timedelta(hours=24), timedelta(hours=24))
-    new = records(recent, 400, 2, RECENT_SINCE, RECENT_UNTIL - RECENT_SINCE, first=10_000)
+    old = records(baseline, BASELINE_RECORDS, 1, RECENT_SINCE - timedelta(hours=24), timedelta(hours=24))
+    new = records(recent, RECENT_RECORDS, 2, RECENT_SINCE, RECENT_UNTIL - RECENT_SINCE, first=10_000)
     for record in old + new:
         sink.put(record)
     return new
@@ -121,7 +124,7 @@ def test_a_shift_is_reported_by_metrics_and_one_event(
     # When the scheduled run comes
     summary, lines = invoke(aws["app"], capsys, scheduled_event())
     # Then the run saw both windows and found drift on support
-    assert summary["records"] == {"baseline": 1_200, "recent": 400}
+    assert summary["records"] == {"baseline": BASELINE_RECORDS, "recent": RECENT_RECORDS}
     assert summary["routes"] == ["support"]
     # And its EMF documents say so per route, and in all
     detected = metric_values(lines, Metric.DRIFT_DETECTED)

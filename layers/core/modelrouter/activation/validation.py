@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from modelrouter.policy.artifacts import Fetch
     from modelrouter.policy.loader import LoadedPolicy
 
-__all__ = ["Validation", "validate_policy"]
+__all__ = ["DRY_RUNS_KEPT", "Validation", "validate_policy"]
+
+DRY_RUNS_KEPT = 16
+"""Dry-run verdicts a container keeps, by the policy's and its artifacts' digests: the dry run is a pure
+function of them, so the same version uploaded again (a redelivered event, a rollback to it, a test rig
+activating the same file) is not decided over every sample again."""
+_dry_runs: dict[tuple[str, ...], list[str]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +66,18 @@ def validate_policy(body: bytes, source: str, fetch: Fetch) -> Validation:
     except Exception as error:
         problem = f"<root>: its artifacts could not be loaded: {type(error).__name__}"
         return Validation(digest, [problem], loaded)
-    found = dry_run(loaded.policy, routers=routers, topics=topics)
-    return Validation(digest, [str(problem) for problem in found], loaded)
+    key = (
+        loaded.digest,
+        *sorted(f"{ref}={router.digest}" for ref, router in routers.items()),
+        topics.digest if topics is not None else "",
+    )
+    found = _dry_runs.get(key)
+    if found is None:
+        found = [str(problem) for problem in dry_run(loaded.policy, routers=routers, topics=topics)]
+        if len(_dry_runs) >= DRY_RUNS_KEPT:
+            _dry_runs.pop(next(iter(_dry_runs)))
+        _dry_runs[key] = found
+    return Validation(digest, list(found), loaded)
 
 
 def _texts(problems: list[Problem]) -> list[str]:

@@ -11,6 +11,7 @@ models apart. The shares of each model per round are printed, and drawn to a PNG
 from __future__ import annotations
 
 import random
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -75,14 +76,17 @@ class BanditRun:
     """Feedback refused (should stay 0)."""
     errors: int = 0
     """Chat requests that did not get an answer."""
+    problems: Counter[str] = field(default_factory=Counter)
+    """What went wrong, counted: chat errors by status and code, feedback refusals by status."""
 
 
 Call = Callable[[Any, dict[str, Any]], dict[str, Any]]
 """Sends a chat body with a client: ``{"router", "usage", "answer"}``, or ``{"status", "error"}``."""
 
 
-Asked = tuple[str | None, bool | None, dict[str, float]]
-"""The answering model, whether its feedback landed, and the bandit's distribution for the request."""
+Asked = tuple[str | None, bool | None, dict[str, float], str | None]
+"""The answering model, whether its feedback landed, the bandit's distribution for the request, and
+what went wrong (None when nothing did)."""
 
 
 def _ask(client: Any, call: Call, task: str, question: str) -> Asked:
@@ -95,7 +99,8 @@ def _ask(client: Any, call: Call, task: str, question: str) -> Asked:
     }
     outcome = call(client, body)
     if "error" in outcome:
-        return None, None, {}
+        error = outcome["error"].get("error", outcome["error"]) if isinstance(outcome["error"], dict) else {}
+        return None, None, {}, f"chat {outcome.get('status')} {error.get('code') or error.get('message')}"
     router = outcome["router"]
     model = str(router["model"])
     good = answer_quality(PROFILES[model], question) >= GOOD_QUALITY
@@ -105,7 +110,9 @@ def _ask(client: Any, call: Call, task: str, question: str) -> Asked:
         cast_to=httpx.Response,
     )
     choice = router.get("choice") or {}
-    return model, response.status_code == 200, dict(choice.get("probabilities") or {})
+    landed = response.status_code == 200
+    problem = None if landed else f"feedback {response.status_code} {response.text[:120]}"
+    return model, landed, dict(choice.get("probabilities") or {}), problem
 
 
 def run_rounds(client: Any, call: Call, tasks: tuple[str, ...] = ("translation", "code")) -> BanditRun:
@@ -117,12 +124,13 @@ def run_rounds(client: Any, call: Call, tasks: tuple[str, ...] = ("translation",
             for task in tasks:
                 asked = questions(task, PER_ROUND, rng)
                 answers = list(pool.map(lambda q, t=task: _ask(client, call, t, q), asked))
-                counts: Counter[str] = Counter(model for model, _, _ in answers if model is not None)
+                counts: Counter[str] = Counter(model for model, _, _, _ in answers if model is not None)
                 result.shares[task].append(counts)
-                result.probabilities[task].append(_mean(choice for _, _, choice in answers))
-                result.errors += sum(1 for model, _, _ in answers if model is None)
-                result.feedback_sent += sum(1 for _, landed, _ in answers if landed)
-                result.feedback_failed += sum(1 for _, landed, _ in answers if landed is False)
+                result.probabilities[task].append(_mean(choice for _, _, choice, _ in answers))
+                result.errors += sum(1 for model, _, _, _ in answers if model is None)
+                result.feedback_sent += sum(1 for _, landed, _, _ in answers if landed)
+                result.feedback_failed += sum(1 for _, landed, _, _ in answers if landed is False)
+                result.problems.update(problem for _, _, _, problem in answers if problem is not None)
     return result
 
 
@@ -192,8 +200,12 @@ def show_bandit(number: int, client: Any, call: Call, png: Path) -> bool:
     print(f"  feedback   {run.feedback_sent} thumbs sent, {run.feedback_failed} refused; {run.errors} errors")
     drawn = plot_shares(run, models, png)
     print(f"  chart      {drawn if drawn else 'not drawn (matplotlib is not installed)'}")
-    shifted = all(_shifted(rounds) for rounds in run.probabilities.values())
-    return run.feedback_failed == 0 and run.errors == 0 and shifted
+    unshifted = [task for task, rounds in run.probabilities.items() if not _shifted(rounds)]
+    for problem, count in run.problems.most_common(5):
+        print(f"  problem    {count} × {problem}", file=sys.stderr)
+    if unshifted:
+        print(f"  not shifted: {', '.join(unshifted)}", file=sys.stderr)
+    return run.feedback_failed == 0 and run.errors == 0 and not unshifted
 
 
 def _shifted(rounds: list[dict[str, float]]) -> bool:
