@@ -80,6 +80,9 @@ class BanditRun:
     """What went wrong, counted: chat errors by status and code, feedback refusals by status."""
 
 
+SETTLED_ROUNDS = 3
+"""Rounds at the end whose mean distribution shows where the traffic went."""
+
 Call = Callable[[Any, dict[str, Any]], dict[str, Any]]
 """Sends a chat body with a client: ``{"router", "usage", "answer"}``, or ``{"status", "error"}``."""
 
@@ -209,7 +212,10 @@ def show_bandit(number: int, client: Any, call: Call, png: Path) -> bool:
 
 
 def _shifted(rounds: list[dict[str, float]]) -> bool:
-    """Whether the model the bandit favours most in the last round is drawn more often than in the first."""
-    first, last = rounds[0], rounds[-1]
+    """Whether the model the bandit favours most over the last :data:`SETTLED_ROUNDS` rounds is drawn more
+    often there than in the first round (averaged, so one round's draws do not decide it)."""
+    first, last = (rounds[0], _mean(rounds[-SETTLED_ROUNDS:])) if rounds else ({}, {})
+    if not last:
+        return False
     leader = max(last, key=lambda model: last[model])
     return last[leader] > first.get(leader, 0.0)
