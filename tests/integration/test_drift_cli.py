@@ -24,7 +24,7 @@ from tests.helpers import fake_aws_environment, run_cli
 
 EASY_ENGLISH = Traffic(languages=(("en", 1.0),), difficulty=(0.0, 0.29))
 """One language and one band, so a few hundred requests fill the segments."""
-BASELINE_RECORDS, RECENT_RECORDS = 500, 240
+BASELINE_RECORDS, RECENT_RECORDS = 300, 150
 """Enough for the shifted segments (30 a window at least); moto copies every item a query reads, at
 several milliseconds each, so more records cost seconds per run."""
 RECENT = ("--since", "2026-03-02T12:00Z", "--until", "2026-03-02T13:00Z")
