@@ -11,7 +11,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-__all__ = ["AWS_CONNECT_TIMEOUT_S", "AWS_MAX_ATTEMPTS", "AWS_READ_TIMEOUT_S", "aws_client"]
+__all__ = [
+    "AWS_CONNECT_TIMEOUT_S",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_READ_TIMEOUT_S",
+    "aws_client",
+    "client_error_code",
+]
 
 AWS_CONNECT_TIMEOUT_S = 2.0
 """Default connect timeout."""
@@ -48,3 +54,12 @@ def aws_client(
         if not _SESSION:
             _SESSION.append(boto3.session.Session())
         return _SESSION[0].client(service, endpoint_url=endpoint_url, region_name=region_name, config=config)
+
+
+def client_error_code(error: BaseException) -> str | None:
+    """The service error code of a botocore ``ClientError`` (None for any other exception)."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, dict):
+        return None
+    code = response.get("Error", {}).get("Code")
+    return str(code) if code is not None else None

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from modelrouter.aws import client_error_code
 from modelrouter.provenance_index import (
     BY_TIME_INDEX,
     TIME_BUCKET_ATTRIBUTE,
@@ -169,8 +170,7 @@ class WindowQuery:
         try:
             page: dict[str, Any] = self.client.query(**arguments)
         except (BotoCoreError, ClientError) as error:
-            code = getattr(error, "response", {}).get("Error", {}).get("Code")
-            hint = f" {MISSING_INDEX_HINT}" if code in _NOT_FOUND else ""
+            hint = f" {MISSING_INDEX_HINT}" if client_error_code(error) in _NOT_FOUND else ""
             raise WindowReadError(
                 f"cannot read provenance table {self.table} (index {BY_TIME_INDEX}, bucket {bucket}): "
                 f"{describe_aws_error(error)}{hint}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from modelrouter.accounting.errors import BudgetStoreError, BudgetStoreUnavailableError
+from modelrouter.aws import client_error_code
 
 __all__ = [
     "CANCELED",
@@ -60,15 +61,6 @@ def dynamodb_client(endpoint_url: str | None = None, region_name: str | None = N
     from modelrouter.aws import aws_client
 
     return aws_client("dynamodb", endpoint_url=endpoint_url, region_name=region_name, max_pool_connections=32)
-
-
-def client_error_code(error: BaseException) -> str | None:
-    """The service error code of a botocore ``ClientError`` (None for any other exception)."""
-    response = getattr(error, "response", None)
-    if not isinstance(response, dict):
-        return None
-    code = response.get("Error", {}).get("Code")
-    return str(code) if code is not None else None
 
 
 def cancellation_reasons(error: BaseException) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from modelrouter.activation.layout import (
     history_key,
     version_index_key,
 )
+from modelrouter.aws import client_error_code
 
 __all__ = [
     "MAX_HISTORY_PAGE",
@@ -73,10 +74,6 @@ class PointerRead:
     """Why an existing pointer object could not be read."""
 
 
-def _code(error: Any) -> str:
-    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
-
-
 class ControlStore:
     """S3 operations of activation on one bucket."""
 
@@ -117,7 +114,7 @@ class ControlStore:
         try:
             yield
         except ClientError as error:
-            if _code(error) in _MISSING or _code(error) in {"400", "InvalidArgument"}:
+            if client_error_code(error) in _MISSING | {"400", "InvalidArgument"}:
                 raise VersionMissingError(f"s3://{self.bucket}/{version.label()} does not exist") from None
             raise
 
@@ -146,7 +143,7 @@ class ControlStore:
                 **condition,
             )
         except ClientError as error:
-            if _code(error) in _CONDITION_FAILED:
+            if client_error_code(error) in _CONDITION_FAILED:
                 return False
             raise
         return True
@@ -219,7 +216,7 @@ class ControlStore:
         try:
             response = self._s3.get_object(Bucket=self.bucket, Key=key)
         except ClientError as error:
-            if _code(error) in _MISSING:
+            if client_error_code(error) in _MISSING:
                 return None, None
             raise
         return read_capped(response, limit), str(response.get("ETag") or "") or None

@@ -38,6 +38,7 @@ from modelrouter.activation.layout import (
     PointerError,
     PolicyVersion,
 )
+from modelrouter.aws import client_error_code
 from modelrouter.errors import ModelRouterError, PolicyError
 from modelrouter.learned.topics import TopicClassifier
 from modelrouter.policy.artifacts import (
@@ -216,7 +217,7 @@ class PolicyStore:
             response = self._client().get_object(**arguments)
             raw = read_capped(response, MAX_POINTER_BYTES)
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", ""))
+            code = client_error_code(error)
             if code in {"304", "NotModified"}:
                 return "unchanged"
             self._no_pointer = code in _NO_POINTER
@@ -257,7 +258,7 @@ class PolicyStore:
             )
             body = read_capped(response, MAX_POLICY_BYTES)
         except ClientError as error:
-            code = str(error.response.get("Error", {}).get("Code", "")) or "error"
+            code = client_error_code(error) or "error"
             self._on_event("refresh_failed", f"version {version.version_id}: s3 get_object failed: {code}")
             return "refresh_failed"
         except BotoCoreError as error:
