@@ -118,3 +118,19 @@ def test_a_command_without_its_subcommand_prints_the_full_help(
     for name in subcommands:
         # (the description follows the name, or is on the next line, further in, when the name is long)
         assert re.search(rf"^ +{name}(?: +\w|\n {{6,}}\w)", err, re.MULTILINE), name
+
+
+def test_every_command_the_parser_accepts_has_a_runner() -> None:
+    # Given the parser's commands and policy subcommands
+    import argparse
+
+    from modelrouter.cli import main as cli_main
+
+    def names(command: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        actions = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+        return dict(actions[0].choices) if actions else {}
+
+    commands = names(cli_main.parser())
+    # Then each has exactly one runner in main's tables (a command added without one would be a KeyError)
+    assert set(commands) == set(cli_main._COMMANDS) | {"policy"}
+    assert set(names(commands["policy"])) == set(cli_main._POLICY_COMMANDS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +171,33 @@ def _reference() -> int:
     return EXIT_OK
 
 
-_LOCAL_COMMANDS = {"serve": local_cmd.run_serve, "invoke": local_cmd.run_invoke, "demo": local_cmd.run_demo}
+Command = Callable[[argparse.Namespace], int]
+"""Runs one parsed command line; returns the exit code."""
+
+_POLICY_COMMANDS: dict[str, Command] = {
+    "validate": lambda args: _validate(args.files),
+    "schema": lambda _: _schema(),
+    "reference": lambda _: _reference(),
+    "push": push_cmd.run,
+    **dict.fromkeys(policy_history_cmd.COMMANDS, policy_history_cmd.run),
+    "diff": policy_diff_cmd.run,
+    "evaluate": policy_eval_cmd.run_evaluate,
+    "promote": policy_eval_cmd.run_promote,
+}
+"""``modelrouter policy …``: each subcommand's runner."""
+_COMMANDS: dict[str, Command] = {
+    "route": route_cmd.run,
+    "keys": keys_cmd.run,
+    "usage": usage_cmd.run,
+    "audit": audit_cmd.run,
+    "outcomes": outcomes_cmd.run,
+    "drift": drift_cmd.run,
+    "learn": learn_cmd.run,
+    "serve": local_cmd.run_serve,
+    "invoke": local_cmd.run_invoke,
+    "demo": local_cmd.run_demo,
+}
+"""Every other command's runner (the parser accepts no command outside these tables)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,34 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         if args.command == "policy":
-            if args.policy_command == "push":
-                return push_cmd.run(args)
-            if args.policy_command in policy_history_cmd.COMMANDS:
-                return policy_history_cmd.run(args)
-            if args.policy_command == "evaluate":
-                return policy_eval_cmd.run_evaluate(args)
-            if args.policy_command == "promote":
-                return policy_eval_cmd.run_promote(args)
-            if args.policy_command == "diff":
-                return policy_diff_cmd.run(args)
-            if args.policy_command == "reference":
-                return _reference()
-            return _validate(args.files) if args.policy_command == "validate" else _schema()
-        if args.command == "keys":
-            return keys_cmd.run(args)
-        if args.command == "usage":
-            return usage_cmd.run(args)
-        if args.command == "audit":
-            return audit_cmd.run(args)
-        if args.command == "outcomes":
-            return outcomes_cmd.run(args)
-        if args.command == "drift":
-            return drift_cmd.run(args)
-        if args.command == "learn":
-            return learn_cmd.run(args)
-        if args.command in _LOCAL_COMMANDS:
-            return _LOCAL_COMMANDS[args.command](args)
-        return route_cmd.run(args)
+            return _POLICY_COMMANDS[args.policy_command](args)
+        return _COMMANDS[args.command](args)
     except PolicyError as error:
         if len(error.problems) == 1:
             print(f"error: {error.source}: {error.problems[0]}", file=sys.stderr)
