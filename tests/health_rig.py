@@ -10,9 +10,8 @@ atomicity of conditional writes, which moto emulates faithfully one call at a ti
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,12 +139,3 @@ def rig_fixture(monkeypatch: pytest.MonkeyPatch) -> Iterator[HealthRig]:
     fake_aws_environment(monkeypatch)
     with health_rig() as rig:
         yield rig
-
-
-def wait_for(condition: Callable[[], bool]) -> None:
-    """Wait until ``condition`` holds (work in other threads: a cache refresh, calls in flight)."""
-    for _ in range(6000):
-        if condition():
-            return
-        time.sleep(0.005)
-    raise AssertionError("condition never held")

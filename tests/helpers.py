@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import json
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +176,12 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     return code, captured.out, captured.err
+
+
+def wait_for(condition: Callable[[], bool]) -> None:
+    """Wait until ``condition`` holds (work in other threads: a cache refresh, calls in flight)."""
+    for _ in range(6000):
+        if condition():
+            return
+        time.sleep(0.005)
+    raise AssertionError("condition never held")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -13,7 +13,7 @@ import pytest
 
 from modelrouter.local.model_server import ModelServer
 from modelrouter.providers.errors import ProviderTimeoutError
-from tests.helpers import fake_aws_environment
+from tests.helpers import fake_aws_environment, wait_for
 from tests.integration.test_local_model_server import PROTOCOLS, SHORT_TIMEOUT_S, chat, complete
 
 
@@ -48,7 +48,7 @@ def test_hang_holds_the_call_until_the_client_gives_up(
     assert time.monotonic() - started < SHORT_TIMEOUT_S + 2
     # (Bedrock's adapter abandons a call that misses its deadline on a worker thread, so that call may
     # reach the server only now; count connections once it has, or it would be counted as a leak)
-    _wait_until(lambda: server.calls("local-small") >= 1)
+    wait_for(lambda: server.calls("local-small") >= 1)
     # And when a client hangs up on it, the server lets the call go: its connection thread ends
     before = _connection_threads()
     with httpx.Client(timeout=SHORT_TIMEOUT_S) as client, pytest.raises(httpx.ReadTimeout):
@@ -57,13 +57,6 @@ def test_hang_holds_the_call_until_the_client_gives_up(
     while _connection_threads() > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _connection_threads() <= before
-
-
-def _wait_until(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
-    """Poll ``condition`` until it holds or ``timeout_s`` passes."""
-    deadline = time.monotonic() + timeout_s
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.02)
 
 
 def chat_body(model: str) -> dict[str, Any]:

@@ -23,8 +23,7 @@ from modelrouter.providers.errors import ProviderServerError
 from modelrouter.settings import Settings
 from modelrouter.telemetry_names import Metric
 from tests.fakes import EchoProvider, FakeClock
-from tests.health_rig import wait_for
-from tests.helpers import minimal_policy
+from tests.helpers import minimal_policy, wait_for
 from tests.integration.rig import router_environment, running_router
 
 FAILURES = 3

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 from tests.fakes import FakeClock, ScriptedProvider, Streamed, answer
-from tests.health_rig import Container, HealthRig, m1_policy, rig_fixture, wait_for  # noqa: F401 (the rig fixture)
-from tests.helpers import chat, features
+from tests.health_rig import Container, HealthRig, m1_policy, rig_fixture  # noqa: F401 (the rig fixture)
+from tests.helpers import chat, features, wait_for
 
 from modelrouter.execution import ExecutionError, Executor, SystemClock, request_deadline
 from modelrouter.execution.breaker import CircuitBreakers
