@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from modelrouter.features.model import Difficulty, LanguageGuess, PiiFinding, PiiKind, RequestFeatures
+from modelrouter.features.records import Difficulty, LanguageGuess, PiiFinding, PiiKind, RequestFeatures
 from modelrouter.policy import LoadedPolicy, Policy, parse_policy
 from modelrouter.request import ChatRequest, parse_chat_request
 

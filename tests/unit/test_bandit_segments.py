@@ -8,7 +8,7 @@ import pytest
 from tests.helpers import features
 
 from modelrouter.bandit.segments import ALL, OTHER, difficulty_band, segment_of
-from modelrouter.features.model import LanguageGuess, TopicGuess
+from modelrouter.features.records import LanguageGuess, TopicGuess
 from modelrouter.policy.bandit import Segmentation
 from modelrouter.selection.context import RequestContext
 

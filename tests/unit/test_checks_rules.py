@@ -29,7 +29,7 @@ from modelrouter.execution import (
 )
 from modelrouter.execution.stream_mode import plan_stream
 from modelrouter.policy import Checks, Policy, ProviderKind
-from modelrouter.policy.checks import RulesCheck
+from modelrouter.policy.check_specs import RulesCheck
 from modelrouter.selection import RequestContext, decide
 
 BORDERLINE = {

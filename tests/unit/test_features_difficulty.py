@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelrouter.features.difficulty import score_difficulty
-from modelrouter.features.model import Difficulty
+from modelrouter.features.records import Difficulty
 from modelrouter.request import parse_chat_request
 
 HARD_PROOF = r"""Prove step by step that the sum of the first n odd numbers is n^2, i.e.

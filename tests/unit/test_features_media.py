@@ -36,8 +36,8 @@ from modelrouter.features import extract_features
 from modelrouter.features import media as media_module
 from modelrouter.features.image_headers import JPEG_SCAN_BYTES, MAX_IMAGE_SIDE, MAX_JPEG_SEGMENTS
 from modelrouter.features.media import document_info, image_info
-from modelrouter.features.model import DocumentInfo, ImageInfo
 from modelrouter.features.pdf_pages import MAX_PDF_PAGES, MAX_PDF_TOKENS
+from modelrouter.features.records import DocumentInfo, ImageInfo
 from modelrouter.request import FilePart, ImagePart, parse_chat_request
 
 Builder = Callable[[int, int], bytes]

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelrouter.features.model import PiiKind
 from modelrouter.features.pii import find_pii, scan_text, scanned_text
+from modelrouter.features.records import PiiKind
 from modelrouter.request import parse_chat_request
 
 HANG_S = 10.0

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from modelrouter.features.model import PiiKind
 from modelrouter.features.pii import scan_text
 from modelrouter.features.pii_text import normalize
+from modelrouter.features.records import PiiKind
 from modelrouter.provenance import scrub
 
 CARDS = ["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117", "4222222222222"]

@@ -27,8 +27,8 @@ from tests.helpers import build_policy, minimal_policy, model_entry
 
 from modelrouter.checks.guardrails import apply_guardrails
 from modelrouter.checks.incremental import PII_HOLDBACK_CHARS, IncrementalGuard
-from modelrouter.features.model import PiiKind
 from modelrouter.features.pii import find_pii, scan_text
+from modelrouter.features.records import PiiKind
 from modelrouter.policy import DataClassification, GuardrailsCheck
 from modelrouter.request import parse_chat_request
 from modelrouter.selection import ExclusionReason, RequestContext, decide

@@ -8,9 +8,9 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelrouter.features.model import PiiFinding, PiiKind
 from modelrouter.features.pii import find_pii
 from modelrouter.features.pii_sources import Piece, place_name, request_pieces
+from modelrouter.features.records import PiiFinding, PiiKind
 from modelrouter.request import (
     ChatRequest,
     FunctionDefinition,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from modelrouter.features import extract_features
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.records import RequestFeatures
 from modelrouter.learned.features import dense_features
 from modelrouter.local.models import PROFILES, SimRequest, simulate
 from modelrouter.local.skills import (

@@ -31,7 +31,7 @@ from botocore.stub import Stubber
 from tests.helpers import model_entry
 
 from modelrouter.policy.catalog import ModelSpec
-from modelrouter.policy.checks import BedrockGuardrailCheck
+from modelrouter.policy.check_specs import BedrockGuardrailCheck
 from modelrouter.providers.answer_format import JSON_OBJECT_INSTRUCTION, json_schema_instruction
 from modelrouter.providers.bedrock import (
     BedrockGuardrailService,

@@ -16,7 +16,7 @@ from modelrouter.accounting.errors import BudgetExhaustedError, BudgetStoreUnava
 from modelrouter.bandit.snapshot import BanditSnapshot, BanditStateSource
 from modelrouter.errors import ModelsCoolingDownError, NoEligibleModelError
 from modelrouter.execution.spending import max_tokens_that_fit, reserve_amount
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.records import RequestFeatures
 from modelrouter.policy.store import ActivePolicy
 from modelrouter.policy.tenants import Tenant
 from modelrouter.ports import BudgetLedger, ModelHealth, Telemetry

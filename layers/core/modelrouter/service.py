@@ -32,7 +32,7 @@ from modelrouter.execution.stream_mode import plan_stream
 from modelrouter.execution.streaming import StreamItem
 from modelrouter.execution.streaming import stream as stream_decision
 from modelrouter.features import extract_features
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.records import RequestFeatures
 from modelrouter.live import LiveChat, open_live_chat
 from modelrouter.policy.document import Policy
 from modelrouter.policy.store import ActivePolicy

@@ -22,7 +22,7 @@ from modelrouter.problems import Problem
 
 if TYPE_CHECKING:
     from modelrouter.activation.samples import Sample
-    from modelrouter.features.model import RequestFeatures
+    from modelrouter.features.records import RequestFeatures
     from modelrouter.learned.artifact import LearnedRouter
     from modelrouter.learned.topics import TopicClassifier
     from modelrouter.policy.document import Policy

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.records import RequestFeatures
 from modelrouter.policy.bandit import Segmentation, SegmentKey
 
 if TYPE_CHECKING:  # the engine imports this module: no import of the selection package at run time

@@ -16,7 +16,7 @@ from modelrouter.checks.guardrails import apply_guardrails
 from modelrouter.checks.json_answer import json_problems
 from modelrouter.checks.rules import apply_rules
 from modelrouter.checks.types import CheckAction, CheckResult, GuardrailService
-from modelrouter.policy.checks import Checks
+from modelrouter.policy.check_specs import Checks
 from modelrouter.providers.errors import ProviderError
 from modelrouter.providers.types import ProviderResult
 from modelrouter.request import ChatRequest, ResponseFormatJsonObject

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from modelrouter.features.model import PiiKind
 from modelrouter.features.pii import scan_text
-from modelrouter.policy.checks import GuardrailsCheck
+from modelrouter.features.records import PiiKind
+from modelrouter.policy.check_specs import GuardrailsCheck
 
 __all__ = ["GuardrailOutcome", "apply_guardrails"]
 

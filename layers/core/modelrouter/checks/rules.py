@@ -17,7 +17,7 @@ from typing import Any
 
 from modelrouter.checks.json_answer import parse_json_answer
 from modelrouter.checks.types import CheckAction, CheckResult
-from modelrouter.policy.checks import AnswerRule, RuleAction, RulesCheck
+from modelrouter.policy.check_specs import AnswerRule, RuleAction, RulesCheck
 from modelrouter.providers.types import ProviderResult
 
 __all__ = ["RULES_CHECK", "apply_rules", "is_truthy"]

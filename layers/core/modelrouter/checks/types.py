@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from modelrouter.policy.checks import BedrockGuardrailCheck
+from modelrouter.policy.check_specs import BedrockGuardrailCheck
 
 __all__ = ["CheckAction", "CheckResult", "GuardrailService", "GuardrailVerdict"]
 

@@ -164,7 +164,7 @@ def _schema() -> int:
 
 
 def _reference() -> int:
-    from modelrouter.policy.reference import policy_reference_markdown
+    from modelrouter.policy.reference_markdown import policy_reference_markdown
     from modelrouter.policy.schema import policy_json_schema
 
     sys.stdout.write(policy_reference_markdown(policy_json_schema()))

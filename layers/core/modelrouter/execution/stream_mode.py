@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from modelrouter.execution.streaming import TextGuard
-from modelrouter.policy.checks import GuardrailsCheck
+from modelrouter.policy.check_specs import GuardrailsCheck
 from modelrouter.request import ChatRequest
 from modelrouter.selection.decision import Decision
 

@@ -8,7 +8,7 @@ so this stays cheap in a Lambda cold start.
 from __future__ import annotations
 
 from modelrouter.features.extract import extract_features
-from modelrouter.features.model import (
+from modelrouter.features.records import (
     Difficulty,
     DifficultySignal,
     LanguageGuess,

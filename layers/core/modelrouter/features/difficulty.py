@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from modelrouter.features.model import Difficulty, DifficultySignal
+from modelrouter.features.records import Difficulty, DifficultySignal
 from modelrouter.request import ChatRequest, ResponseFormatJsonObject, ResponseFormatJsonSchema, UserMessage
 from modelrouter.text import lower_words
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from modelrouter.features.difficulty import score_difficulty
 from modelrouter.features.language import SAMPLE_CHARS, detect_language
 from modelrouter.features.media import request_documents, request_images
-from modelrouter.features.model import RequestFeatures
 from modelrouter.features.pii import find_pii
+from modelrouter.features.records import RequestFeatures
 from modelrouter.features.tokens import estimate_request_tokens
 from modelrouter.request import ChatRequest, UserMessage
 

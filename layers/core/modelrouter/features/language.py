@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from modelrouter.features.model import LanguageGuess
+from modelrouter.features.records import LanguageGuess
 from modelrouter.text import letter_count, lower_words, non_ascii
 
 __all__ = ["MIN_LETTERS", "SAMPLE_CHARS", "detect_language"]

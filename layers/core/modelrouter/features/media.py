@@ -30,8 +30,8 @@ from modelrouter.features.image_headers import (
     image_dimensions,
     sniff_image,
 )
-from modelrouter.features.model import DocumentInfo, ImageInfo
 from modelrouter.features.pdf_pages import pdf_pages
+from modelrouter.features.records import DocumentInfo, ImageInfo
 from modelrouter.request import ChatRequest, FilePart, ImagePart
 
 __all__ = [

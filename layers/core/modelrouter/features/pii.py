@@ -32,7 +32,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from itertools import accumulate
 
-from modelrouter.features.model import PiiFinding, PiiKind
 from modelrouter.features.pii_accounts import find_accounts
 from modelrouter.features.pii_addresses import find_addresses
 from modelrouter.features.pii_dates import find_dates_of_birth
@@ -42,6 +41,7 @@ from modelrouter.features.pii_names import find_names
 from modelrouter.features.pii_numbers import find_numbers
 from modelrouter.features.pii_sources import Piece, place_name, request_pieces
 from modelrouter.features.pii_text import Prepared, normalize
+from modelrouter.features.records import PiiFinding, PiiKind
 from modelrouter.request import AssistantMessage, ChatRequest, Message
 
 __all__ = ["find_pii", "scan_text", "scanned_text"]

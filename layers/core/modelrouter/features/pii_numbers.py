@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from modelrouter.features.model import PiiKind
 from modelrouter.features.pii_text import Prepared
+from modelrouter.features.records import PiiKind
 
 __all__ = ["find_numbers"]
 

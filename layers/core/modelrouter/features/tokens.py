@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 
 from modelrouter.features.media import image_info
-from modelrouter.features.model import ImageInfo
+from modelrouter.features.records import ImageInfo
 from modelrouter.request import AssistantMessage, ChatRequest, ImagePart, Message
 from modelrouter.text import non_ascii
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from modelrouter.errors import ModelRouterError
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.records import RequestFeatures
 from modelrouter.learned.features import (
     DENSE_FEATURES,
     FEATURE_VERSION,

@@ -18,7 +18,7 @@ import zlib
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.records import RequestFeatures
 from modelrouter.request import ChatRequest, SystemMessage, UserMessage
 
 __all__ = [

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelrouter.features.model import TopicGuess
+from modelrouter.features.records import TopicGuess
 from modelrouter.learned.artifact import ArtifactError, load_json_artifact
 from modelrouter.learned.topic_terms import TopicTokenizer, TopicVocabulary
 

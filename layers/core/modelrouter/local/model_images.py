@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from modelrouter.features.model import ImageInfo
+from modelrouter.features.records import ImageInfo
 
 __all__ = ["largest_megapixels"]
 

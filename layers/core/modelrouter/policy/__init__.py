@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from modelrouter.policy.catalog import ModelSpec, Pricing, SecretRef
-from modelrouter.policy.checks import BedrockGuardrailCheck, Checks, GuardrailsCheck, JsonSchemaCheck
+from modelrouter.policy.check_specs import BedrockGuardrailCheck, Checks, GuardrailsCheck, JsonSchemaCheck
 from modelrouter.policy.common import (
     AnswerFormat,
     Capability,
@@ -25,8 +25,8 @@ from modelrouter.policy.routes import Intents, Limits, Route, Strategy, TokenRan
 from modelrouter.policy.tenants import Budget, Pinning, Tenant
 
 if TYPE_CHECKING:
+    from modelrouter.policy.cross_references import PolicyCheckResult, check_references
     from modelrouter.policy.loader import LoadedPolicy, load_policy_file, parse_policy
-    from modelrouter.policy.references import PolicyCheckResult, check_references
 
 __all__ = [
     "AnswerFormat",
@@ -71,8 +71,8 @@ _LAZY = {
     "LoadedPolicy": "modelrouter.policy.loader",
     "load_policy_file": "modelrouter.policy.loader",
     "parse_policy": "modelrouter.policy.loader",
-    "PolicyCheckResult": "modelrouter.policy.references",
-    "check_references": "modelrouter.policy.references",
+    "PolicyCheckResult": "modelrouter.policy.cross_references",
+    "check_references": "modelrouter.policy.cross_references",
 }
 
 

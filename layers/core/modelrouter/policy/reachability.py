@@ -12,7 +12,7 @@ from modelrouter.policy.routes import When
 from modelrouter.policy.tenants import Tenant
 
 if TYPE_CHECKING:
-    from modelrouter.policy.references import PolicyCheckResult
+    from modelrouter.policy.cross_references import PolicyCheckResult
 
 __all__ = ["check_deployment_modes", "check_reachability"]
 

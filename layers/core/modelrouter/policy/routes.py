@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, model_validator
 
-from modelrouter.features.model import PiiKind
+from modelrouter.features.records import PiiKind
 from modelrouter.policy.bandit import Bandit
-from modelrouter.policy.checks import Checks
+from modelrouter.policy.check_specs import Checks
 from modelrouter.policy.common import (
     AnswerFormat,
     Capability,

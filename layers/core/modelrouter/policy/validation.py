@@ -19,10 +19,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from modelrouter.policy.catalog import ModelSpec
+from modelrouter.policy.cross_references import NAME_KINDS, Tolerance, check_references
 from modelrouter.policy.document import Defaults, Policy
 from modelrouter.policy.execution import Execution
 from modelrouter.policy.learned import Topics
-from modelrouter.policy.references import NAME_KINDS, Tolerance, check_references
 from modelrouter.policy.routes import Route
 from modelrouter.policy.tenants import Pinning, Tenant
 from modelrouter.problems import Problem, problems_from_validation_error

@@ -21,7 +21,7 @@ from modelrouter.bandit.posteriors import BetaPosterior, Evidence, posterior
 from modelrouter.bandit.segments import segment_of
 from modelrouter.bandit.snapshot import BanditSnapshot, state_key_of
 from modelrouter.bandit.thompson import DRAWS, Arm, thompson_choice
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.records import RequestFeatures
 from modelrouter.learned.artifact import LearnedRouter
 from modelrouter.policy.bandit import Bandit
 from modelrouter.policy.learned import ArtifactRef

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from modelrouter.errors import RequestDeniedError
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.records import RequestFeatures
 from modelrouter.policy.catalog import ModelSpec
 from modelrouter.policy.common import DataClassification, DeploymentMode, classification_rank
 from modelrouter.policy.document import Defaults

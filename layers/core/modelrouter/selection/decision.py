@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from modelrouter.features.model import RequestFeatures
-from modelrouter.policy.checks import Checks
+from modelrouter.features.records import RequestFeatures
+from modelrouter.policy.check_specs import Checks
 from modelrouter.policy.common import Capability, DataClassification, DeploymentMode, ProviderKind
 from modelrouter.policy.routes import Strategy, StreamingMode
 

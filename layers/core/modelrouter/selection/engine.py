@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from modelrouter.bandit.snapshot import BanditSnapshot
 from modelrouter.errors import NoEligibleModelError, RequestDeniedError
 from modelrouter.features import extract_features
-from modelrouter.features.model import RequestFeatures, TopicGuess
+from modelrouter.features.records import RequestFeatures, TopicGuess
 from modelrouter.learned.artifact import LearnedRouter
 from modelrouter.learned.topics import TopicClassifier
 from modelrouter.policy.catalog import ModelSpec

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.records import RequestFeatures
 from modelrouter.learned.artifact import LearnedRouter
 from modelrouter.learned.features import request_text
 from modelrouter.policy.learned import (

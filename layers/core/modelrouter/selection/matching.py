@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 
-from modelrouter.features.model import RequestFeatures, TopicGuess
+from modelrouter.features.records import RequestFeatures, TopicGuess
 from modelrouter.policy.common import DataClassification
 from modelrouter.policy.conditions import NumberRange
 from modelrouter.policy.routes import Intents, When

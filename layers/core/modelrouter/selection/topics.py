@@ -7,7 +7,7 @@ topic, so every ``when.topics`` does not match, and a note says why.
 
 from __future__ import annotations
 
-from modelrouter.features.model import TopicGuess
+from modelrouter.features.records import TopicGuess
 from modelrouter.learned.topics import TopicClassifier
 from modelrouter.policy.document import Policy
 from modelrouter.request import ChatRequest

@@ -18,7 +18,7 @@ from typing import Any
 
 from modelrouter.errors import InvalidRequestError
 from modelrouter.features import extract_features
-from modelrouter.features.model import RequestFeatures
+from modelrouter.features.records import RequestFeatures
 from modelrouter.learned.features import request_text
 from modelrouter.request import ChatRequest, parse_chat_request
 

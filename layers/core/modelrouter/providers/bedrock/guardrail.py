@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from modelrouter.checks.types import GuardrailVerdict
-from modelrouter.policy.checks import BedrockGuardrailCheck
+from modelrouter.policy.check_specs import BedrockGuardrailCheck
 from modelrouter.providers.bedrock.error_mapping import PROVIDER, error_from_exception
 from modelrouter.providers.bedrock.runtime import (
     DEFAULT_CONNECT_TIMEOUT_S,
