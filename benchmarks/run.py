@@ -17,6 +17,7 @@ from benchmarks import (
     bench_decision,
     bench_health,
     bench_import,
+    bench_layer,
     bench_learned,
     bench_stream,
     bench_warm,
@@ -34,6 +35,7 @@ SUITES = {
     "stream": bench_stream.run_stream,
     "guard": incremental_guard.run,
     "learned": bench_learned.run,
+    "layer": bench_layer.run_layer,
 }
 
 

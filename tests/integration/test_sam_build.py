@@ -15,6 +15,7 @@ import pytest
 
 from tests.aws import load_template
 from tests.helpers import ROOT
+from tests.layer_imports import layer_exclude
 
 SAM_VENV = ROOT / ".venv-sam"
 SAM = SAM_VENV / "bin" / "sam"
@@ -69,10 +70,14 @@ def test_layer_carries_the_package_without_caches_or_tests(build_dir: Path) -> N
     assert (package / "__init__.py").is_file()
     assert (package / "py.typed").is_file()
     source = ROOT / "layers/core/modelrouter"
+    excluded = [Path(path) for path in layer_exclude()]  # what no function imports (local/, cli/, …)
     expected = {
         path.relative_to(source)
         for path in source.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and path.suffix != ".pyc"
+        and not any(path.relative_to(source).is_relative_to(e) for e in excluded)
     }
     built = {path.relative_to(package) for path in package.rglob("*") if path.is_file()}
     assert built == expected

@@ -17,6 +17,7 @@ __all__ = [
     "AWS_READ_TIMEOUT_S",
     "aws_client",
     "client_error_code",
+    "describe_aws_error",
 ]
 
 AWS_CONNECT_TIMEOUT_S = 2.0
@@ -63,3 +64,14 @@ def client_error_code(error: BaseException) -> str | None:
         return None
     code = response.get("Error", {}).get("Code")
     return str(code) if code is not None else None
+
+
+def describe_aws_error(error: Exception) -> str:
+    """One line about a boto3 failure: the AWS error code and message, or the botocore message."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        details = response.get("Error", {})
+        code = details.get("Code", "Unknown")
+        message = details.get("Message", "")
+        return f"{code}: {message}" if message else str(code)
+    return " ".join(str(error).split()) or type(error).__name__

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from modelrouter.aws import client_error_code
+from modelrouter.aws import client_error_code, describe_aws_error
 from modelrouter.provenance_index import (
     BY_TIME_INDEX,
     TIME_BUCKET_ATTRIBUTE,
@@ -163,8 +163,6 @@ class WindowQuery:
 
     def _query(self, arguments: dict[str, Any], bucket: str) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
-
-        from modelrouter.cli.aws_target import describe_aws_error
 
         self.queries += 1
         try:

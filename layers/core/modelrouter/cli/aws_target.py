@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY, POINTER_KEY
+from modelrouter.aws import describe_aws_error  # re-exported: the CLI's commands import it from here
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -173,14 +174,3 @@ def aws_target(args: argparse.Namespace) -> AwsTarget:
         local = read_local_env()
     endpoint = getattr(args, "endpoint_url", None) or (local.get(_ENDPOINT) if local else None)
     return AwsTarget(endpoint, local)
-
-
-def describe_aws_error(error: Exception) -> str:
-    """One line about a boto3 failure: the AWS error code and message, or the botocore message."""
-    response = getattr(error, "response", None)
-    if isinstance(response, dict):
-        details = response.get("Error", {})
-        code = details.get("Code", "Unknown")
-        message = details.get("Message", "")
-        return f"{code}: {message}" if message else str(code)
-    return " ".join(str(error).split()) or type(error).__name__
