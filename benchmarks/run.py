@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import (
     bench_attempt,
     bench_cold,
+    bench_cost,
     bench_decision,
     bench_health,
     bench_import,
@@ -36,6 +37,7 @@ SUITES = {
     "guard": incremental_guard.run,
     "learned": bench_learned.run,
     "layer": bench_layer.run_layer,
+    "cost": bench_cost.run_cost,
 }
 
 
