@@ -40,9 +40,14 @@ ROUTES = {
 PUBLIC_ROUTES = {("get", "/health")}
 """Served without an API key: liveness for load balancers (it shows no secrets)."""
 STREAM_URI = (
-    "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${RouterFunction.Arn}"
+    "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2021-11-15/functions/${Target}"
     "/response-streaming-invocations"
 )
+ROUTER_TARGET: dict[str, Any] = {
+    "If": ["RouterSnapStartOn", {"Ref": "RouterFunctionAliaslive"}, {"GetAtt": "RouterFunction.Arn"}]
+}
+"""What API Gateway invokes: the function as before, or its alias "live" with SnapStart on (a SnapStart
+function serves only published versions)."""
 TABLE_TTL = {
     "BudgetTable": "expires_at",
     "ProvenanceTable": "expires_at",
@@ -469,7 +474,8 @@ def test_every_route_streams_from_the_router_function() -> None:
         integration = operation["x-amazon-apigateway-integration"]
         assert integration["type"] == "aws_proxy", (method, path)
         assert integration["httpMethod"] == "POST"  # Lambda is always invoked with POST
-        assert integration["uri"] == {"Sub": STREAM_URI}  # InvokeWithResponseStream
+        # InvokeWithResponseStream, of the function or (SnapStart) its alias
+        assert integration["uri"] == {"Sub": [STREAM_URI, {"Target": ROUTER_TARGET}]}
         assert integration["responseTransferMode"] == "STREAM"
         # streamed integrations may run 15 minutes; longer than any router timeout
         assert integration["timeoutInMillis"] == 900_000
@@ -508,9 +514,17 @@ def test_every_route_but_health_requires_the_request_authorizer() -> None:
         assert operation["security"] == expected, (method, path)
 
 
+def _permitted_function(name: dict[str, Any]) -> str:
+    """The function a permission is for; the router's names its alias instead when SnapStart is on."""
+    if set(name) == {"If"}:
+        assert name == ROUTER_TARGET
+        return str(ROUTER_TARGET["If"][2]["GetAtt"])
+    return name["GetAtt"]
+
+
 def test_api_gateway_may_invoke_each_function_only_from_this_api() -> None:
     permissions = {
-        permission["Properties"]["FunctionName"]["GetAtt"]: permission["Properties"]
+        _permitted_function(permission["Properties"]["FunctionName"]): permission["Properties"]
         for permission in resources_of("AWS::Lambda::Permission").values()
     }
     assert set(permissions) == {"RouterFunction.Arn", "AuthorizerFunction.Arn"}
