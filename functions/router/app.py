@@ -328,3 +328,8 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and os.environ.get("POLICY_BUCKET"
         runtime().policies.current()
     except ModelRouterError as error:  # the first request retries and answers with the error
         logger.error("cold start initialisation failed", extra={"error_code": error.code})
+
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":  # template: RouterSnapStart
+    from modelrouter.api.snapstart_hooks import install
+
+    install(runtime)  # policy into the snapshot; re-checked, re-seeded and renamed after each restore

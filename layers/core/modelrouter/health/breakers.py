@@ -94,6 +94,12 @@ class SharedBreakers:
         self._tokens = itertools.count(1)
         self._token_lock = threading.Lock()
 
+    def renew_identity(self) -> None:
+        """Name this container anew in the probe leases it takes (after a SnapStart restore, every
+        container restored from the snapshot would otherwise share one name)."""
+        with self._token_lock:
+            self._container = uuid.uuid4().hex[:12]
+
     def use_cooldown(self, cooldown: Cooldown) -> None:
         """Apply a new policy's cooldown settings to both layers (state is kept)."""
         self._cooldown = cooldown

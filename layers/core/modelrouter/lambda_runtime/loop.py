@@ -27,6 +27,7 @@ from modelrouter.lambda_runtime.context import LambdaContext
 from modelrouter.lambda_runtime.errors import HANDLER_NOT_FOUND, IMPORT_MODULE_ERROR, report_of
 from modelrouter.lambda_runtime.response import StreamingResponse
 from modelrouter.lambda_runtime.runtime_api import Invocation, RuntimeApiClient, RuntimeApiError
+from modelrouter.lambda_runtime.snapstart import checkpoint
 
 __all__ = ["TRACE_ENV", "Handler", "HandlerLoadError", "as_streaming", "load_handler", "main", "run", "serve"]
 
@@ -153,6 +154,13 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     except HandlerLoadError as error:
         logger.exception("the handler could not be loaded")
         client.post_init_error(report_of(error, error.error_type))
+        return 1
+    try:  # with SnapStart: the snapshot is taken here, between the hooks (else nothing happens)
+        if not checkpoint(address, environ):
+            return 1
+    except Exception as error:
+        logger.exception("SnapStart's before-snapshot hooks or restore failed")
+        client.post_init_error(report_of(error))
         return 1
     try:
         run(client, handler)

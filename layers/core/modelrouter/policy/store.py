@@ -185,6 +185,12 @@ class PolicyStore:
             self._refresh_if_due_locked()
             return PolicyState(self._active, self._loaded_at, self._last_refresh)
 
+    def expire(self) -> None:
+        """Re-read the pointer at the next :meth:`current` or :meth:`state`, however recently it was read
+        (after a SnapStart restore: the snapshot's policy may be any age)."""
+        with self._lock:
+            self._checked_at = float("-inf")
+
     def _refresh_if_due_locked(self) -> None:
         if self._active is None or self._clock() - self._checked_at >= self._refresh:
             self._refresh_locked()
