@@ -199,7 +199,8 @@ def _input_rows(
             inputs.read_units,
             None,
             None,
-            f"value is RRU, not ms; {'; '.join(measured['reads'])}; health/learning-state reads are per "
+            f"value is RRU, not ms; {'; '.join(measured['reads']) or 'none in the request path'}; "
+            f"health/learning-state reads are per "
             f"second per container, not per request: left out",
         ),
         Result(
