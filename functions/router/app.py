@@ -29,7 +29,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -40,6 +40,7 @@ from modelrouter.errors import GENERIC_MESSAGE, InvalidRequestError, ModelRouter
 from modelrouter.lambda_runtime import StreamingResponse
 from modelrouter.problems import Problem
 from modelrouter.telemetry_names import Metric
+from modelrouter.tracing import Recorder, recorder
 
 if TYPE_CHECKING:  # the endpoints and the runtime import the whole router: on first use only
     from modelrouter.api.endpoints import HttpResponse, StreamedHttpResponse
@@ -59,7 +60,7 @@ __all__ = [
 
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
+tracer: Recorder = recorder  # X-Ray subsegments without the X-Ray SDK (see modelrouter.tracing)
 telemetry = PowertoolsTelemetry(logger, metrics)
 # A streamed answer records its metrics while streaming, after the handler's flush: expected, not news.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
@@ -315,7 +316,7 @@ def _streaming(response: HttpResponse | StreamedHttpResponse) -> StreamingRespon
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
+@tracer.capture_handler(service=logger.service)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> StreamingResponse:
     """Lambda entry point: a REST API proxy event in, a streaming response out."""

@@ -45,6 +45,8 @@ def aws_client(
     import boto3
     from botocore.config import Config
 
+    from modelrouter.tracing.botocore_hooks import instrument_client
+
     config = Config(
         connect_timeout=connect_timeout_s,
         read_timeout=read_timeout_s,
@@ -54,7 +56,11 @@ def aws_client(
     with _LOCK:
         if not _SESSION:
             _SESSION.append(boto3.session.Session())
-        return _SESSION[0].client(service, endpoint_url=endpoint_url, region_name=region_name, config=config)
+        client = _SESSION[0].client(
+            service, endpoint_url=endpoint_url, region_name=region_name, config=config
+        )
+    instrument_client(client)
+    return client
 
 
 def client_error_code(error: BaseException) -> str | None:

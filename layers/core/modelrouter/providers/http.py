@@ -31,6 +31,7 @@ from modelrouter.providers.http_errors import (
     parse_retry_after,
     redact,
 )
+from modelrouter.tracing.httpx_hooks import end_failed, event_hooks
 
 if TYPE_CHECKING:
     import httpx
@@ -100,6 +101,7 @@ def shared_client() -> httpx.Client:
                     ),
                     headers={"user-agent": _USER_AGENT},
                     follow_redirects=False,
+                    event_hooks=event_hooks(),
                 )
     return _client
 
@@ -202,8 +204,11 @@ def transport_error(
     invalid URL :class:`BadRequestError`. A network failure (DNS, refused, TLS, reset, closed
     without a response) before the answer began (``answered``: the status line arrived) is a
     :class:`ProviderConnectionError`; any other transport failure :class:`ProviderServerError`.
+    The failed request's trace subsegment (if sampled) ends here with ``error``.
     """
     import httpx
+
+    end_failed(error)
 
     if isinstance(error, httpx.TimeoutException):
         return ProviderTimeoutError(

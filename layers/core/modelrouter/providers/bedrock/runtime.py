@@ -68,6 +68,8 @@ def default_client_factory(
         import boto3
         from botocore.config import Config
 
+        from modelrouter.tracing.botocore_hooks import instrument_client
+
         config = Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
             connect_timeout=connect_timeout_s,
@@ -76,7 +78,11 @@ def default_client_factory(
         )
         # A session per client: boto3's default session is not safe to share across threads.
         session = boto3.session.Session()
-        return session.client("bedrock-runtime", region_name=region, endpoint_url=endpoint_url, config=config)
+        client = session.client(
+            "bedrock-runtime", region_name=region, endpoint_url=endpoint_url, config=config
+        )
+        instrument_client(client)
+        return client
 
     return create
 
