@@ -21,15 +21,14 @@ unreachable, a corrupt row): the handler logs and raises, API Gateway answers ``
 
 Logs are Powertools structured JSON: the outcome and the key id, never the token or its secret.
 
-The key store is module-level: built from ``API_KEY_TABLE`` on first use (boto3 is imported and the
-client created then, once per container), or injected with :func:`set_key_store` by tests and local
-mode.
+The key store is module-level: built from ``API_KEY_TABLE`` on first use (the settings are validated by
+:class:`~modelrouter.keys.authorizer_settings.AuthorizerSettings`, and boto3 is imported and the client
+created then, once per container), or injected with :func:`set_key_store` by tests and local mode.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -38,6 +37,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from modelrouter import env_names
 from modelrouter.keys import MISSING_KEY, AuthOutcome, KeyStore, MalformedKeyError, api_key, parse_token
 
 __all__ = [
@@ -56,7 +56,7 @@ __all__ = [
     "set_key_store",
 ]
 
-TABLE_ENV = "API_KEY_TABLE"
+TABLE_ENV = env_names.API_KEY_TABLE
 """Environment variable naming the key table (the template's ``ApiKeyTable``)."""
 ANONYMOUS = "anonymous"
 """``principalId`` of a refused request."""
@@ -133,14 +133,15 @@ def key_store() -> KeyStore:
     """The module's key store, built from ``API_KEY_TABLE`` on first use.
 
     Raises:
-        RuntimeError: ``API_KEY_TABLE`` is not set (the handler raises: ``AUTHORIZER_FAILURE``).
+        AuthorizerConfigurationError: ``API_KEY_TABLE`` is not set or invalid (a ``RuntimeError``; the
+            handler raises: ``AUTHORIZER_FAILURE``).
     """
     global _store  # noqa: PLW0603
     if _store is None:
-        table = os.environ.get(TABLE_ENV)
-        if not table:
-            raise RuntimeError(f"{TABLE_ENV} is not set")
-        _store = KeyStore(table)
+        # pydantic on first use only: a request refused before any I/O never loads it
+        from modelrouter.keys.authorizer_settings import AuthorizerSettings
+
+        _store = KeyStore(AuthorizerSettings.from_env().api_key_table)
     return _store
 
 

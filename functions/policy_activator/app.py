@@ -30,6 +30,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from modelrouter import env_names
 from modelrouter.activation.layout import POINTER_KEY
 from modelrouter.activation.s3_event import upload_from_event
 from modelrouter.telemetry_names import Metric
@@ -51,9 +52,9 @@ __all__ = [
     "set_runtime",
 ]
 
-BUCKET_ENV: Final = "POLICY_BUCKET"
+BUCKET_ENV: Final = env_names.POLICY_BUCKET
 """The policy bucket (the template's ``PolicyBucket``)."""
-POINTER_ENV: Final = "POLICY_POINTER_KEY"
+POINTER_ENV: Final = env_names.POLICY_POINTER_KEY
 """Key of the active pointer (default ``control/active.json``)."""
 S3_CONNECT_TIMEOUT_S: Final = 2.0
 """Connect timeout of the activator's S3 and EventBridge clients."""

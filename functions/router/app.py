@@ -34,6 +34,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from modelrouter import env_names
 from modelrouter.api.errors import HttpError, error_body
 from modelrouter.api.telemetry import PowertoolsTelemetry
 from modelrouter.errors import GENERIC_MESSAGE, InvalidRequestError, ModelRouterError
@@ -323,7 +324,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> StreamingResponse:
     return _streaming(_answer(event if isinstance(event, dict) else {}, context))
 
 
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and os.environ.get("POLICY_BUCKET"):
+if os.environ.get(env_names.AWS_LAMBDA_FUNCTION_NAME) and os.environ.get(env_names.POLICY_BUCKET):
     # Load the policy during the init phase, where CPU is free and before the first request waits.
     try:
         runtime().policies.current()

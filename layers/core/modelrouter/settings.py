@@ -8,24 +8,25 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from modelrouter import env_names
 from modelrouter.errors import ModelRouterError
 
 __all__ = ["ConfigurationError", "Settings"]
 
 _ENVIRONMENT = {
-    "policy_bucket": "POLICY_BUCKET",
-    "policy_key": "POLICY_KEY",
-    "policy_pointer_key": "POLICY_POINTER_KEY",
-    "policy_refresh_seconds": "POLICY_REFRESH_SECONDS",
-    "budget_table": "BUDGET_TABLE",
-    "provenance_table": "PROVENANCE_TABLE",
-    "idempotency_table": "IDEMPOTENCY_TABLE",
-    "learning_table": "LEARNING_TABLE",
-    "health_table": "HEALTH_TABLE",
-    "provider_secret_arn": "PROVIDER_SECRET_ARN",
-    "max_body_bytes": "MAX_BODY_BYTES",
-    "bedrock_endpoint_url": "BEDROCK_ENDPOINT_URL",
-    "hold_seconds": "HOLD_SECONDS",
+    "policy_bucket": env_names.POLICY_BUCKET,
+    "policy_key": env_names.POLICY_KEY,
+    "policy_pointer_key": env_names.POLICY_POINTER_KEY,
+    "policy_refresh_seconds": env_names.POLICY_REFRESH_SECONDS,
+    "budget_table": env_names.BUDGET_TABLE,
+    "provenance_table": env_names.PROVENANCE_TABLE,
+    "idempotency_table": env_names.IDEMPOTENCY_TABLE,
+    "learning_table": env_names.LEARNING_TABLE,
+    "health_table": env_names.HEALTH_TABLE,
+    "provider_secret_arn": env_names.PROVIDER_SECRET_ARN,
+    "max_body_bytes": env_names.MAX_BODY_BYTES,
+    "bedrock_endpoint_url": env_names.BEDROCK_ENDPOINT_URL,
+    "hold_seconds": env_names.HOLD_SECONDS,
 }
 
 

@@ -19,6 +19,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
+from modelrouter import env_names
 from modelrouter.audit.inputs import (
     InputError,
     TimeSpec,
@@ -33,7 +34,7 @@ from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 
 __all__ = ["DEFAULT_LIMIT", "DEFAULT_SINCE", "EXAMPLES", "MAX_LIMIT", "TABLE_ENV", "add_parser", "run"]
 
-TABLE_ENV: Final = "PROVENANCE_TABLE"
+TABLE_ENV: Final = env_names.PROVENANCE_TABLE
 """Environment variable naming the provenance table when ``--table`` is not given."""
 DEFAULT_SINCE: Final = timedelta(hours=24)
 """How far back ``--tenant`` looks without ``--since``."""

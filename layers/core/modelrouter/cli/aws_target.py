@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from modelrouter import env_names
 from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY, POINTER_KEY
 from modelrouter.aws import describe_aws_error  # re-exported: the CLI's commands import it from here
 
@@ -37,18 +38,18 @@ __all__ = [
     "unknown_tenant_message",
 ]
 
-BUCKET_ENV = "POLICY_BUCKET"
+BUCKET_ENV = env_names.POLICY_BUCKET
 """Variable naming the policy bucket."""
-KEY_ENV = "POLICY_KEY"
+KEY_ENV = env_names.POLICY_KEY
 """Variable naming the key policies are uploaded to (under ``incoming/``)."""
 DEFAULT_POLICY_KEY = DEFAULT_UPLOAD_KEY
 """The upload key when ``POLICY_KEY`` is not set (the template's default)."""
-POINTER_ENV = "POLICY_POINTER_KEY"
+POINTER_ENV = env_names.POLICY_POINTER_KEY
 """Variable naming the active pointer's key (default ``control/active.json``)."""
-_ENDPOINT = "AWS_ENDPOINT_URL"
-_REGION = "AWS_REGION"
-_ACCESS_KEY = "AWS_ACCESS_KEY_ID"
-_SECRET_KEY = "AWS_SECRET_ACCESS_KEY"
+_ENDPOINT = env_names.AWS_ENDPOINT_URL
+_REGION = env_names.AWS_REGION
+_ACCESS_KEY = env_names.AWS_ACCESS_KEY_ID
+_SECRET_KEY = env_names.AWS_SECRET_ACCESS_KEY
 
 
 def add_local_option(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
+from modelrouter import env_names
 from modelrouter.cli.aws_target import add_local_option, aws_target, describe_aws_error
 from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EXAMPLES", "EXIT_DRIFT", "TABLE_ENV", "add_parser", "render_report", "run"]
 
-TABLE_ENV: Final = "PROVENANCE_TABLE"
+TABLE_ENV: Final = env_names.PROVENANCE_TABLE
 """Environment variable naming the provenance table when ``--table`` is not given."""
 EXIT_DRIFT: Final = EXIT_REJECTED
 """Exit status when drift was found (a script can alert on it)."""

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelrouter import env_names
 from modelrouter.cli.aws_target import add_local_option, aws_target, unknown_tenant_message
 from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TABLE_ENV", "add_parser", "run"]
 
-TABLE_ENV = "API_KEY_TABLE"
+TABLE_ENV = env_names.API_KEY_TABLE
 """Environment variable naming the key table when ``--table`` is not given."""
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from modelrouter import env_names
 from modelrouter.cli.aws_target import AwsTarget, add_local_option, aws_target, describe_aws_error
 from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
 
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TABLE_ENV", "add_parser", "run"]
 
-TABLE_ENV = "PROVENANCE_TABLE"
+TABLE_ENV = env_names.PROVENANCE_TABLE
 """Environment variable naming the provenance table when ``--table`` is not given."""
 
 

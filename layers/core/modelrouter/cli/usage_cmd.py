@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelrouter import env_names
 from modelrouter.audit.inputs import argument_type, month_start
 from modelrouter.cli.aws_target import add_local_option, aws_target, unknown_tenant_message
 from modelrouter.cli.exits import EXIT_OK, EXIT_REJECTED, EXIT_USAGE
@@ -30,9 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ["EXAMPLES", "PROVENANCE_TABLE_ENV", "TABLE_ENV", "add_parser", "run"]
 
-TABLE_ENV = "BUDGET_TABLE"
+TABLE_ENV = env_names.BUDGET_TABLE
 """Environment variable naming the budget table when ``--table`` is not given."""
-PROVENANCE_TABLE_ENV = "PROVENANCE_TABLE"
+PROVENANCE_TABLE_ENV = env_names.PROVENANCE_TABLE
 """Environment variable naming the provenance table when ``--provenance-table`` is not given."""
 
 EXAMPLES = """examples:

@@ -22,6 +22,7 @@ from typing import Final, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from modelrouter import env_names
 from modelrouter.drift.windows import DEFAULT_BASELINE, DEFAULT_RECENT, parse_duration
 
 __all__ = [
@@ -37,11 +38,11 @@ DEFAULT_LAG: Final = timedelta(minutes=5)
 MAX_RECORDS_PER_WINDOW: Final = 100_000
 """Records read per window at most (a run reads at most twice this); past it the window is sampled."""
 ENVIRONMENT: Final = {
-    "provenance_table": "PROVENANCE_TABLE",
-    "recent": "DRIFT_RECENT_WINDOW",
-    "baseline": "DRIFT_BASELINE_WINDOW",
-    "lag": "DRIFT_LAG",
-    "max_records_per_window": "DRIFT_MAX_RECORDS_PER_WINDOW",
+    "provenance_table": env_names.PROVENANCE_TABLE,
+    "recent": env_names.DRIFT_RECENT_WINDOW,
+    "baseline": env_names.DRIFT_BASELINE_WINDOW,
+    "lag": env_names.DRIFT_LAG,
+    "max_records_per_window": env_names.DRIFT_MAX_RECORDS_PER_WINDOW,
 }
 """Setting → environment variable."""
 

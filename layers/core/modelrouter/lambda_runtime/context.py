@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from modelrouter import env_names
+
 __all__ = ["ClientContext", "CognitoIdentity", "LambdaContext", "now_ms"]
 
 
@@ -87,11 +89,11 @@ class LambdaContext:
             aws_request_id=lower.get("lambda-runtime-aws-request-id", ""),
             invoked_function_arn=lower.get("lambda-runtime-invoked-function-arn", ""),
             deadline_ms=deadline,
-            function_name=environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
-            function_version=environ.get("AWS_LAMBDA_FUNCTION_VERSION", ""),
-            memory_limit_in_mb=_int(environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")),
-            log_group_name=environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
-            log_stream_name=environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+            function_name=environ.get(env_names.AWS_LAMBDA_FUNCTION_NAME, ""),
+            function_version=environ.get(env_names.AWS_LAMBDA_FUNCTION_VERSION, ""),
+            memory_limit_in_mb=_int(environ.get(env_names.AWS_LAMBDA_FUNCTION_MEMORY_SIZE)),
+            log_group_name=environ.get(env_names.AWS_LAMBDA_LOG_GROUP_NAME, ""),
+            log_stream_name=environ.get(env_names.AWS_LAMBDA_LOG_STREAM_NAME, ""),
             identity=_identity(lower.get("lambda-runtime-cognito-identity")),
             client_context=_client_context(lower.get("lambda-runtime-client-context")),
         )

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from modelrouter import env_names
 from modelrouter.lambda_runtime.context import LambdaContext
 from modelrouter.lambda_runtime.errors import HANDLER_NOT_FOUND, IMPORT_MODULE_ERROR, report_of
 from modelrouter.lambda_runtime.response import StreamingResponse
@@ -31,7 +32,7 @@ from modelrouter.lambda_runtime.snapstart import checkpoint
 
 __all__ = ["TRACE_ENV", "Handler", "HandlerLoadError", "as_streaming", "load_handler", "main", "run", "serve"]
 
-TRACE_ENV = "_X_AMZN_TRACE_ID"
+TRACE_ENV = env_names.TRACE_ID
 """Environment variable the X-Ray SDK reads the invocation's trace header from."""
 DEFAULT_TASK_ROOT = "/var/task"
 """Where Lambda unpacks the function's code when ``LAMBDA_TASK_ROOT`` is not set."""
@@ -56,10 +57,10 @@ def load_handler(environ: Mapping[str, str]) -> Handler:
     Raises:
         HandlerLoadError: no or a bad handler name, a module that does not import, a missing function.
     """
-    task_root = environ.get("LAMBDA_TASK_ROOT", DEFAULT_TASK_ROOT)
+    task_root = environ.get(env_names.LAMBDA_TASK_ROOT, DEFAULT_TASK_ROOT)
     if task_root not in sys.path:
         sys.path.insert(0, task_root)
-    name = environ.get("_HANDLER", "")
+    name = environ.get(env_names.HANDLER, "")
     module_name, _, function_name = name.rpartition(".")
     if not module_name or not function_name:
         raise HandlerLoadError(f"bad handler name {name!r}: expected module.function", HANDLER_NOT_FOUND)
@@ -144,7 +145,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):  # one log line reaches CloudWatch as soon as it is written
         sys.stdout.reconfigure(line_buffering=True)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
-    address = environ.get("AWS_LAMBDA_RUNTIME_API")
+    address = environ.get(env_names.AWS_LAMBDA_RUNTIME_API)
     if not address:
         logger.error("AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda")
         return 2

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modelrouter import env_names
 from modelrouter.lambda_runtime import StreamingResponse
 from modelrouter.local.streams import FunctionResult
 
@@ -81,7 +82,7 @@ class Container:
         self.invocations = 0
         """Invocations served."""
         ours, theirs = socket.socketpair()
-        python_path = os.pathsep.join(p for p in (_package_root(), os.environ.get("PYTHONPATH")) if p)
+        python_path = os.pathsep.join(p for p in (_package_root(), os.environ.get(env_names.PYTHONPATH)) if p)
         command = [
             sys.executable, "-m", "modelrouter.local.container_main",
             "--function", spec.name, "--socket", str(theirs.fileno()),
@@ -92,7 +93,7 @@ class Container:
             self.process = subprocess.Popen(  # our own interpreter and module
                 command,
                 pass_fds=(theirs.fileno(),),
-                env={**os.environ, **spec.environment, "PYTHONPATH": python_path},
+                env={**os.environ, **spec.environment, env_names.PYTHONPATH: python_path},
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # Ctrl-C reaches serve only; serve stops its containers
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+from modelrouter import env_names
 from modelrouter.activation.layout import DEFAULT_UPLOAD_KEY, POINTER_KEY
 from modelrouter.local.aws import StackResources
 
@@ -36,12 +37,12 @@ def function_environment(
         "POWERTOOLS_SERVICE_NAME": "modelrouter",
         "POWERTOOLS_METRICS_NAMESPACE": "ModelRouterLocal",
         "POWERTOOLS_TRACE_DISABLED": "true",
-        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        "AWS_DEFAULT_REGION": os.environ.get(env_names.AWS_DEFAULT_REGION) or "us-east-1",
         **{f"AWS_ENDPOINT_URL_{service}": aws_url for service in _AWS_SERVICES},
     }
     if models_url is not None:
         environment["BEDROCK_ENDPOINT_URL"] = models_url
-    if not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
+    if not (os.environ.get(env_names.AWS_ACCESS_KEY_ID) or os.environ.get(env_names.AWS_PROFILE)):
         # moto accepts any credentials; real Bedrock (no local models) needs the user's own.
         environment |= {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
     return environment

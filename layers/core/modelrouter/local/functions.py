@@ -12,9 +12,11 @@ import threading
 from pathlib import Path
 from types import ModuleType
 
+from modelrouter import env_names
+
 __all__ = ["FUNCTIONS_ENV", "functions_dir", "load_function", "project_root"]
 
-FUNCTIONS_ENV = "MODELROUTER_FUNCTIONS_DIR"
+FUNCTIONS_ENV = env_names.MODELROUTER_FUNCTIONS_DIR
 """Overrides where the ``functions/`` folder is (default: the repository this package lives in)."""
 
 _LOADED: dict[str, ModuleType] = {}

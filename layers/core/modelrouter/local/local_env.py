@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
 
+from modelrouter import env_names
 from modelrouter.errors import ModelRouterError
 from modelrouter.local.functions import project_root
 
@@ -38,7 +39,7 @@ __all__ = [
     "write_local_env",
 ]
 
-LOCAL_ENV_OVERRIDE: Final = "MODELROUTER_LOCAL_ENV"
+LOCAL_ENV_OVERRIDE: Final = env_names.MODELROUTER_LOCAL_ENV
 """Environment variable naming another path for the file."""
 LOCAL_ENV_NAME: Final = Path(".modelrouter") / "local.env"
 

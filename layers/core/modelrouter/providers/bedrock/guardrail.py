@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from modelrouter import env_names
 from modelrouter.checks.types import GuardrailVerdict
 from modelrouter.policy.check_specs import BedrockGuardrailCheck
 from modelrouter.providers.bedrock.error_mapping import PROVIDER, error_from_exception
@@ -100,8 +101,8 @@ class BedrockGuardrailService:
             check.region
             or (arn.group(1) if arn else None)
             or self._default_region
-            or os.environ.get("AWS_REGION")
-            or os.environ.get("AWS_DEFAULT_REGION")
+            or os.environ.get(env_names.AWS_REGION)
+            or os.environ.get(env_names.AWS_DEFAULT_REGION)
         )
         if not region:
             raise BadRequestError(f"no region known for Bedrock guardrail {check.id}", provider=PROVIDER)

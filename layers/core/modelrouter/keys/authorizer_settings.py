@@ -1,0 +1,62 @@
+"""The authorizer function's settings, from its environment (``template.yaml``), validated.
+
+=====================  ===============================================
+variable               meaning
+=====================  ===============================================
+``API_KEY_TABLE``      the key table (required; the ``ApiKeyTable``)
+=====================  ===============================================
+
+The authorizer imports this module when it first builds its key store (with boto3), never on a request
+refused before any I/O, so pydantic stays out of its cold start until a key must be looked up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Final, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from modelrouter import env_names
+
+__all__ = ["ENVIRONMENT", "AuthorizerConfigurationError", "AuthorizerSettings"]
+
+ENVIRONMENT: Final = {"api_key_table": env_names.API_KEY_TABLE}
+"""Setting → environment variable."""
+
+
+class AuthorizerConfigurationError(RuntimeError):
+    """The function's environment is missing a setting or has an invalid one (the message names it).
+    The handler raises it, so API Gateway answers ``AUTHORIZER_FAILURE``."""
+
+
+class AuthorizerSettings(BaseModel):
+    """What the authorizer reads from its environment (see the module's table)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key_table: str = Field(min_length=3, max_length=1024)
+    """Name (or ARN) of the DynamoDB key table."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """The settings in ``environ`` (``os.environ`` by default); an empty variable counts as unset.
+
+        Raises:
+            AuthorizerConfigurationError: a variable is missing or invalid; the message names each one.
+        """
+        environ = os.environ if environ is None else environ
+        values = {name: environ[variable] for name, variable in ENVIRONMENT.items() if environ.get(variable)}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            problems = []
+            for issue in error.errors():
+                field = str(issue["loc"][0]) if issue["loc"] else ""
+                variable = ENVIRONMENT.get(field, field)
+                if issue["type"] == "missing":
+                    problems.append(f"{variable} is not set")
+                else:
+                    problems.append(f"{variable}: {issue['msg']}")
+            raise AuthorizerConfigurationError("; ".join(problems)) from None
