@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from modelrouter import timeouts
+
 __all__ = [
     "AWS_CONNECT_TIMEOUT_S",
     "AWS_MAX_ATTEMPTS",
@@ -20,11 +22,11 @@ __all__ = [
     "describe_aws_error",
 ]
 
-AWS_CONNECT_TIMEOUT_S = 2.0
+AWS_CONNECT_TIMEOUT_S = timeouts.AWS_CONNECT_TIMEOUT_S
 """Default connect timeout."""
-AWS_READ_TIMEOUT_S = 3.0
+AWS_READ_TIMEOUT_S = timeouts.AWS_READ_TIMEOUT_S
 """Default read timeout."""
-AWS_MAX_ATTEMPTS = 3
+AWS_MAX_ATTEMPTS = timeouts.AWS_MAX_ATTEMPTS
 """Default attempts in botocore's standard retry mode, the first included."""
 
 _LOCK = threading.Lock()

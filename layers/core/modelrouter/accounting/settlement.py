@@ -30,6 +30,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from modelrouter import timeouts
 from modelrouter.accounting.dynamo import (
     CANCELED,
     CONDITION_FAILED,
@@ -62,7 +63,7 @@ _OPTIONAL_CODES = frozenset({"ValidationException", "ResourceNotFoundException"}
 """Failures that name no item: an optional part (the extra write, then the provenance put) is dropped."""
 _PASSTHROUGH = frozenset({CANCELED, CONFLICT, *_OPTIONAL_CODES})
 _HARMLESS = frozenset({"None", *RETRYABLE_REASONS})
-_ATTEMPTS = 6
+_ATTEMPTS = timeouts.SETTLEMENT_ATTEMPTS
 
 
 @dataclass(frozen=True)

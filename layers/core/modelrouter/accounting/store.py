@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from modelrouter import timeouts
 from modelrouter.accounting.dynamo import (
     CANCELED,
     CONDITION_FAILED,
@@ -54,7 +55,7 @@ __all__ = ["BudgetStore"]
 
 _log = logging.getLogger(__name__)
 
-_ATTEMPTS = 8
+_ATTEMPTS = timeouts.BUDGET_TRANSACTION_ATTEMPTS
 _LAZY_SWEEP_INTERVAL_S = 5
 
 
@@ -131,7 +132,8 @@ class BudgetStore:
 
     def pause(self, attempt: int) -> None:
         """Sleep a jittered, exponentially growing moment before retry ``attempt + 1``."""
-        time.sleep(0.005 + random.uniform(0, min(0.4, 0.01 * 2**attempt)))
+        jitter = min(timeouts.BUDGET_PAUSE_JITTER_MAX_S, timeouts.BUDGET_PAUSE_JITTER_BASE_S * 2**attempt)
+        time.sleep(timeouts.BUDGET_PAUSE_MIN_S + random.uniform(0, jitter))
 
     def reserve(self, tenant: Tenant, amount_usd: float, request_id: str) -> Reservation:
         """Hold ``amount_usd`` of ``tenant``'s budget for ``request_id`` (idempotent per request id).

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from modelrouter import timeouts
 from modelrouter.activation.control import ControlStore, VersionMissingError
 from modelrouter.activation.layout import (
     ActivePointer,
@@ -40,7 +41,7 @@ __all__ = [
     "RollbackError",
 ]
 
-POINTER_WRITE_ATTEMPTS: Final = 2
+POINTER_WRITE_ATTEMPTS: Final = timeouts.POINTER_WRITE_ATTEMPTS
 """Conditional pointer writes tried before giving up (another writer changed it in between)."""
 
 Log = Callable[[str, dict[str, Any]], None]

@@ -17,11 +17,13 @@ from contextvars import ContextVar
 from functools import cache
 from typing import Any
 
+from modelrouter import timeouts
+
 __all__ = ["PATTERN_TIMEOUT_S", "VALIDATION_PATTERN_BUDGET_S", "pattern_budget", "safe_validator_class"]
 
-PATTERN_TIMEOUT_S = 0.05
+PATTERN_TIMEOUT_S = timeouts.PATTERN_TIMEOUT_S
 """Longest one pattern search may run."""
-VALIDATION_PATTERN_BUDGET_S = 0.25
+VALIDATION_PATTERN_BUDGET_S = timeouts.VALIDATION_PATTERN_BUDGET_S
 """Longest all the pattern searches of one validation may run together."""
 
 _deadline: ContextVar[float | None] = ContextVar("pattern_deadline", default=None)

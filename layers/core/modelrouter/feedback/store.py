@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
+from modelrouter import timeouts
 from modelrouter.accounting.dynamo import (
     CANCELED,
     CONDITION_FAILED,
@@ -28,7 +29,7 @@ __all__ = ["BY_REQUEST_ID", "MAX_INDEX_PAGES", "MAX_RETRIES", "FeedbackResult", 
 
 BY_REQUEST_ID: Final = "by_request_id"
 """The provenance table's index of records by request id (``template.yaml``; keys only)."""
-MAX_RETRIES: Final = 3
+MAX_RETRIES: Final = timeouts.FEEDBACK_MAX_RETRIES
 """Times a write whose condition failed (concurrent feedback) is read and tried again before a 503."""
 MAX_INDEX_PAGES: Final = 4
 """Pages of the index read for one request id (one record per request: the first page has it)."""

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Final
 
+from modelrouter import timeouts
 from modelrouter.health.items import SharedState
 
 __all__ = ["CACHE_S", "READ_WAIT_S", "REFRESH_AHEAD_S", "HealthCache", "in_thread"]
@@ -26,7 +27,7 @@ CACHE_S: Final = 2.0
 """Oldest copy a request decides on without trying a refresh: a change shows everywhere within this."""
 REFRESH_AHEAD_S: Final = 1.5
 """Age from which a refresh starts in the background (requests keep using the copy meanwhile)."""
-READ_WAIT_S: Final = 0.15
+READ_WAIT_S: Final = timeouts.HEALTH_READ_WAIT_S
 """Longest a request waits for a refresh of an expired copy before deciding on the copy it has."""
 
 Runner = Callable[[Callable[[], None]], None]

@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from modelrouter import timeouts
+
 __all__ = [
     "ALL_MODELS",
     "COUNT_PREFIX",
@@ -55,7 +57,7 @@ STATE_TTL_S: Final = 86_400
 """A breaker state item lives a day past its last change (its ``gen`` must outlive the counters)."""
 PROBE_MARGIN_S: Final = 5.0
 """A probe lease outlives the probe call's longest possible duration by this much."""
-PROBING_WAIT_S: Final = 1.0
+PROBING_WAIT_S: Final = timeouts.HEALTH_PROBING_WAIT_S
 """``cooling()``'s wait for a model some container is probing: its answer decides, a second is the soonest."""
 ALL_MODELS: Final = "all"
 """``model`` dimension of a ``HealthStoreFailures`` that concerns every model (the cache's ``Query``)."""

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from modelrouter import timeouts
 from modelrouter.execution.breaker import Breakers, CircuitBreakers
 from modelrouter.execution.clock import SystemClock
 from modelrouter.execution.limiter import CallLeases
@@ -14,11 +15,11 @@ from modelrouter.policy.execution import Cooldown
 
 __all__ = ["HEALTH_CONNECT_TIMEOUT_S", "HEALTH_MAX_ATTEMPTS", "HEALTH_READ_TIMEOUT_S", "container_health"]
 
-HEALTH_CONNECT_TIMEOUT_S: Final = 1.0
+HEALTH_CONNECT_TIMEOUT_S: Final = timeouts.HEALTH_CONNECT_TIMEOUT_S
 """Connect timeout of the health client (a slow table must not hold a call up for long)."""
-HEALTH_READ_TIMEOUT_S: Final = 1.0
+HEALTH_READ_TIMEOUT_S: Final = timeouts.HEALTH_READ_TIMEOUT_S
 """Read timeout of the health client."""
-HEALTH_MAX_ATTEMPTS: Final = 2
+HEALTH_MAX_ATTEMPTS: Final = timeouts.HEALTH_MAX_ATTEMPTS
 """Attempts per health call, the first included (a retried lease write is recognised as the same)."""
 
 

@@ -19,6 +19,7 @@ import threading
 from datetime import UTC, datetime
 from typing import Any
 
+from modelrouter import timeouts
 from modelrouter.keys.errors import InvalidKeyFieldError, KeyStoreError, MalformedKeyError
 from modelrouter.keys.format import NewKey, generate_key, hash_secret, parse_token, verify
 from modelrouter.keys.model import ACTIVE, REVOKED, Authentication, AuthOutcome, KeyRecord
@@ -30,7 +31,7 @@ TENANT_INDEX = "by_tenant"
 MAX_TENANT_ID_LENGTH = 128
 MAX_DESCRIPTION_LENGTH = 256
 SALT_BYTES = 16
-_CREATE_ATTEMPTS = 3
+_CREATE_ATTEMPTS = timeouts.KEY_CREATE_ATTEMPTS
 """Key ids are 60 random bits: a collision is improbable, and retried with a new key if it happens."""
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from modelrouter import timeouts
 from modelrouter.lambda_runtime.errors import ErrorReport, report_of
 from modelrouter.lambda_runtime.response import HTTP_INTEGRATION_CONTENT_TYPE
 
@@ -34,7 +35,7 @@ ERROR_BODY_TRAILER = "Lambda-Runtime-Function-Error-Body"
 """Trailer holding the base64 of the error document of a stream that failed."""
 RESPONSE_MODE_HEADER = "Lambda-Runtime-Function-Response-Mode"
 """Request header announcing a streamed response."""
-CONNECT_TIMEOUT_S = 10.0
+CONNECT_TIMEOUT_S = timeouts.RUNTIME_API_CONNECT_TIMEOUT_S
 """Timeout of the posts' connections (the next-invocation poll waits without limit)."""
 
 

@@ -6,6 +6,7 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
+from modelrouter import timeouts
 from modelrouter.policy.common import StrictModel
 
 __all__ = ["Cooldown", "Execution"]
@@ -29,13 +30,13 @@ class Execution(StrictModel):
     """Calls to one model per request, retries and JSON repairs included."""
     max_total_attempts: int = Field(default=6, ge=1, le=20)
     """Calls per request across all candidates."""
-    backoff_base_ms: int = Field(default=200, ge=0)
+    backoff_base_ms: int = Field(default=timeouts.BACKOFF_BASE_MS, ge=0)
     """First retry waits up to this long (full jitter); each further retry doubles it."""
-    backoff_max_ms: int = Field(default=4_000, ge=0)
+    backoff_max_ms: int = Field(default=timeouts.BACKOFF_MAX_MS, ge=0)
     """No single backoff waits longer (a longer ``Retry-After`` moves on to the next candidate)."""
-    min_attempt_ms: int = Field(default=300, ge=1)
+    min_attempt_ms: int = Field(default=timeouts.MIN_ATTEMPT_MS, ge=1)
     """No attempt starts with less time left than this before the deadline."""
-    default_deadline_ms: int = Field(default=30_000, ge=100)
+    default_deadline_ms: int = Field(default=timeouts.DEFAULT_DEADLINE_MS, ge=100)
     """Deadline of routes without ``limits.latency_budget_ms``."""
     attempt_timeout_ms: int | None = Field(default=None, ge=100)
     """Longest one model call may take (routes and models may override it); unset: the time left

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from modelrouter import timeouts
 from modelrouter.activation.control import read_capped
 from modelrouter.activation.layout import (
     DEFAULT_UPLOAD_KEY,
@@ -63,11 +64,11 @@ __all__ = [
     "PolicyUnavailableError",
 ]
 
-POLICY_CONNECT_TIMEOUT_S = 1.0
+POLICY_CONNECT_TIMEOUT_S = timeouts.POLICY_CONNECT_TIMEOUT_S
 """Connect timeout of the store's own S3 client."""
-POLICY_READ_TIMEOUT_S = 2.0
+POLICY_READ_TIMEOUT_S = timeouts.POLICY_READ_TIMEOUT_S
 """Read timeout of the store's own S3 client."""
-POLICY_MAX_ATTEMPTS = 1
+POLICY_MAX_ATTEMPTS = timeouts.POLICY_MAX_ATTEMPTS
 """A refresh is not retried within a request: the last good policy keeps serving and the next refresh
 is due after ``refresh_seconds`` (with no policy yet, every request tries again), so a slow S3 costs
 one request at most ``POLICY_CONNECT_TIMEOUT_S + POLICY_READ_TIMEOUT_S``."""

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from modelrouter import timeouts
 from modelrouter.providers.errors import (
     BadRequestError,
     MalformedResponseError,
@@ -57,13 +58,13 @@ __all__ = [
     "transport_error",
 ]
 
-CONNECT_TIMEOUT_S = 3.0
+CONNECT_TIMEOUT_S = timeouts.HTTP_CONNECT_TIMEOUT_S
 """Longest wait for a TCP + TLS connection (capped by the call's own timeout)."""
 MAX_CONNECTIONS = 32
 """Connections the shared client may hold open at once, over all hosts."""
 MAX_KEEPALIVE_CONNECTIONS = 16
 """Idle connections kept for reuse between invocations of a warm container."""
-KEEPALIVE_EXPIRY_S = 60.0
+KEEPALIVE_EXPIRY_S = timeouts.HTTP_KEEPALIVE_EXPIRY_S
 """How long an idle connection is kept."""
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 """Largest response body read; a bigger one is treated as malformed instead of exhausting memory."""

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from modelrouter import env_names
+from modelrouter import env_names, timeouts
 from modelrouter.checks.types import GuardrailVerdict
 from modelrouter.policy.check_specs import BedrockGuardrailCheck
 from modelrouter.providers.bedrock.error_mapping import PROVIDER, error_from_exception
@@ -23,7 +23,7 @@ from modelrouter.providers.errors import BadRequestError, ProviderError
 __all__ = ["BedrockGuardrailService", "describe_assessments"]
 
 _ARN_REGION = re.compile(r"^arn:aws[a-z-]*:bedrock:([a-z0-9-]+):")
-_GUARDRAIL_READ_TIMEOUT_S = 30.0
+_GUARDRAIL_READ_TIMEOUT_S = timeouts.GUARDRAIL_READ_TIMEOUT_S
 
 
 class BedrockGuardrailService:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
+from modelrouter import timeouts
 from modelrouter.providers.bedrock.error_mapping import PROVIDER
 from modelrouter.providers.errors import ProviderTimeoutError
 
@@ -37,9 +38,9 @@ __all__ = [
 ClientFactory = Callable[[str], Any]
 """Creates a ``bedrock-runtime`` client for a region (botocore clients are untyped)."""
 
-DEFAULT_CONNECT_TIMEOUT_S = 5.0
+DEFAULT_CONNECT_TIMEOUT_S = timeouts.BEDROCK_CONNECT_TIMEOUT_S
 """Seconds to open a connection."""
-DEFAULT_READ_TIMEOUT_S = 300.0
+DEFAULT_READ_TIMEOUT_S = timeouts.BEDROCK_READ_TIMEOUT_S
 """Ceiling on a wait for response bytes; each call's own deadline is usually much shorter."""
 
 _POOL_WORKERS = 16
@@ -71,7 +72,7 @@ def default_client_factory(
         from modelrouter.tracing.botocore_hooks import instrument_client
 
         config = Config(
-            retries={"total_max_attempts": 1, "mode": "standard"},
+            retries={"total_max_attempts": timeouts.BEDROCK_MAX_ATTEMPTS, "mode": "standard"},
             connect_timeout=connect_timeout_s,
             read_timeout=read_timeout_s,
             max_pool_connections=_POOL_WORKERS,
