@@ -14,13 +14,15 @@ Sizes are in MB (10⁶ bytes) in the value column. Without a network, pip cannot
 two layer rows then say so (no target to miss), and the package row is still measured (its copy needs
 no pip).
 
-Targets: the build is 47.4 MB unzipped and 24.8 MB zipped on this machine (botocore alone is 21.2 MB
-of it), the package 1.4 MB; before ``LAYER_EXCLUDE`` they were 48.0, 25.0 and 2.1 MB (``local/`` 0.32,
+Targets: the build is 58.9 MB unzipped and 30.1 MB zipped on this machine, bytecode included (the
+Makefile's ``bytecode`` step compiles the layer with the runtime's Python when one is found, for a
+faster cold start; without it the layer is 47.4 and 24.8 MB); botocore is 22.8 MB of it. The package's
+source (``.pyc`` not counted) is 1.4 MB; before ``LAYER_EXCLUDE`` it was 2.1 MB (``local/`` 0.32,
 ``cli/`` 0.16, ``training/`` 0.14 MB). :data:`UNZIPPED_TARGET_MB` and :data:`ZIPPED_TARGET_MB` leave
 about 15 % for dependency upgrades (botocore gains service models with every release) and stay far below
 Lambda's limits (250 MB unzipped for a function and its layers, 50 MB for a zip uploaded directly);
-:data:`PACKAGE_TARGET_MB` leaves the package 0.3 MB (20 %) to grow, less than ``local/`` alone, so the
-row misses if the excluded folders come back.
+:data:`PACKAGE_TARGET_MB` leaves the package's source 0.3 MB (20 %) to grow, less than ``local/`` alone,
+so the row misses if the excluded folders come back.
 """
 
 from __future__ import annotations
@@ -46,19 +48,24 @@ __all__ = [
 
 LAYER_DIR = Path(__file__).resolve().parent.parent / "layers" / "core"
 """The CoreLayer's source: its Makefile and the package."""
-UNZIPPED_TARGET_MB = 55.0
+UNZIPPED_TARGET_MB = 68.0
 """The built layer, unzipped, at most (MB)."""
-ZIPPED_TARGET_MB = 29.0
+ZIPPED_TARGET_MB = 35.0
 """The built layer, zipped, at most (MB)."""
 PACKAGE_TARGET_MB = 1.7
-"""The ``modelrouter`` package in the layer at most (MB)."""
+"""The ``modelrouter`` package's source in the layer at most (MB; its bytecode not counted)."""
 MB = 1_000_000
 _NETWORK_HINTS = ("connection", "network", "resolve", "temporary failure", "no matching distribution")
 
 
-def tree_bytes(folder: Path) -> int:
-    """Bytes of every file under ``folder`` (apparent sizes, as Lambda counts them)."""
-    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
+def tree_bytes(folder: Path, *, bytecode: bool = True) -> int:
+    """Bytes of every file under ``folder`` (apparent sizes, as Lambda counts them); ``bytecode=False``:
+    without ``__pycache__`` folders."""
+    return sum(
+        path.stat().st_size
+        for path in folder.rglob("*")
+        if path.is_file() and not path.is_symlink() and (bytecode or "__pycache__" not in path.parts)
+    )
 
 
 def zipped_bytes(folder: Path, archive: Path) -> int:
@@ -143,7 +150,7 @@ def run_layer() -> list[Result]:
                     "value is MB, not ms; deflate, as sam build uploads it",
                 ),
             ]
-        package = tree_bytes(artifacts / "python" / "modelrouter")
+        package = tree_bytes(artifacts / "python" / "modelrouter", bytecode=False)
         rows.append(
             Result(
                 "layer: modelrouter package [MB]",
@@ -151,8 +158,8 @@ def run_layer() -> list[Result]:
                 package / MB,
                 None,
                 PACKAGE_TARGET_MB,
-                "value is MB, not ms; without LAYER_EXCLUDE (local/, cli/, training/, …: "
-                "no function imports them)",
+                "value is MB, not ms; source, no bytecode; without LAYER_EXCLUDE (local/, cli/, training/, "
+                "…: no function imports them)",
             )
         )
         return rows
