@@ -54,6 +54,10 @@ def aws_client(
         read_timeout=read_timeout_s,
         retries={"max_attempts": max_attempts, "mode": "standard"},
         max_pool_connections=max_pool_connections,
+        # The router builds every parameter itself and the service validates them again; botocore's
+        # client-side walk of each item was a third of a request's own time (a bad call is still a
+        # ClientError, ValidationException, instead of a ParamValidationError).
+        parameter_validation=False,
     )
     with _LOCK:
         if not _SESSION:
