@@ -13,7 +13,7 @@ import statistics
 import subprocess
 import sys
 
-from benchmarks.harness import Result
+from benchmarks.harness import Result, compile_router_code
 from benchmarks.workloads import EXAMPLE_POLICY, ROOT
 
 IMPORT_TARGET_MS = 100.0
@@ -72,6 +72,7 @@ def _row(name: str, timings: list[float], target: float | None, note: str) -> Re
 
 def run() -> list[Result]:
     """Measure the three probes."""
+    compile_router_code()  # bytecode as the layer ships it
     floor, _ = _probe(_FLOOR)
     core, heavy = _probe(_CORE)
     cold, cold_heavy = _probe(_COLD_DECISION, str(EXAMPLE_POLICY))
