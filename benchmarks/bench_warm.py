@@ -30,13 +30,29 @@ from benchmarks.router_env import (
     HANDLER,
     PEAK_RSS_TARGET_MB,
     RESULT_MARK,
+    ROOT,
     S3_CALLS_TARGET,
     WARM_REQUESTS,
     WARM_UP,
+    activate_policy,
     moto_environment,
     run_child,
 )
 from modelrouter.local.context import LocalLambdaContext
+
+RULES_TENANT = "fincorp-fraud"
+"""The example policy's fraud-triage route: a cascade whose answers go through JSON Schema, business
+rules (JMESPath) and PII guardrails."""
+RULES_REQUEST = ROOT / "events" / "requests" / "fraud-clear.json"
+_RULES_ANSWER = '{"risk_score": 0.12, "explanation": "a usual purchase at a usual store"}'
+"""What the instant provider answers a request with a JSON schema: a clear score, so the rules accept it."""
+LEARNED_TENANT = "helpdesk"
+"""``policies/local.yaml``'s learned-assistant route (the example policy has no learned route)."""
+LEARNED_POLICY = ROOT / "policies" / "local.yaml"
+OVERHEAD_P50_TARGET_MS = 0.5
+"""Router overhead per request, p50, excluding AWS and provider time (logs and EMF included)."""
+OVERHEAD_P99_TARGET_MS = 1.5
+"""The same at p99."""
 
 
 def run_warm() -> list[Result]:
@@ -97,6 +113,7 @@ def run_warm() -> list[Result]:
             DYNAMODB_CALLS_TARGET,
             f"value is a count, not ms; HEALTH_TABLE set, besides its state reads (below); all: {operations}",
         ),
+        *_strategy_rows(data["strategies"]),
         _health_reads(null),
         *_bandit_calls(data["bandit"], data["bandit_refresh_seconds"]),
         Result(
@@ -114,9 +131,38 @@ def run_warm() -> list[Result]:
             None,
             PEAK_RSS_TARGET_MB,
             f"value is MB, not ms; VmHWM after {WARM_UP + 2 * n} requests "
-            f"({data['rss_after_init_mb']:.1f} MB after init)",
+            f"({data['rss_after_init_mb']:.1f} MB after init; {data['peak_rss_end_mb']:.1f} MB after the"
+            " strategy rows, which load policies/local.yaml too)",
         ),
     ]
+
+
+def _strategy_rows(strategies: dict[str, dict[str, Any]]) -> list[Result]:
+    """Router overhead (request minus its SDK calls, logs and EMF to /dev/null) per routing strategy."""
+    rows = []
+    for strategy, tenant in (
+        ("heuristic", "acme-support"),
+        ("rules", RULES_TENANT),
+        ("bandit", BANDIT_TENANT),
+        ("learned", LEARNED_TENANT),
+    ):
+        run = strategies[strategy]
+        overheads = run["overhead_ms"]
+        routes = ", ".join(f"{route} {count}" for route, count in sorted(run["routes"].items()))
+        p99 = percentile(overheads, 0.99)
+        p99_status = "ok" if p99 <= OVERHEAD_P99_TARGET_MS else "MISS"
+        rows.append(
+            Result(
+                f"warm: router overhead, {strategy} route",
+                len(overheads),
+                statistics.median(overheads),
+                p99,
+                OVERHEAD_P50_TARGET_MS,
+                f"p99 {p99:.2f} ms (target ≤ {OVERHEAD_P99_TARGET_MS:g}: {p99_status}); tenant {tenant},"
+                f" routes taken: {routes}",
+            )
+        )
+    return rows
 
 
 def _health_reads(run: dict[str, Any]) -> Result:
@@ -177,7 +223,9 @@ class _InstantProvider:
         from modelrouter.providers.types import ProviderResult, Usage
 
         return ProviderResult(
-            content=f"Answer from {call.model.id}.",
+            content=_RULES_ANSWER
+            if call.request.json_schema is not None
+            else f"Answer from {call.model.id}.",
             usage=Usage(input_tokens=120, output_tokens=30),
             reported_model=call.model.model_id,
         )
@@ -315,6 +363,10 @@ class _WarmRouter:
         """The shared health's state reads: one per container per cache period, never per request."""
         self.tenant: str | None = None
         """Send as this tenant instead of the event's (the bandit rows: the example's bandit tenant)."""
+        self.body: str | None = None
+        """Send this body instead of the event's (the rules route's JSON request)."""
+        self.routes: dict[str, int] = {}
+        """Requests by the route that answered them (the rows name the route they measured)."""
         self.template: dict[str, Any] = json.loads(EVENT.read_text())
         self.context = LocalLambdaContext(timeout_s=900)  # Lambda's longest timeout: never the limit here
         self.requests = 0
@@ -327,6 +379,8 @@ class _WarmRouter:
         if self.tenant is not None:
             context["authorizer"] = {**context.get("authorizer", {}), "tenant_id": self.tenant}
         event = {**self.template, "requestContext": context}
+        if self.body is not None:
+            event["body"] = self.body
         self.context.aws_request_id = f"lambda-{number}"
         start = time.perf_counter()
         response = self.app.handler(event, self.context)
@@ -334,7 +388,18 @@ class _WarmRouter:
         elapsed = (time.perf_counter() - start) * 1000
         if response.status_code != 200:
             raise RuntimeError(f"request {number}: {response.status_code} {body[:300]!r}")
+        route = json.loads(body)["router"]["route"]
+        self.routes[route] = self.routes.get(route, 0) + 1
         return elapsed
+
+    def use_policy(self, path: Path) -> None:
+        """Activate the policy at ``path`` (as its upload would) and have the router take it at once."""
+        from modelrouter.aws import aws_client
+
+        activate_policy(aws_client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"]), path.read_bytes())
+        store = self.app.runtime().policies
+        store.expire()
+        store.current()
 
     def bandit_refresh_seconds(self) -> float:
         """``refresh_seconds`` of the route :attr:`tenant`'s requests take (the active policy's)."""
@@ -357,6 +422,7 @@ class _WarmRouter:
         started = time.perf_counter()
         seconds_before = dict(aws.operation_seconds)
         retries_before = aws.retries
+        self.routes = {}
         try:
             with redirect_stdout(stream):  # Powertools prints EMF with print()
                 for index in range(requests):
@@ -382,7 +448,14 @@ class _WarmRouter:
             "retries": aws.retries - retries_before,
             "health_reads": aws.table_calls.get(self.health_reads_key, 0) - health_reads_before,
             "seconds": time.perf_counter() - started,
+            "routes": dict(self.routes),
         }
+
+
+def _routed(run: dict[str, Any]) -> dict[str, Any]:
+    """A run's overheads (request minus its SDK calls) and the routes its requests took."""
+    overheads = [total - aws for total, aws in zip(run["total_ms"], run["aws_ms"], strict=True)]
+    return {"overhead_ms": overheads, "routes": run["routes"]}
 
 
 def _warm_child(output: Path) -> None:
@@ -400,13 +473,25 @@ def _warm_child(output: Path) -> None:
     bandit_started = time.perf_counter()
     bandit = router.measure(sink, WARM_REQUESTS)
     bandit["seconds"] = time.perf_counter() - bandit_started
+    bandit_refresh_seconds = router.bandit_refresh_seconds()  # the example policy's, before it changes
+    peak_rss_mb = _peak_rss_mb()  # before the rows below load a second policy
+    strategies = {"heuristic": _routed(null), "bandit": _routed(bandit)}
+    router.tenant, router.body = RULES_TENANT, RULES_REQUEST.read_text()
+    router.measure(sink, WARM_UP)
+    strategies["rules"] = _routed(router.measure(sink, WARM_REQUESTS))
+    router.tenant, router.body = LEARNED_TENANT, None
+    router.use_policy(LEARNED_POLICY)
+    router.measure(sink, WARM_UP)
+    strategies["learned"] = _routed(router.measure(sink, WARM_REQUESTS))
     result = {
         "first_ms": first,
         "null": null,
         "pipe": piped,
         "bandit": bandit,
-        "bandit_refresh_seconds": router.bandit_refresh_seconds(),
-        "peak_rss_mb": _peak_rss_mb(),
+        "strategies": strategies,
+        "bandit_refresh_seconds": bandit_refresh_seconds,
+        "peak_rss_mb": peak_rss_mb,
+        "peak_rss_end_mb": _peak_rss_mb(),
         "rss_after_init_mb": rss_after_init,
     }
     output.write_text(json.dumps(result))

@@ -27,7 +27,7 @@ WARM_UP = 20
 EMPTY_TABLES_EVERY = 20
 DYNAMODB_CALLS_TARGET = 2.0
 S3_CALLS_TARGET = 0.0
-PEAK_RSS_TARGET_MB = 120.0
+PEAK_RSS_TARGET_MB = 100.0
 
 BUCKET = "modelrouter-policies-bench"
 POLICY_KEY = "incoming/policy.yaml"
