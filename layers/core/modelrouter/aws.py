@@ -47,6 +47,7 @@ def aws_client(
     import boto3
     from botocore.config import Config
 
+    from modelrouter.dynamodb_wire import speed_up_attribute_values
     from modelrouter.tracing.botocore_hooks import instrument_client
 
     config = Config(
@@ -65,6 +66,8 @@ def aws_client(
         client = _SESSION[0].client(
             service, endpoint_url=endpoint_url, region_name=region_name, config=config
         )
+    if service == "dynamodb":
+        speed_up_attribute_values(client)
     instrument_client(client)
     return client
 
