@@ -22,7 +22,7 @@ unreachable, a corrupt row): the handler logs and raises, API Gateway answers ``
 Logs are Powertools structured JSON: the outcome and the key id, never the token or its secret.
 
 The key store is module-level: built from ``API_KEY_TABLE`` on first use (the settings are validated by
-:class:`~modelrouter.keys.authorizer_settings.AuthorizerSettings`, and boto3 is imported and the client
+:class:`~modelrouter.keys.authorizer_settings.AuthorizerSettings`, and botocore is imported and the client
 created then, once per container), or injected with :func:`set_key_store` by tests and local mode.
 """
 

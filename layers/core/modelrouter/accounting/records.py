@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Context, Decimal
+from decimal import (
+    ROUND_CEILING,
+    ROUND_HALF_EVEN,
+    Clamped,
+    Context,
+    Decimal,
+    Inexact,
+    Overflow,
+    Rounded,
+    Underflow,
+)
 from typing import Any
 
 __all__ = [
@@ -177,10 +187,15 @@ def _attribute(value: Any) -> dict[str, Any]:
     return {"S": str(value)}
 
 
-def _number(value: int | Decimal) -> str:
-    from boto3.dynamodb.types import DYNAMODB_CONTEXT
+_DYNAMODB_CONTEXT = Context(
+    Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow]
+)
+"""DynamoDB's number range and precision, as boto3's ``DYNAMODB_CONTEXT`` (importing boto3 would load
+s3transfer and boto3's resource layer, which the router never uses, on every cold start)."""
 
-    number = str(DYNAMODB_CONTEXT.create_decimal(value))
+
+def _number(value: int | Decimal) -> str:
+    number = str(_DYNAMODB_CONTEXT.create_decimal(value))
     if number in ("Infinity", "NaN"):
         raise TypeError("Infinity and NaN not supported")
     return number

@@ -6,7 +6,7 @@ them. After each restore: the policy store re-reads the active pointer at once (
 be hours old; a failure leaves the snapshot's policy serving, as any failed refresh does), the random
 generators made before the snapshot are re-seeded (retry jitter, the ``random`` module) and the shared
 breakers take a new container name for their probe leases: containers restored from one snapshot would
-otherwise draw the same numbers and share one name. boto3 refreshes its credentials itself.
+otherwise draw the same numbers and share one name. botocore refreshes its credentials itself.
 """
 
 from __future__ import annotations

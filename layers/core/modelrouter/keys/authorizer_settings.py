@@ -6,7 +6,7 @@ variable               meaning
 ``API_KEY_TABLE``      the key table (required; the ``ApiKeyTable``)
 =====================  ===============================================
 
-The authorizer imports this module when it first builds its key store (with boto3), never on a request
+The authorizer imports this module when it first builds its key store (with botocore), never on a request
 refused before any I/O, so pydantic stays out of its cold start until a key must be looked up.
 """
 

@@ -66,7 +66,7 @@ def default_client_factory(
     """
 
     def create(region: str) -> Any:
-        import boto3
+        import botocore.session
         from botocore.config import Config
 
         from modelrouter.tracing.botocore_hooks import instrument_client
@@ -78,8 +78,8 @@ def default_client_factory(
             max_pool_connections=_POOL_WORKERS,
         )
         # A session per client: boto3's default session is not safe to share across threads.
-        session = boto3.session.Session()
-        client = session.client(
+        session = botocore.session.Session()
+        client = session.create_client(
             "bedrock-runtime", region_name=region, endpoint_url=endpoint_url, config=config
         )
         instrument_client(client)
