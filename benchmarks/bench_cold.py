@@ -1,16 +1,16 @@
 """Router cold start (the ``cold`` suite of ``make bench``).
 
 In fresh processes, import of the handler module + init (the first
-  ``runtime().policies.current()``: settings from the environment, boto3 clients, S3 GET, policy parse),
-  next to the import time of the third-party code that path loads: a probe child lists the modules it
-  added to ``sys.modules`` from site-packages; other children import exactly those modules (the target's
-  floor) and, for reference, just their top-level packages. Imports only: no boto3 client is created and
-  no pydantic model built by us, though ``aws_xray_sdk.core`` builds two X-Ray clients of its own when
-  imported. Target: cold start ≤ 1.3 × the floor. Interpreter start-up is excluded from all of them.
+  ``runtime().policies.current()``: settings from the environment, botocore clients, S3 GET, policy
+  parse), next to the import time of the third-party code that path loads: a probe child lists the
+  modules it added to ``sys.modules`` from site-packages; other children import exactly those modules
+  (the target's floor) and, for reference, just their top-level packages. Imports only: no botocore
+  client is created and no pydantic model built by us. Target: cold start ≤ 1.3 × the floor.
+  Interpreter start-up is excluded from all of them. The router's own modules run from bytecode, as
+  the layer ships them (:func:`benchmarks.harness.compile_router_code`).
 
-Powertools' Tracer is constructed as deployed, but it disables itself outside Lambda (no
-``LAMBDA_TASK_ROOT``): the X-Ray SDK is imported, yet nothing is patched or emitted, so the deployed
-cold start is somewhat higher than measured here.
+Tracing (:mod:`modelrouter.tracing`) is off outside Lambda (no ``LAMBDA_TASK_ROOT``); on, it adds no
+import and no client, only the hooks.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def run_cold() -> list[Result]:
             None,
             None,
             f"p90 {percentile(everything, 0.9):.1f} ms; the {len(modules)} third-party modules the "
-            f"handler loads; imports only, but aws_xray_sdk.core builds 2 X-Ray clients{not_importable}",
+            f"handler loads; imports only{not_importable}",
         ),
         Result(
             "cold: handler import + init",
