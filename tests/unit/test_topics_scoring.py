@@ -161,6 +161,8 @@ def document_with(**changes: Any) -> bytes:
         (document_with(vocabulary=["invoice", "invoice", "weather"]), "repeats a term"),
         (document_with(weights__billing=[1.0]), "1 numbers, expected 3"),
         (document_with(weights__coding=[0.0, "1", 0.0]), "must be a list of numbers"),
+        (document_with(weights__coding=[0.0, True, 0.0]), "must be a list of numbers"),
+        (document_with(weights__coding=[0.0, None, 0.0]), "must be a list of numbers"),
         (document_with(biases=[0.0, 1e400, 0.0]), "must be finite"),
         (document_with(min_confidence=1.5), "min_confidence must be within"),
         (document_with(weights={}), "malformed topic artifact"),

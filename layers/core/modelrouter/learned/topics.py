@@ -74,7 +74,7 @@ class TopicClassifier:
         # Derived once per artifact load: scoring then runs in C (map over a column), not per weight.
         object.__setattr__(self, "columns", tuple(zip(*self.weights, strict=True)) if self.weights else ())
         words = self.vocabulary.words
-        eligible = frozenset(row for row, word in enumerate(words) if sum(c.isalnum() for c in word) >= 2)
+        eligible = frozenset(row for row, word in enumerate(words) if sum(map(str.isalnum, word)) >= 2)
         object.__setattr__(self, "evidence_rows", eligible)
 
     def features(self, text: str) -> dict[int, float]:
@@ -181,14 +181,17 @@ def _terms(values: Any, source: str) -> tuple[str, ...]:
     return tuple(values)
 
 
+_NUMBER_TYPES = frozenset({int, float})
+"""What JSON numbers parse to (exact types: ``bool`` is not a number here)."""
+
+
 def _numbers(values: Any, expected: int, where: str) -> list[float]:
-    if not isinstance(values, list) or not all(
-        isinstance(value, int | float) and not isinstance(value, bool) for value in values
-    ):
+    # map() and set() run in C: tens of thousands of weights are checked at every cold start
+    if not isinstance(values, list) or not set(map(type, values)) <= _NUMBER_TYPES:
         raise ArtifactError(f"{where}: must be a list of numbers")
-    numbers = [float(value) for value in values]
+    numbers = list(map(float, values))
     if len(numbers) != expected:
         raise ArtifactError(f"{where}: {len(numbers)} numbers, expected {expected}")
-    if not all(math.isfinite(value) for value in numbers):
+    if not all(map(math.isfinite, numbers)):
         raise ArtifactError(f"{where}: numbers must be finite")
     return numbers
