@@ -58,8 +58,8 @@ def aws_client(
         retries={"max_attempts": max_attempts, "mode": "standard"},
         max_pool_connections=max_pool_connections,
         # The router builds every parameter itself and the service validates them again; botocore's
-        # client-side walk of each item was a third of a request's own time (a bad call is still a
-        # ClientError, ValidationException, instead of a ParamValidationError).
+        # client-side walk visits every node of every item, the provenance record's too (a bad call is
+        # still refused: a ClientError, ValidationException, instead of a ParamValidationError).
         parameter_validation=False,
     )
     with _LOCK:
