@@ -9,6 +9,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from modelrouter import env_names
+from modelrouter.env_settings import environment_values
 from modelrouter.errors import ModelRouterError
 
 __all__ = ["ConfigurationError", "Settings"]
@@ -82,8 +83,7 @@ class Settings(BaseModel):
             ConfigurationError: a required variable is missing or a value is invalid; the message
                 names the environment variables at fault.
         """
-        environ = os.environ if environ is None else environ
-        values = {field: environ[name] for field, name in _ENVIRONMENT.items() if environ.get(name)}
+        values = environment_values(os.environ if environ is None else environ, _ENVIRONMENT)
         try:
             return cls.model_validate(values)
         except ValidationError as error:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from modelrouter import env_names
 from modelrouter.drift.windows import DEFAULT_BASELINE, DEFAULT_RECENT, parse_duration
+from modelrouter.env_settings import environment_problems, environment_values
 
 __all__ = [
     "DEFAULT_LAG",
@@ -79,14 +80,8 @@ class DriftSettings(BaseModel):
         Raises:
             DriftConfigurationError: a variable is missing or invalid; the message names each one.
         """
-        environ = os.environ if environ is None else environ
-        values = {name: environ[variable] for name, variable in ENVIRONMENT.items() if environ.get(variable)}
+        values = environment_values(os.environ if environ is None else environ, ENVIRONMENT)
         try:
             return cls.model_validate(values)
         except ValidationError as error:
-            problems = []
-            for issue in error.errors():
-                field = str(issue["loc"][0]) if issue["loc"] else ""
-                message = str(issue["msg"]).removeprefix("Value error, ")
-                problems.append(f"{ENVIRONMENT.get(field, field)}: {message}")
-            raise DriftConfigurationError("; ".join(problems)) from None
+            raise DriftConfigurationError(environment_problems(error, ENVIRONMENT)) from None

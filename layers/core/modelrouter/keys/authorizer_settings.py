@@ -19,6 +19,7 @@ from typing import Final, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from modelrouter import env_names
+from modelrouter.env_settings import environment_problems, environment_values
 
 __all__ = ["ENVIRONMENT", "AuthorizerConfigurationError", "AuthorizerSettings"]
 
@@ -46,17 +47,8 @@ class AuthorizerSettings(BaseModel):
         Raises:
             AuthorizerConfigurationError: a variable is missing or invalid; the message names each one.
         """
-        environ = os.environ if environ is None else environ
-        values = {name: environ[variable] for name, variable in ENVIRONMENT.items() if environ.get(variable)}
+        values = environment_values(os.environ if environ is None else environ, ENVIRONMENT)
         try:
             return cls.model_validate(values)
         except ValidationError as error:
-            problems = []
-            for issue in error.errors():
-                field = str(issue["loc"][0]) if issue["loc"] else ""
-                variable = ENVIRONMENT.get(field, field)
-                if issue["type"] == "missing":
-                    problems.append(f"{variable} is not set")
-                else:
-                    problems.append(f"{variable}: {issue['msg']}")
-            raise AuthorizerConfigurationError("; ".join(problems)) from None
+            raise AuthorizerConfigurationError(environment_problems(error, ENVIRONMENT)) from None
