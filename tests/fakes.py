@@ -214,3 +214,14 @@ class EchoProvider:
     def calls_to(self, model_id: str) -> int:
         with self.lock:
             return sum(1 for call in self.calls if call.model.id == model_id)
+
+
+class ListEmitter:
+    """Keeps the X-Ray segment documents a recorder would send to the daemon."""
+
+    def __init__(self) -> None:
+        self.documents: list[dict[str, Any]] = []
+
+    def send(self, document: dict[str, Any]) -> None:
+        """Keep ``document``."""
+        self.documents.append(document)

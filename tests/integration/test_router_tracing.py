@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from modelrouter.tracing import recorder
 from modelrouter.tracing.botocore_hooks import instrument_client
 from modelrouter.tracing.recorder import TRACE_HEADER_ENV
+from tests.fakes import ListEmitter
 from tests.helpers import load_event
 from tests.integration.rig import RouterRig, router_environment, running_router
 
 ROOT = "1-67891233-abcdef012345678912345678"
 LAMBDA_SEGMENT = "1234567890abcdef"
-
-
-class ListEmitter:
-    """Keeps what would go to the daemon."""
-
-    def __init__(self) -> None:
-        self.documents: list[dict[str, Any]] = []
-
-    def send(self, document: dict[str, Any]) -> None:
-        self.documents.append(document)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import respx
 from botocore.stub import Stubber
+from tests.fakes import ListEmitter
 
 from modelrouter.providers.errors import ProviderConnectionError
 from modelrouter.providers.http import post_json
@@ -22,16 +23,6 @@ from modelrouter.tracing.recorder import TRACE_HEADER_ENV
 
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 SAMPLED = f"Root={ROOT};Parent=53995c3f42cd8ad8;Sampled=1"
-
-
-class ListEmitter:
-    """Keeps what would go to the daemon."""
-
-    def __init__(self) -> None:
-        self.documents: list[dict[str, Any]] = []
-
-    def send(self, document: dict[str, Any]) -> None:
-        self.documents.append(document)
 
 
 @pytest.fixture
