@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import boto3
@@ -40,12 +41,18 @@ def client() -> Any:
     return boto3.client("dynamodb", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
 
 
-def bodies(operation: str, parameters: dict[str, Any]) -> tuple[bytes, bytes]:
-    plain = client()
-    model = plain.meta.service_model.operation_model(operation)
+@functools.cache
+def fast_client() -> Any:
+    """One client serialising attribute values directly (clients are slow to make: one per test run)."""
     fast = client()
     fast._serializer = JSONSerializer()  # as aws_client makes it: validation off
     assert speed_up_attribute_values(fast)
+    return fast
+
+
+def bodies(operation: str, parameters: dict[str, Any]) -> tuple[bytes, bytes]:
+    fast = fast_client()
+    model = fast.meta.service_model.operation_model(operation)
     expected = JSONSerializer().serialize_to_request(parameters, model)["body"]
     return fast._serializer.serialize_to_request(parameters, model)["body"], expected
 
