@@ -11,6 +11,7 @@ are byte for byte the ones botocore makes.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 __all__ = ["speed_up_attribute_values"]
@@ -29,7 +30,9 @@ def speed_up_attribute_values(client: Any) -> bool:
     return True
 
 
+@functools.cache
 def _attribute_value_serializer() -> type:
+    """The serializer class, defined once (botocore is imported only when a client is made)."""
     from botocore.serialize import JSONSerializer
 
     class AttributeValueSerializer(JSONSerializer):  # type: ignore[misc]
