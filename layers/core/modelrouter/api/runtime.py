@@ -90,16 +90,15 @@ def build_runtime(
     table = settings.health_table
     breakers, leases = container_health(table, dynamodb_client, signal=signal, wall=health_wall)
 
+    keys = key_resolver or _aws_key_resolver()
+
     def make_executor(policy: Policy) -> Executor:
         if providers is not None:
             adapters = providers()
         else:
             from modelrouter.providers import build_providers
-            from modelrouter.providers.secrets import PowertoolsKeyResolver
 
-            adapters = build_providers(
-                key_resolver or PowertoolsKeyResolver(), bedrock_endpoint_url=settings.bedrock_endpoint_url
-            )
+            adapters = build_providers(keys, bedrock_endpoint_url=settings.bedrock_endpoint_url)
         return Executor(adapters, policy, guardrail=_guardrail(settings), breakers=breakers, leases=leases)
 
     service = RouterService(
@@ -119,6 +118,13 @@ def build_runtime(
         FeedbackStore(settings.provenance_table, dynamodb, learning_table), policies, telemetry
     )
     return RouterRuntime(settings, service, idempotency, policies, feedback)
+
+
+def _aws_key_resolver() -> KeyResolver:
+    """The runtime's own key reader: its store clients are made when the first key is read."""
+    from modelrouter.providers.secrets import AwsKeyResolver
+
+    return AwsKeyResolver()
 
 
 def _guardrail(settings: Settings) -> Any:
