@@ -25,7 +25,7 @@ from modelrouter.cli.render import table
 from modelrouter.local.models import PROFILES
 from modelrouter.local.skills import GOOD_QUALITY, answer_quality
 
-__all__ = ["BANDIT_TENANT", "ROUNDS", "BanditRun", "questions", "show_bandit"]
+__all__ = ["BANDIT_TENANT", "ROUNDS", "BanditRun", "questions", "shifted", "show_bandit"]
 
 BANDIT_TENANT = "helpdesk-lab"
 """The tenant whose requests the local policy's bandit route takes."""
@@ -70,6 +70,8 @@ class BanditRun:
     """Task to one counter of answering models per round."""
     probabilities: dict[str, list[dict[str, float]]] = field(default_factory=dict)
     """Task to, per round, each model's mean probability of being drawn."""
+    priors: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Task to the probabilities of its first request, sent before any feedback: where learning starts."""
     feedback_sent: int = 0
     """Feedback accepted by ``POST /v1/feedback``."""
     feedback_failed: int = 0
@@ -80,8 +82,8 @@ class BanditRun:
     """What went wrong, counted: chat errors by status and code, feedback refusals by status."""
 
 
-SETTLED_ROUNDS = 3
-"""Rounds at the end whose mean distribution shows where the traffic went."""
+MIN_SHIFT = 0.2
+"""The share of a round's traffic that must have moved off the models drawn before any feedback."""
 
 Call = Callable[[Any, dict[str, Any]], dict[str, Any]]
 """Sends a chat body with a client: ``{"router", "usage", "answer"}``, or ``{"status", "error"}``."""
@@ -130,6 +132,8 @@ def run_rounds(client: Any, call: Call, tasks: tuple[str, ...] = ("translation",
                 counts: Counter[str] = Counter(model for model, _, _, _ in answers if model is not None)
                 result.shares[task].append(counts)
                 result.probabilities[task].append(_mean(choice for _, _, choice, _ in answers))
+                if task not in result.priors and answers and answers[0][2]:
+                    result.priors[task] = answers[0][2]
                 result.errors += sum(1 for model, _, _, _ in answers if model is None)
                 result.feedback_sent += sum(1 for _, landed, _, _ in answers if landed)
                 result.feedback_failed += sum(1 for _, landed, _, _ in answers if landed is False)
@@ -203,7 +207,9 @@ def show_bandit(number: int, client: Any, call: Call, png: Path) -> bool:
     print(f"  feedback   {run.feedback_sent} thumbs sent, {run.feedback_failed} refused; {run.errors} errors")
     drawn = plot_shares(run, models, png)
     print(f"  chart      {drawn if drawn else 'not drawn (matplotlib is not installed)'}")
-    unshifted = [task for task, rounds in run.probabilities.items() if not _shifted(rounds)]
+    unshifted = [
+        task for task, rounds in run.probabilities.items() if not shifted(rounds, run.priors.get(task))
+    ]
     for problem, count in run.problems.most_common(5):
         print(f"  problem    {count} × {problem}", file=sys.stderr)
     if unshifted:
@@ -211,11 +217,20 @@ def show_bandit(number: int, client: Any, call: Call, png: Path) -> bool:
     return run.feedback_failed == 0 and run.errors == 0 and not unshifted
 
 
-def _shifted(rounds: list[dict[str, float]]) -> bool:
-    """Whether the model the bandit favours most over the last :data:`SETTLED_ROUNDS` rounds is drawn more
-    often there than in the first round (averaged, so one round's draws do not decide it)."""
-    first, last = (rounds[0], _mean(rounds[-SETTLED_ROUNDS:])) if rounds else ({}, {})
-    if not last:
+def shifted(rounds: list[dict[str, float]], prior: dict[str, float] | None = None) -> bool:
+    """Whether the feedback moved the bandit's traffic: some round's mean distribution is at least
+    :data:`MIN_SHIFT` (total variation: the share of traffic that went elsewhere) away from ``prior``,
+    the distribution before any feedback, else from the first round's mean.
+
+    Not "the settled leader beats its start": the route's cost weight already leans the prior towards
+    the cheap model, and on a task two models are about equally good at the lead can change hands late,
+    so the last rounds may end near the start although the traffic moved well away in between."""
+    start = prior or (rounds[0] if rounds else {})
+    if not start:
         return False
-    leader = max(last, key=lambda model: last[model])
-    return last[leader] > first.get(leader, 0.0)
+    return any(_distance(mean, start) >= MIN_SHIFT for mean in rounds if mean)
+
+
+def _distance(one: dict[str, float], other: dict[str, float]) -> float:
+    """Total variation distance: half the sum of the absolute differences of each model's probability."""
+    return sum(abs(one.get(model, 0.0) - other.get(model, 0.0)) for model in {*one, *other}) / 2
