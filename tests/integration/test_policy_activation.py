@@ -48,6 +48,10 @@ class Activator:
         events.put_targets(Rule="modelrouter", Targets=[{"Id": "queue", "Arn": arn}])
         self.sqs, self.rig = sqs, rig
         self.module.set_runtime(self.module.build_runtime(BUCKET, rig.s3, events))
+        # Its logs go to the rig's too: a Logger shares the router's handler only when both were made
+        # for one service name, which depends on what this process imported first.
+        self._handler = self.module.logger.registered_handler
+        self._stream, self._handler.stream = self._handler.stream, rig.logs
 
     def on(self, event: Any) -> dict[str, Any]:
         answer: dict[str, Any] = self.module.handler(event, self.rig.context)
@@ -64,6 +68,7 @@ class Activator:
         return [json.loads(message["Body"]) for message in messages]
 
     def close(self) -> None:
+        self._handler.stream = self._stream
         self.module.set_runtime(None)
 
 
