@@ -13,6 +13,9 @@ from modelrouter.features.pii_text import normalize
 from modelrouter.features.records import PiiKind
 from modelrouter.provenance import scrub
 
+HANG_S = 10.0
+"""Longer than any linear scan of the adversarial inputs takes, far shorter than backtracking."""
+
 CARDS = ["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117", "4222222222222"]
 CARD_SEPARATORS = [" ", "-", ".", "/", "_", "\\", "|", "\t", " - ", " / ", ". ", "__"]
 IBANS = [
@@ -209,5 +212,6 @@ def test_adversarial_disguises_stay_linear(text: str) -> None:
     # When scanned
     scan_text(text)
 
-    # Then it finishes in well under a second
-    assert time.perf_counter() - started < 0.5
+    # Then it finishes: in about 0.3 s here; backtracking over 400 KB would take hours (how fast a scan
+    # is belongs to `make bench`, so the bound only tells a hang from a scan on a busy machine)
+    assert time.perf_counter() - started < HANG_S
