@@ -83,6 +83,7 @@ def build_runtime(
 
     from modelrouter.health.wiring import container_health
     from modelrouter.provenance_table import ProvenanceTable
+    from modelrouter.providers.secrets import AwsKeyResolver
 
     # Breakers (shared by every container through the HealthTable, when configured) and the leases of
     # models with max_concurrency; the health client is the given one, else its own with short timeouts.
@@ -90,7 +91,7 @@ def build_runtime(
     table = settings.health_table
     breakers, leases = container_health(table, dynamodb_client, signal=signal, wall=health_wall)
 
-    keys = key_resolver or _aws_key_resolver()
+    keys = key_resolver or AwsKeyResolver()  # its store clients are made when the first key is read
 
     def make_executor(policy: Policy) -> Executor:
         if providers is not None:
@@ -118,13 +119,6 @@ def build_runtime(
         FeedbackStore(settings.provenance_table, dynamodb, learning_table), policies, telemetry
     )
     return RouterRuntime(settings, service, idempotency, policies, feedback)
-
-
-def _aws_key_resolver() -> KeyResolver:
-    """The runtime's own key reader: its store clients are made when the first key is read."""
-    from modelrouter.providers.secrets import AwsKeyResolver
-
-    return AwsKeyResolver()
 
 
 def _guardrail(settings: Settings) -> Any:

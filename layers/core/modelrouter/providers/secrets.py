@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from modelrouter.aws import aws_client
 from modelrouter.policy.catalog import SecretRef
 from modelrouter.providers.errors import AuthError
 
@@ -45,7 +46,7 @@ class AwsKeyResolver:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._max_age_s = max_age_s
-        self._client_factory = client_factory or _aws_client
+        self._client_factory = client_factory or aws_client
         self._clock = clock
         self._clients: dict[str, Any] = {}
         self._cache: dict[tuple[str, str], tuple[float, str]] = {}
@@ -82,12 +83,6 @@ class AwsKeyResolver:
             if store not in self._clients:
                 self._clients[store] = self._client_factory(store)
             return self._clients[store]
-
-
-def _aws_client(service: str) -> Any:
-    from modelrouter.aws import aws_client
-
-    return aws_client(service)
 
 
 class StaticKeyResolver:
