@@ -102,10 +102,7 @@ class Subsegment:
             "start_time": self.start_time,
             "end_time": end_time,
         }
-        for key in ("namespace", "cause"):
-            if getattr(self, key):
-                document[key] = getattr(self, key)
-        for key in ("annotations", "aws", "http"):
+        for key in ("namespace", "cause", "annotations", "aws", "http"):
             if getattr(self, key):
                 document[key] = getattr(self, key)
         for key in ("error", "throttle", "fault"):
