@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+import os
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    SettingsModel = TypeVar("SettingsModel", bound=BaseModel)
+
+__all__ = ["environment_problems", "environment_values", "settings_from_environment"]
+
+
+def settings_from_environment(
+    model: type[SettingsModel],
+    variables: Mapping[str, str],
+    configuration_error: Callable[[str], Exception],
+    environ: Mapping[str, str] | None = None,
+) -> SettingsModel:
+    """``model`` validated from ``environ`` (``os.environ`` by default; ``variables``: setting → variable).
+
+    Raises:
+        Exception: ``configuration_error`` of :func:`environment_problems`'s message, naming each
+            variable that is missing or invalid.
+    """
     from pydantic import ValidationError
 
-__all__ = ["environment_problems", "environment_values"]
+    values = environment_values(os.environ if environ is None else environ, variables)
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        raise configuration_error(environment_problems(error, variables)) from None
 
 
 def environment_values(environ: Mapping[str, str], variables: Mapping[str, str]) -> dict[str, str]:

@@ -15,16 +15,15 @@ variable                           meaning                                     d
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Final, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from modelrouter import env_names
 from modelrouter.drift.windows import DEFAULT_BASELINE, DEFAULT_RECENT, parse_duration
-from modelrouter.env_settings import environment_problems, environment_values
+from modelrouter.env_settings import settings_from_environment
 
 __all__ = [
     "DEFAULT_LAG",
@@ -80,8 +79,4 @@ class DriftSettings(BaseModel):
         Raises:
             DriftConfigurationError: a variable is missing or invalid; the message names each one.
         """
-        values = environment_values(os.environ if environ is None else environ, ENVIRONMENT)
-        try:
-            return cls.model_validate(values)
-        except ValidationError as error:
-            raise DriftConfigurationError(environment_problems(error, ENVIRONMENT)) from None
+        return settings_from_environment(cls, ENVIRONMENT, DriftConfigurationError, environ)

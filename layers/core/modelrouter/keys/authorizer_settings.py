@@ -12,14 +12,13 @@ refused before any I/O, so pydantic stays out of its cold start until a key must
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Final, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from modelrouter import env_names
-from modelrouter.env_settings import environment_problems, environment_values
+from modelrouter.env_settings import settings_from_environment
 
 __all__ = ["ENVIRONMENT", "AuthorizerConfigurationError", "AuthorizerSettings"]
 
@@ -47,8 +46,4 @@ class AuthorizerSettings(BaseModel):
         Raises:
             AuthorizerConfigurationError: a variable is missing or invalid; the message names each one.
         """
-        values = environment_values(os.environ if environ is None else environ, ENVIRONMENT)
-        try:
-            return cls.model_validate(values)
-        except ValidationError as error:
-            raise AuthorizerConfigurationError(environment_problems(error, ENVIRONMENT)) from None
+        return settings_from_environment(cls, ENVIRONMENT, AuthorizerConfigurationError, environ)
